@@ -1,0 +1,35 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// zoo: PyTorch checkpoints in, verified Keras files out. No Python at run time.
+// Folder map: C libraries (CHDF5, CZip, CBLAS) · core (ZooCore) · PyTorch I/O (TorchIO)
+// · CLI (zoo) · Architectures/ (descriptors). See shared DESIGN.md for the flow.
+let package = Package(
+    name: "zoo",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "zoo", targets: ["zoo"]),
+        .library(name: "TorchIO", targets: ["TorchIO"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CHDF5", path: "Sources/CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
+        .systemLibrary(name: "CZip", path: "Sources/CZip", pkgConfig: "libzip", providers: [.apt(["libzip-dev"])]),
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "blas", providers: [.apt(["libblas-dev", "libopenblas0-pthread"])]),
+
+        .target(name: "ZooCore", dependencies: ["CHDF5", "CZip", "CBLAS"]),
+        .target(name: "TorchIO", dependencies: ["ZooCore", "CZip"]),
+        .target(name: "Architectures", dependencies: ["ZooCore"], path: "Architectures"),
+        .executableTarget(name: "zoo", dependencies: [
+            "ZooCore", "TorchIO", "Architectures",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .testTarget(name: "ZooCoreTests", dependencies: ["ZooCore"]),
+        .testTarget(name: "TorchIOTests", dependencies: ["TorchIO", "ZooCore"]),
+        .testTarget(name: "ZooCLITests", dependencies: ["ZooCore"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,22 @@
+import CBLAS
+import CHDF5
+import CZip
+
+/// Versions of the C libraries zoo is linked against, for `zoo --version` and bug reports.
+public enum NativeLibraries {
+    public static var hdf5Version: String {
+        var major: UInt32 = 0, minor: UInt32 = 0, release: UInt32 = 0
+        H5get_libversion(&major, &minor, &release)
+        return "\(major).\(minor).\(release)"
+    }
+
+    public static var libzipVersion: String { String(cString: zip_libzip_version()) }
+
+    /// A 2×2 sgemm through CBLAS, proving the BLAS library links and computes.
+    public static func blasSelfCheck() -> Bool {
+        let a: [Float] = [1, 2, 3, 4], b: [Float] = [5, 6, 7, 8]
+        var c = [Float](repeating: 0, count: 4)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, 2, 2, 2, 1, a, 2, b, 2, 0, &c, 2)
+        return c == [19, 22, 43, 50]
+    }
+}

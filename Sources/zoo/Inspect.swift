@@ -1,0 +1,113 @@
+import ArgumentParser
+import TorchIO
+import ZooCore
+import Foundation
+
+struct Inspect: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Describe a checkpoint: format, tensors, parameters, dtypes, and every tensor's name and shape.",
+        discussion: """
+        Reads only the file's index (pickle or header), never the tensor data, so it is fast on \
+        large files. Wrapped checkpoints ({"state_dict": …, "epoch": …}) are unwrapped and \
+        DataParallel's `module.` prefix is removed; use --key when the weights sit elsewhere.
+
+        Examples:
+          zoo inspect resnet18.pth
+          zoo inspect model.safetensors --json
+          zoo inspect checkpoint.pth --key ema.weights
+        """
+    )
+
+    @Argument(help: "A .pth/.pt/.bin checkpoint (zip or legacy) or a .safetensors file.")
+    var file: String
+
+    @Option(help: ArgumentHelp("Dotted path to the dict that holds the tensors, e.g. 'ema.weights'.", valueName: "path"))
+    var key: String?
+
+    @Flag(help: "Print one JSON object instead of text.")
+    var json = false
+
+    func run() throws {
+        try reportingErrors {
+            let checkpoint = try Checkpoint.open(file, key: key)
+            print(json ? describeJSON(checkpoint).pretty : describeText(checkpoint))
+        }
+    }
+
+    func dtypeCounts(_ c: Checkpoint) -> [(DType, Int)] {
+        var counts: [DType: Int] = [:]
+        for e in c.entries { counts[e.dtype, default: 0] += 1 }
+        return DType.allCases.compactMap { d in counts[d].map { (d, $0) } }
+    }
+
+    func describeJSON(_ c: Checkpoint) -> JSONValue {
+        var fields: [(String, JSONValue)] = [
+            ("file", .string(c.path)),
+            ("format", .string(c.format.rawValue)),
+            ("byteorder", .string(c.isBigEndian ? "big" : "little")),
+            ("tensor_count", .int(c.entries.count)),
+            ("parameters", .int(c.parameterCount)),
+            ("bytes", .int(c.byteCount)),
+            ("dtypes", .object(dtypeCounts(c).map { ($0.0.rawValue, .int($0.1)) })),
+            ("key", c.selectedKey.map(JSONValue.string) ?? .null),
+            ("stripped_prefix", c.strippedPrefix.map(JSONValue.string) ?? .null),
+            ("tensors", .array(c.entries.map {
+                .object([("name", .string($0.name)), ("dtype", .string($0.dtype.rawValue)), ("shape", .array($0.shape.map(JSONValue.int)))])
+            })),
+            ("other", .object(c.otherEntries.map { ($0.name, .string($0.summary)) })),
+        ]
+        if c.format == .safetensors {
+            fields.append(("metadata", .object(c.metadata.map { ($0.0, .string($0.1)) })))
+        }
+        return .object(fields)
+    }
+
+    func describeText(_ c: Checkpoint) -> String {
+        var lines: [String] = []
+        lines.append("file:        \(c.path)")
+        lines.append("format:      \(c.format.description)\(c.isBigEndian ? ", big-endian" : "")")
+        if let key = c.selectedKey { lines.append("weights at:  '\(key)'") }
+        if let prefix = c.strippedPrefix { lines.append("prefix:      '\(prefix)' removed from every name") }
+        lines.append("tensors:     \(c.entries.count)")
+        lines.append("parameters:  \(grouped(c.parameterCount))")
+        lines.append("bytes:       \(grouped(c.byteCount)) (\(humanBytes(c.byteCount)))")
+        lines.append("dtypes:      " + dtypeCounts(c).map { "\($0.0.rawValue) ×\($0.1)" }.joined(separator: ", "))
+        if !c.metadata.isEmpty {
+            lines.append("metadata:    " + c.metadata.map { "\($0.0)=\($0.1)" }.joined(separator: ", "))
+        }
+        if !c.otherEntries.isEmpty {
+            lines.append("other:       " + c.otherEntries.map { "\($0.name): \($0.summary)" }.joined(separator: "; "))
+        }
+        lines.append("")
+        let nameWidth = min(60, c.entries.map(\.name.count).max() ?? 4)
+        lines.append("name".padding(nameWidth) + "  dtype     shape")
+        for e in c.entries {
+            lines.append(e.name.padding(nameWidth) + "  " + e.dtype.rawValue.padding(8) + "  [" + e.shape.map(String.init).joined(separator: ", ") + "]")
+        }
+        return lines.joined(separator: "\n")
+    }
+}
+
+func grouped(_ n: Int) -> String {
+    let digits = String(n)
+    var out = ""
+    for (i, ch) in digits.enumerated() {
+        if i > 0 && (digits.count - i) % 3 == 0 { out += "," }
+        out.append(ch)
+    }
+    return out
+}
+
+func humanBytes(_ n: Int) -> String {
+    let units = ["B", "KB", "MB", "GB", "TB"]
+    var value = Double(n)
+    var unit = 0
+    while value >= 1000 && unit < units.count - 1 { value /= 1000; unit += 1 }
+    return unit == 0 ? "\(n) B" : String(format: "%.1f %@", value, units[unit])
+}
+
+extension String {
+    func padding(_ width: Int) -> String {
+        count >= width ? self : self + String(repeating: " ", count: width - count)
+    }
+}

