@@ -448,7 +448,7 @@ extension Checkpoint {
             }
             let have = available(ref.storage)
             if have < ref.storage.byteCount {
-                throw ZooError(.format, "tensor '\(name)': \(describe(ref.storage)) holds \(have) bytes, but its storage declares \(ref.storage.count) \(ref.storage.dtype.rawValue) elements (\(ref.storage.byteCount) bytes)")
+                throw ZooError(.format, "tensor '\(name)': expected \(describe(ref.storage)) to hold \(ref.storage.byteCount) bytes (\(ref.storage.count) \(ref.storage.dtype.rawValue) elements, as its storage declares), found \(have)")
             }
             if count > 0 {
                 var last = ref.offset

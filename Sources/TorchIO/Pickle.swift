@@ -376,7 +376,7 @@ public struct SafeUnpickler {
             "torch._tensor._rebuild_from_type_v2", "torch._utils._rebuild_from_type_v2",
             "torch.Tensor", "torch._tensor.Tensor", "torch.nn.parameter.Parameter", "torch.nn.parameter.Buffer",
             "torch.Size", "torch.device", "torch.UntypedStorage", "torch.storage.UntypedStorage",
-            "collections.OrderedDict", "builtins.set", "builtins.frozenset", "_codecs.encode",
+            "collections.OrderedDict", "builtins.set", "builtins.frozenset", "__builtin__.set", "__builtin__.frozenset", "_codecs.encode",
         ]
         for kind in ["Float", "Double", "Half", "BFloat16", "Long", "Int", "Short", "Char", "Byte", "Bool"] {
             names.insert("torch.\(kind)Storage")
@@ -483,7 +483,7 @@ public struct SafeUnpickler {
             guard case .string(let type)? = args.first else { throw fail(opStart, "expected a device name, found \(args.map { arena.summary($0) })") }
             if args.count > 1, case .int(let index) = args[1] { return arena.add(.device("\(type):\(index)")) }
             return arena.add(.device(type))
-        case "builtins.set", "builtins.frozenset":
+        case "builtins.set", "builtins.frozenset", "__builtin__.set", "__builtin__.frozenset":
             guard let first = args.first else { return arena.add(.set([])) }
             switch arena[first] {
             case .list(let l)?: return arena.add(.set(l))
@@ -502,7 +502,7 @@ public struct SafeUnpickler {
     private mutating func newObject(_ cls: PickleValue, _ args: PickleValue, _ opStart: Int) throws -> PickleValue {
         switch globalName(cls) {
         case "collections.OrderedDict"?: return arena.add(.dict([], []))
-        case "builtins.set"?, "builtins.frozenset"?: return arena.add(.set([]))
+        case "builtins.set"?, "builtins.frozenset"?, "__builtin__.set"?, "__builtin__.frozenset"?: return arena.add(.set([]))
         default: throw fail(opStart, "expected OrderedDict or set under NEWOBJ, found \(arena.summary(cls))")
         }
     }
