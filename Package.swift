@@ -3,7 +3,7 @@ import PackageDescription
 
 // zoo: PyTorch checkpoints in, verified Keras files out. No Python at run time.
 // Folder map: C libraries (CHDF5, CZip, CBLAS) · core (ZooCore) · PyTorch I/O (TorchIO)
-// · CLI (zoo) · Architectures/ (descriptors). See shared DESIGN.md for the flow.
+// · graph vocabulary (ZooGraph) · CLI (zoo) · Architectures/ (descriptors). See shared DESIGN.md for the flow.
 let package = Package(
     name: "zoo",
     platforms: [.macOS(.v13)],
@@ -21,13 +21,15 @@ let package = Package(
 
         .target(name: "ZooCore", dependencies: ["CHDF5", "CZip", "CBLAS"]),
         .target(name: "TorchIO", dependencies: ["ZooCore", "CZip"]),
-        .target(name: "Architectures", dependencies: ["ZooCore"], path: "Architectures"),
+        .target(name: "ZooGraph", dependencies: ["ZooCore"]),
+        .target(name: "Architectures", dependencies: ["ZooCore", "ZooGraph"], path: "Architectures"),
         .executableTarget(name: "zoo", dependencies: [
-            "ZooCore", "TorchIO", "Architectures",
+            "ZooCore", "TorchIO", "ZooGraph", "Architectures",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         .testTarget(name: "ZooCoreTests", dependencies: ["ZooCore"]),
+        .testTarget(name: "ArchitecturesTests", dependencies: ["Architectures", "ZooGraph", "ZooCore", "TorchIO"]),
         .testTarget(name: "TorchIOTests", dependencies: ["TorchIO", "ZooCore"]),
         .testTarget(name: "ZooCLITests", dependencies: ["ZooCore"]),
     ],

@@ -1,0 +1,104 @@
+// A BERT-style encoder with Hugging Face naming (transformers/models/bert/modeling_bert.py,
+// BertModel): embeddings (word + token type + position, LayerNorm), N encoder layers
+// (self-attention with separate query/key/value, residual + LayerNorm, GELU MLP, residual +
+// LayerNorm), optional pooler (tanh Dense on the first token). Sizes come from `config.json`
+// beside the checkpoint or from the weights; the head count only from config.json or an option.
+import ZooCore
+import ZooGraph
+
+public enum BERT {
+    static let base = TransformerConfig(vocabularySize: 30522, hiddenSize: 768, layers: 12, heads: 12, intermediateSize: 3072,
+                                        maxPositions: 512, typeVocabularySize: 2, layerNormEps: 1e-12, activation: .gelu, pooler: true)
+
+    static let architecture = Architecture(
+        name: "bert", family: "bert",
+        summary: "BERT-style encoder (Hugging Face BertModel naming), sized by config.json or the weights",
+        defaults: ArchitectureOptions(transformer: base),
+        make: { options in try build(options.transformer!) },
+        infer: infer,
+        normalizeKey: normalize,
+        tolerated: { $0 == "embeddings.position_ids" || $0 == "embeddings.token_type_ids" }
+    )
+
+    /// `bert.` prefixes (BertFor… checkpoints) and TF-era `gamma`/`beta` LayerNorm names.
+    static func normalize(_ key: String) -> String {
+        var k = key.hasPrefix("bert.") ? String(key.dropFirst(5)) : key
+        if k.hasSuffix("LayerNorm.gamma") { k = String(k.dropLast(5)) + "weight" }
+        if k.hasSuffix("LayerNorm.beta") { k = String(k.dropLast(4)) + "bias" }
+        return k
+    }
+
+    static func infer(_ shapes: TensorShapes) -> ArchitectureOptions {
+        var byName: [String: [Int]] = [:]
+        for e in shapes.entries { byName[normalize(e.name)] = e.shape }
+        guard let word = byName["embeddings.word_embeddings.weight"], word.count == 2 else { return ArchitectureOptions() }
+        var layers = 0
+        while byName["encoder.layer.\(layers).attention.self.query.weight"] != nil { layers += 1 }
+        let hidden = word[1]
+        let config = TransformerConfig(
+            vocabularySize: word[0], hiddenSize: hidden, layers: layers,
+            heads: 0, // not recorded in the weights
+            intermediateSize: byName["encoder.layer.0.intermediate.dense.weight"]?.first ?? 4 * hidden,
+            maxPositions: byName["embeddings.position_embeddings.weight"]?.first ?? 512,
+            typeVocabularySize: byName["embeddings.token_type_embeddings.weight"]?.first ?? 2,
+            layerNormEps: 1e-12, activation: .gelu,
+            pooler: byName["pooler.dense.weight"] != nil)
+        return ArchitectureOptions(transformer: config)
+    }
+
+    /// Reads a Hugging Face `config.json`; `pooler` is not part of it and is kept from `base`.
+    public static func config(fromHuggingFace json: JSONValue, pooler: Bool) throws -> TransformerConfig {
+        func int(_ key: String) throws -> Int {
+            guard let v = json[key]?.int else { throw ZooError(.format, "config.json: expected an integer '\(key)', found \(json[key]?.serialized ?? "none")") }
+            return v
+        }
+        let act = json["hidden_act"]?.string ?? "gelu"
+        let activation: ActivationKind
+        switch act {
+        case "gelu": activation = .gelu
+        case "gelu_new", "gelu_pytorch_tanh", "gelu_fast": activation = .geluTanh
+        case "relu": activation = .relu
+        default: throw ZooError(.mismatch, "config.json: expected hidden_act gelu, gelu_new or relu, found '\(act)'")
+        }
+        return TransformerConfig(vocabularySize: try int("vocab_size"), hiddenSize: try int("hidden_size"),
+                                 layers: try int("num_hidden_layers"), heads: try int("num_attention_heads"),
+                                 intermediateSize: try int("intermediate_size"), maxPositions: try int("max_position_embeddings"),
+                                 typeVocabularySize: json["type_vocab_size"]?.int ?? 2,
+                                 layerNormEps: json["layer_norm_eps"]?.double ?? 1e-12, activation: activation, pooler: pooler)
+    }
+
+    static func build(_ c: TransformerConfig) throws -> Graph {
+        let g = GraphBuilder(name: "bert")
+        let heads = c.heads > 0 ? c.heads : 1 // unknown heads change no shape; conversion insists on knowing them
+        // Inputs in the order of BertModel.forward's arguments.
+        let ids = g.input("input_ids", kind: .tokens, shape: [-1])
+        let mask = g.input("attention_mask", kind: .tokens, shape: [-1])
+        let types = g.input("token_type_ids", kind: .tokens, shape: [-1])
+        let positions = g.input("position_ids", kind: .tokens, shape: [-1])
+        let word = g.embedding(ids, torch: "embeddings.word_embeddings", keras: "word_embeddings", count: c.vocabularySize, dimension: c.hiddenSize)
+        let position = g.embedding(positions, torch: "embeddings.position_embeddings", keras: "position_embeddings", count: c.maxPositions, dimension: c.hiddenSize)
+        let type = g.embedding(types, torch: "embeddings.token_type_embeddings", keras: "token_type_embeddings", count: c.typeVocabularySize, dimension: c.hiddenSize)
+        var x = g.add(word, type, keras: "embeddings_add_token_type")
+        x = g.add(x, position, keras: "embeddings_add_position")
+        x = g.layerNorm(x, torch: "embeddings.LayerNorm", keras: "embeddings_layer_norm", eps: c.layerNormEps)
+        for i in 0..<c.layers {
+            let torch = "encoder.layer.\(i)"
+            let keras = "encoder_layer_\(i)"
+            let projections = AttentionSpec.Projections(query: "\(torch).attention.self.query", key: "\(torch).attention.self.key",
+                                                        value: "\(torch).attention.self.value", output: "\(torch).attention.output.dense")
+            let attended = g.attention(x, mask: mask, torch: "\(torch).attention", keras: "\(keras)_attention", heads: heads, projections: projections)
+            x = g.add(attended, x, keras: "\(keras)_attention_add")
+            x = g.layerNorm(x, torch: "\(torch).attention.output.LayerNorm", keras: "\(keras)_attention_layer_norm", eps: c.layerNormEps)
+            let hidden = g.linear(x, torch: "\(torch).intermediate.dense", keras: "\(keras)_intermediate", out: c.intermediateSize, activation: c.activation)
+            let projected = g.linear(hidden, torch: "\(torch).output.dense", keras: "\(keras)_output", out: c.hiddenSize)
+            x = g.add(projected, x, keras: "\(keras)_output_add")
+            x = g.layerNorm(x, torch: "\(torch).output.LayerNorm", keras: "\(keras)_output_layer_norm", eps: c.layerNormEps)
+        }
+        var outputs = [x]
+        if c.pooler {
+            let first = g.firstToken(x, keras: "pooler_first_token", maxLength: c.maxPositions)
+            outputs.append(g.linear(first, torch: "pooler.dense", keras: "pooler_dense", out: c.hiddenSize, activation: .tanh))
+        }
+        return try g.build(outputs: outputs)
+    }
+}

@@ -1,0 +1,96 @@
+import ZooCore
+
+/// Sizes a descriptor can vary without becoming a new architecture.
+public struct ArchitectureOptions: Sendable, Equatable {
+    /// Output classes of an image classifier (the last Linear's out features).
+    public var classes: Int?
+    /// Input height and width of an image model.
+    public var imageSize: Int?
+    /// Hyper-parameters of a transformer encoder.
+    public var transformer: TransformerConfig?
+
+    public init(classes: Int? = nil, imageSize: Int? = nil, transformer: TransformerConfig? = nil) {
+        self.classes = classes
+        self.imageSize = imageSize
+        self.transformer = transformer
+    }
+
+    /// `other`'s fields where they are set, else these.
+    public func overridden(by other: ArchitectureOptions) -> ArchitectureOptions {
+        ArchitectureOptions(classes: other.classes ?? classes, imageSize: other.imageSize ?? imageSize,
+                            transformer: other.transformer ?? transformer)
+    }
+}
+
+/// A BERT-style encoder's hyper-parameters (Hugging Face `config.json` names in comments).
+public struct TransformerConfig: Sendable, Equatable {
+    public var vocabularySize: Int        // vocab_size
+    public var hiddenSize: Int            // hidden_size
+    public var layers: Int                // num_hidden_layers
+    public var heads: Int                 // num_attention_heads
+    public var intermediateSize: Int      // intermediate_size
+    public var maxPositions: Int          // max_position_embeddings
+    public var typeVocabularySize: Int    // type_vocab_size
+    public var layerNormEps: Double       // layer_norm_eps
+    public var activation: ActivationKind // hidden_act
+    public var pooler: Bool
+
+    public init(vocabularySize: Int, hiddenSize: Int, layers: Int, heads: Int, intermediateSize: Int, maxPositions: Int,
+                typeVocabularySize: Int, layerNormEps: Double, activation: ActivationKind, pooler: Bool) {
+        self.vocabularySize = vocabularySize
+        self.hiddenSize = hiddenSize
+        self.layers = layers
+        self.heads = heads
+        self.intermediateSize = intermediateSize
+        self.maxPositions = maxPositions
+        self.typeVocabularySize = typeVocabularySize
+        self.layerNormEps = layerNormEps
+        self.activation = activation
+        self.pooler = pooler
+    }
+}
+
+/// The names and shapes of a checkpoint's tensors, as matching sees them.
+public struct TensorShapes: Sendable {
+    public var entries: [(name: String, shape: [Int], dtype: DType)]
+
+    public init(_ entries: [(name: String, shape: [Int], dtype: DType)]) { self.entries = entries }
+
+    public subscript(name: String) -> [Int]? { entries.first { $0.name == name }?.shape }
+    public var names: [String] { entries.map(\.name) }
+}
+
+/// A registered architecture: one descriptor, from which everything else is derived.
+public struct Architecture: Sendable {
+    public let name: String
+    public let family: String
+    public let summary: String
+    public let defaults: ArchitectureOptions
+    /// Builds the graph for the given options (unset fields take `defaults`).
+    public let make: @Sendable (ArchitectureOptions) throws -> Graph
+    /// Options read off a checkpoint's shapes (class count, encoder sizes …); unset where unknown.
+    public let infer: @Sendable (TensorShapes) -> ArchitectureOptions
+    /// Maps a checkpoint key to the descriptor's spelling (prefixes, legacy parameter names).
+    public let normalizeKey: @Sendable (String) -> String
+    /// Checkpoint keys that may be present without a counterpart (non-persistent buffers).
+    public let tolerated: @Sendable (String) -> Bool
+
+    public init(name: String, family: String, summary: String, defaults: ArchitectureOptions,
+                make: @escaping @Sendable (ArchitectureOptions) throws -> Graph,
+                infer: @escaping @Sendable (TensorShapes) -> ArchitectureOptions = { _ in ArchitectureOptions() },
+                normalizeKey: @escaping @Sendable (String) -> String = { $0 },
+                tolerated: @escaping @Sendable (String) -> Bool = { _ in false }) {
+        self.name = name
+        self.family = family
+        self.summary = summary
+        self.defaults = defaults
+        self.make = make
+        self.infer = infer
+        self.normalizeKey = normalizeKey
+        self.tolerated = tolerated
+    }
+
+    public func graph(_ options: ArchitectureOptions = ArchitectureOptions()) throws -> Graph {
+        try make(defaults.overridden(by: options))
+    }
+}

@@ -1,0 +1,226 @@
+import Foundation
+import Testing
+@testable import Architectures
+import ZooCore
+@testable import ZooGraph
+
+/// Reference lists written by real torchvision / transformers / Keras
+/// (scripts/make_reference_keys.py, scripts/make_reference_keras.py).
+enum Reference {
+    static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures/reference")
+
+    struct Torch {
+        var file: String
+        var arch: String
+        var entries: [(name: String, shape: [Int], dtype: DType)]
+        var config: JSONValue?
+        var fileKeys: [(name: String, shape: [Int], dtype: DType)]?
+    }
+
+    static func parseEntries(_ v: JSONValue?) -> [(name: String, shape: [Int], dtype: DType)]? {
+        v?.array?.map { e in
+            let items = e.array ?? []
+            return (items[0].string ?? "?", items[1].array?.compactMap(\.int) ?? [], DType(rawValue: items[2].string ?? "") ?? .float32)
+        }
+    }
+
+    static let torch: [Torch] = {
+        let dir = folder.appendingPathComponent("torch")
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []
+        return files.filter { $0.hasSuffix(".json") }.sorted().compactMap { file in
+            guard let data = FileManager.default.contents(atPath: dir.appendingPathComponent(file).path),
+                  let json = try? JSONValue.parse(Array(data)), let arch = json["arch"]?.string else { return nil }
+            return Torch(file: file, arch: arch, entries: parseEntries(json["state_dict"]) ?? [], config: json["config"],
+                         fileKeys: parseEntries(json["file_keys"]))
+        }
+    }()
+
+    /// The registered architecture a reference describes, and the options that size it.
+    static func architecture(for ref: Torch) throws -> (Architecture, ArchitectureOptions) {
+        let arch = try #require(Registry.named(ref.arch) ?? Registry.all.first { ref.arch.hasPrefix($0.name + "_") },
+                                "no architecture for \(ref.arch)")
+        var options = ArchitectureOptions()
+        if let config = ref.config {
+            let pooler = ref.entries.contains { $0.name.hasPrefix("pooler.") }
+            options.transformer = try BERT.config(fromHuggingFace: config, pooler: pooler)
+        }
+        return (arch, options)
+    }
+
+    static func keras(_ name: String) -> JSONValue? {
+        FileManager.default.contents(atPath: folder.appendingPathComponent("keras/\(name).json").path)
+            .flatMap { try? JSONValue.parse(Array($0)) }
+    }
+}
+
+@Suite struct DescriptorTests {
+    @Test(arguments: Registry.all.map(\.name))
+    func everyArchitectureHasAReferenceAndBuilds(_ name: String) throws {
+        let arch = try #require(Registry.named(name))
+        #expect(Reference.torch.contains { $0.arch == name || $0.arch.hasPrefix(name + "_") }, "no reference list for \(name)")
+        let graph = try arch.graph()
+        #expect(graph.parameterCount > 0)
+        let keras = try graph.kerasModel()
+        // every Keras weight is fed by exactly one mapping entry
+        let mapped = graph.parameters.compactMap { p in p.kerasLayer.map { "\($0)/\(p.kerasWeight!)" } }
+        let declared = keras.layers.flatMap { l in l.weights.map { "\(l.name)/\($0.name)" } }
+        #expect(mapped.sorted() == declared.sorted())
+        #expect(Set(mapped).count == mapped.count)
+    }
+
+    @Test(arguments: Reference.torch.map(\.file))
+    func torchKeysAndShapesEqualTheRealModelInOrder(_ file: String) throws {
+        let ref = try #require(Reference.torch.first { $0.file == file })
+        let (arch, options) = try Reference.architecture(for: ref)
+        let graph = try arch.graph(options)
+        let ours = graph.torchEntries
+        #expect(ours.map(\.name) == ref.entries.map(\.name))
+        #expect(ours.map(\.shape) == ref.entries.map(\.shape))
+        #expect(ours.map(\.dtype) == ref.entries.map(\.dtype))
+    }
+
+    @Test(arguments: Reference.torch.map(\.file))
+    func detectionFindsExactlyTheRightArchitecture(_ file: String) throws {
+        let ref = try #require(Reference.torch.first { $0.file == file })
+        let (arch, _) = try Reference.architecture(for: ref)
+        // what a real checkpoint file holds (the BERT file also carries the position_ids buffer)
+        let shapes = TensorShapes(ref.fileKeys ?? ref.entries)
+        let matches = Registry.all.filter { $0.match(shapes).1.isExact }.map(\.name)
+        #expect(matches == [arch.name])
+    }
+
+    @Test(arguments: ["vgg16", "vgg19"])
+    func vggKerasLayersEqualKerasApplications(_ name: String) throws {
+        let reference = try #require(Reference.keras(name))
+        let ours = try #require(Registry.named(name)).graph().kerasModel()
+        let theirs = (reference["layers"]?.array ?? []).filter { $0["class"]?.string != "InputLayer" }
+        let mine = ours.layers.filter { $0.className != "InputLayer" }
+        #expect(mine.map(\.name) == theirs.map { $0["name"]?.string ?? "" })
+        #expect(mine.map(\.className) == theirs.map { $0["class"]?.string ?? "" })
+        for (layer, their) in zip(mine, theirs) {
+            let shapes = (their["weights"]?.array ?? []).map { $0.array?[1].array?.compactMap(\.int) ?? [] }
+            #expect(layer.weights.map(\.shape) == shapes, "\(layer.name)")
+        }
+    }
+
+    @Test func resnetKeepsTorchvisionPaddingWithExplicitZeroPadding() throws {
+        let keras = try #require(Registry.named("resnet50")).graph().kerasModel()
+        #expect(keras.layer("conv1_pad")?.className == "ZeroPadding2D")
+        #expect(keras.layer("conv1_conv")?.configValue("padding") == .string("valid"))
+        #expect(keras.layer("pool1_pad")?.className == "ZeroPadding2D")
+        // stride-1 3×3 with padding 1 is Keras's symmetric 'same'
+        #expect(keras.layer("conv2_block1_2_conv")?.configValue("padding") == .string("same"))
+        // stride-2 3×3 (v1.5: the stride sits on the 3×3) needs explicit padding
+        #expect(keras.layer("conv3_block1_2_pad") != nil)
+        #expect(keras.layer("conv3_block1_2_conv")?.configValue("strides") == .array([.int(2), .int(2)]))
+        #expect(keras.layer("conv3_block1_1_conv")?.configValue("strides") == .array([.int(1), .int(1)]))
+        #expect(keras.layer("conv3_block1_0_conv") != nil)
+        #expect(keras.layer("conv1_bn")?.configValue("epsilon") == .double(1e-5))
+        #expect(keras.layer("conv1_conv")?.configValue("use_bias") == .bool(false))
+        #expect(keras.outputs == ["predictions"])
+    }
+
+    @Test func vggFirstDenseGetsTheFlattenPermutation() throws {
+        let graph = try #require(Registry.named("vgg16")).graph()
+        let fc1 = try #require(graph.parameters.first { $0.torchName == "classifier.0.weight" })
+        #expect(fc1.transform == .denseKernelAfterFlatten(channels: 512, height: 7, width: 7))
+        let fc2 = try #require(graph.parameters.first { $0.torchName == "classifier.3.weight" })
+        #expect(fc2.transform == .denseKernel)
+        // ResNet's fc follows a global pool, not a flatten of a map: plain transpose
+        let fc = try #require(Registry.named("resnet18")).graph().parameters.first { $0.torchName == "fc.weight" }
+        #expect(fc?.transform == .denseKernel)
+    }
+}
+
+@Suite struct MatchingTests {
+    func shapes(_ name: String) throws -> TensorShapes {
+        let ref = try #require(Reference.torch.first { $0.arch == name })
+        return TensorShapes(ref.entries)
+    }
+
+    @Test func wrongArchitectureIsReportedNotCrashed() throws {
+        let report = try #require(Registry.named("resnet50")).match(shapes("resnet18")).1
+        #expect(!report.isExact)
+        #expect(!report.missing.isEmpty)
+        #expect(!report.mismatched.isEmpty || !report.unexpected.isEmpty)
+        #expect(report.description.contains("does not match resnet50"))
+    }
+
+    @Test func renamedTensorIsMissingPlusUnexpected() throws {
+        var s = try shapes("resnet18")
+        let i = try #require(s.entries.firstIndex { $0.name == "layer2.0.conv1.weight" })
+        s.entries[i].name = "layer2.0.conv_1.weight"
+        let report = try #require(Registry.named("resnet18")).match(s).1
+        #expect(report.missing.map(\.name) == ["layer2.0.conv1.weight"])
+        #expect(report.unexpected.map(\.name) == ["layer2.0.conv_1.weight"])
+        #expect(report.mismatched.isEmpty)
+    }
+
+    @Test func reshapedTensorNamesBothShapes() throws {
+        var s = try shapes("resnet18")
+        let i = try #require(s.entries.firstIndex { $0.name == "layer3.1.bn2.running_var" })
+        s.entries[i].shape = [255]
+        let report = try #require(Registry.named("resnet18")).match(s).1
+        #expect(report.mismatched == [.init(name: "layer3.1.bn2.running_var", expected: [256], found: [255])])
+        #expect(report.description.contains("expected [256], found [255]"))
+    }
+
+    @Test func classCountComesFromTheCheckpoint() throws {
+        var s = try shapes("resnet18")
+        s.entries = s.entries.map { $0.name.hasPrefix("fc.") ? ($0.name, $0.name == "fc.weight" ? [10, 512] : [10], $0.dtype) : $0 }
+        let (graph, report) = try #require(Registry.named("resnet18")).match(s)
+        #expect(report.isExact)
+        #expect(graph?.parameters.last?.torchShape == [10])
+    }
+
+    @Test func oldCheckpointsWithoutBatchCountersStillMatch() throws {
+        var s = try shapes("resnet18")
+        s.entries.removeAll { $0.name.hasSuffix("num_batches_tracked") }
+        #expect(try #require(Registry.named("resnet18")).match(s).1.isExact)
+    }
+
+    @Test func bertPrefixAndGammaBetaNamesAreAccepted() throws {
+        let ref = try #require(Reference.torch.first { $0.arch == "bert_tiny" })
+        let renamed = ref.entries.map { e -> (String, [Int], DType) in
+            var n = "bert." + e.name
+            if n.hasSuffix("LayerNorm.weight") { n = String(n.dropLast(6)) + "gamma" }
+            if n.hasSuffix("LayerNorm.bias") { n = String(n.dropLast(4)) + "beta" }
+            return (n, e.shape, e.dtype)
+        }
+        let (graph, report) = try #require(Registry.named("bert")).match(TensorShapes(renamed))
+        #expect(report.isExact, "\(report.description)")
+        #expect(report.sourceKey["embeddings.LayerNorm.weight"] == "bert.embeddings.LayerNorm.gamma")
+        #expect(graph?.outputs.count == 2)
+    }
+}
+
+@Suite struct TransformTests {
+    @Test func convKernelIsTranspose2310() {
+        // (out=2, in=3, kh=1, kw=2) with value = 1000o + 100i + 10h + w
+        var x: [Float] = []
+        for o in 0..<2 { for i in 0..<3 { for w in 0..<2 { x.append(Float(1000 * o + 100 * i + w)) } } }
+        let y = Transform.convKernel.apply(x, shape: [2, 3, 1, 2])
+        // (kh=1, kw=2, in=3, out=2): y[0][w][i][o]
+        var expected: [Float] = []
+        for w in 0..<2 { for i in 0..<3 { for o in 0..<2 { expected.append(Float(1000 * o + 100 * i + w)) } } }
+        #expect(y == expected)
+        #expect(Transform.convKernel.kerasShape([2, 3, 1, 2]) == [1, 2, 3, 2])
+    }
+
+    @Test func flattenPermutationReordersColumnsToHWC() {
+        // out=1, C=2, H=1, W=2: torch columns (c,h,w) = 00 01 10 11 → Keras rows (h,w,c) = 00 10 01 11
+        let y = Transform.denseKernelAfterFlatten(channels: 2, height: 1, width: 2).apply([0, 1, 10, 11], shape: [1, 4])
+        #expect(y == [0, 10, 1, 11])
+    }
+
+    @Test func headsKernelSplitsOutputFeaturesHeadMajor() {
+        // W (out=4, in=2), 2 heads of 2: kernel[i][h][j] = W[2h + j][i]
+        let w: [Float] = [0, 1, 10, 11, 20, 21, 30, 31] // W[o][i] = 10o + i
+        let k = Transform.headsKernel(heads: 2).apply(w, shape: [4, 2])
+        #expect(Transform.headsKernel(heads: 2).kerasShape([4, 2]) == [2, 2, 2])
+        #expect(k == [0, 10, 20, 30, 1, 11, 21, 31])
+        let fused = Transform.slice(part: 1, of: 3, then: .headsBias(heads: 2)).apply([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11], shape: [12])
+        #expect(fused == [4, 5, 6, 7])
+    }
+}
