@@ -3,7 +3,7 @@ import PackageDescription
 
 // zoo: PyTorch checkpoints in, verified Keras files out. No Python at run time.
 // Folder map: C libraries (CHDF5, CZip, CBLAS) · core (ZooCore) · PyTorch I/O (TorchIO)
-// · graph vocabulary (ZooGraph) · CLI (zoo) · Architectures/ (descriptors). See shared DESIGN.md for the flow.
+// · graph vocabulary (ZooGraph) · Keras I/O (KerasIO) · compute (ZooCompute) · CLI (zoo) · Architectures/ (descriptors). See shared DESIGN.md for the flow.
 let package = Package(
     name: "zoo",
     platforms: [.macOS(.v13)],
@@ -22,15 +22,19 @@ let package = Package(
         .target(name: "ZooCore", dependencies: ["CHDF5", "CZip", "CBLAS"]),
         .target(name: "TorchIO", dependencies: ["ZooCore", "CZip"]),
         .target(name: "ZooGraph", dependencies: ["ZooCore"]),
+        .target(name: "KerasIO", dependencies: ["ZooCore", "ZooGraph", "CHDF5", "CZip"]),
+        .target(name: "ZooCompute", dependencies: ["ZooCore", "ZooGraph", "CBLAS"]),
         .target(name: "Architectures", dependencies: ["ZooCore", "ZooGraph"], path: "Architectures"),
         .executableTarget(name: "zoo", dependencies: [
-            "ZooCore", "TorchIO", "ZooGraph", "Architectures",
+            "ZooCore", "TorchIO", "ZooGraph", "KerasIO", "ZooCompute", "Architectures",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         .testTarget(name: "ZooCoreTests", dependencies: ["ZooCore"]),
         .testTarget(name: "ArchitecturesTests", dependencies: ["Architectures", "ZooGraph", "ZooCore", "TorchIO"]),
         .testTarget(name: "TorchIOTests", dependencies: ["TorchIO", "ZooCore"]),
+        .testTarget(name: "KerasIOTests", dependencies: ["KerasIO", "ZooGraph", "ZooCore", "Architectures"]),
+        .testTarget(name: "ZooComputeTests", dependencies: ["ZooCompute", "ZooGraph", "ZooCore", "Architectures", "TorchIO"]),
         .testTarget(name: "ZooCLITests", dependencies: ["ZooCore"]),
     ],
     swiftLanguageModes: [.v5]
