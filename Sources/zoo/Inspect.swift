@@ -1,5 +1,6 @@
 import ArgumentParser
 import TorchIO
+import ZooGraph
 import ZooCore
 import Foundation
 
@@ -30,7 +31,8 @@ struct Inspect: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let checkpoint = try Checkpoint.open(file, key: key)
-            print(json ? describeJSON(checkpoint).pretty : describeText(checkpoint))
+            let matches = checkpoint.matchingArchitectures().map(\.name)
+            print(json ? describeJSON(checkpoint, matches: matches).pretty : describeText(checkpoint, matches: matches))
         }
     }
 
@@ -40,7 +42,7 @@ struct Inspect: ParsableCommand {
         return DType.allCases.compactMap { d in counts[d].map { (d, $0) } }
     }
 
-    func describeJSON(_ c: Checkpoint) -> JSONValue {
+    func describeJSON(_ c: Checkpoint, matches: [String]) -> JSONValue {
         var fields: [(String, JSONValue)] = [
             ("file", .string(c.path)),
             ("format", .string(c.format.rawValue)),
@@ -50,6 +52,7 @@ struct Inspect: ParsableCommand {
             ("bytes", .int(c.byteCount)),
             ("dtypes", .object(dtypeCounts(c).map { ($0.0.rawValue, .int($0.1)) })),
             ("key", c.selectedKey.map(JSONValue.string) ?? .null),
+            ("architectures", .array(matches.map(JSONValue.string))),
             ("stripped_prefix", c.strippedPrefix.map(JSONValue.string) ?? .null),
             ("tensors", .array(c.entries.map {
                 .object([("name", .string($0.name)), ("dtype", .string($0.dtype.rawValue)), ("shape", .array($0.shape.map(JSONValue.int)))])
@@ -62,7 +65,7 @@ struct Inspect: ParsableCommand {
         return .object(fields)
     }
 
-    func describeText(_ c: Checkpoint) -> String {
+    func describeText(_ c: Checkpoint, matches: [String]) -> String {
         var lines: [String] = []
         lines.append("file:        \(c.path)")
         lines.append("format:      \(c.format.description)\(c.isBigEndian ? ", big-endian" : "")")
@@ -72,6 +75,7 @@ struct Inspect: ParsableCommand {
         lines.append("parameters:  \(grouped(c.parameterCount))")
         lines.append("bytes:       \(grouped(c.byteCount)) (\(humanBytes(c.byteCount)))")
         lines.append("dtypes:      " + dtypeCounts(c).map { "\($0.0.rawValue) ×\($0.1)" }.joined(separator: ", "))
+        lines.append("matches:     " + (matches.isEmpty ? "no registered architecture (see `zoo list`; `zoo map ARCH --checkpoint FILE` shows why)" : matches.joined(separator: ", ")))
         if !c.metadata.isEmpty {
             lines.append("metadata:    " + c.metadata.map { "\($0.0)=\($0.1)" }.joined(separator: ", "))
         }

@@ -15,15 +15,17 @@ struct Zoo: ParsableCommand {
         abstract: "Move pretrained PyTorch weights into TensorFlow/Keras, correctly and with proof.",
         discussion: """
         zoo reads PyTorch checkpoints (.pth zip or legacy, .safetensors) without Python and \
-        without running any code from the file. Start by looking inside a checkpoint:
+        without running any code from the file. Start by looking at what zoo knows and inside a checkpoint:
 
+          zoo list
           zoo inspect weights.pth
+          zoo map resnet50
 
         Exit status is 0 on success, 1 when an input is bad or refused, 64 for a usage error. \
         Errors are one sentence saying what was expected, what was found, and where.
         """,
         version: zooVersion,
-        subcommands: [Inspect.self]
+        subcommands: [List.self, Inspect.self, Map.self]
     )
 }
 

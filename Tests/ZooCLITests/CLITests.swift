@@ -93,3 +93,48 @@ enum CLI {
         #expect(inspect.stdout.contains("--json"))
     }
 }
+
+@Suite struct ArchitectureCommandTests {
+    @Test func listNamesEveryFamily() throws {
+        let result = try CLI.run(["list", "--json"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let json = try JSONValue.parse(Array(result.stdout.utf8))
+        let names = (json["architectures"]?.array ?? []).compactMap { $0["name"]?.string }
+        #expect(names.contains("resnet50") && names.contains("vgg16_bn") && names.contains("bert"))
+        let text = try CLI.run(["list"])
+        #expect(text.stdout.contains("resnext50_32x4d"))
+    }
+
+    @Test func mapJSONHasEntriesWithBothSides() throws {
+        let result = try CLI.run(["map", "vgg16", "--json"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let entries = try JSONValue.parse(Array(result.stdout.utf8))["entries"]?.array ?? []
+        #expect(entries.count == 32)
+        let fc1 = try #require(entries.first { $0["torch"]?["name"]?.string == "classifier.0.weight" })
+        #expect(fc1["torch"]?["shape"] == .array([.int(4096), .int(25088)]))
+        #expect(fc1["keras"]?["layer"]?.string == "fc1")
+        #expect(fc1["keras"]?["weight"]?.string == "kernel")
+        #expect(fc1["keras"]?["shape"] == .array([.int(25088), .int(4096)]))
+        #expect(fc1["transform"]?.string?.hasPrefix("flatten_permute") == true)
+    }
+
+    @Test func mapAgainstTheWrongCheckpointListsTheDifferences() throws {
+        let result = try CLI.run(["map", "resnet18", "--checkpoint", CLI.fixture("zip_tiny_cnn.pth")])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("checkpoint does not match resnet18"))
+        #expect(result.stderr.contains("unexpected"))
+        #expect(result.stderr.split(separator: "\n").last?.hasPrefix("zoo: error: ") == true)
+    }
+
+    @Test func unknownArchitectureIsAUsageError() throws {
+        let result = try CLI.run(["map", "resnet9000"])
+        #expect(result.status == 64)
+        #expect(result.stderr.contains("expected a registered architecture"))
+    }
+
+    @Test func inspectSaysWhenNothingMatches() throws {
+        let result = try CLI.run(["inspect", CLI.fixture("zip_tiny_cnn.pth"), "--json"])
+        #expect(result.status == 0)
+        #expect(try JSONValue.parse(Array(result.stdout.utf8))["architectures"] == .array([]))
+    }
+}
