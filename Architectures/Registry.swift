@@ -21,6 +21,7 @@ public enum Registry {
         VGG.architecture("vgg13_bn", "B", batchNorm: true, summary: "VGG-13 with BatchNorm (torchvision)"),
         VGG.architecture("vgg16_bn", "D", batchNorm: true, summary: "VGG-16 with BatchNorm (torchvision)"),
         VGG.architecture("vgg19_bn", "E", batchNorm: true, summary: "VGG-19 with BatchNorm (torchvision)"),
+        AlexNet.architecture,
         BERT.architecture,
     ]
 

@@ -35,6 +35,7 @@ TORCHVISION_MODELS = [
     "resnext50_32x4d", "wide_resnet50_2",
     "vgg11", "vgg13", "vgg16", "vgg19",
     "vgg11_bn", "vgg13_bn", "vgg16_bn", "vgg19_bn",
+    "alexnet",
 ]
 
 
