@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# The main job on a built-in example: installs what is missing, builds zoo, and runs it on a
-# small checkpoint written by real PyTorch (see scripts/make_torch_fixtures.py).
+# The main job on the built-in example: installs what is missing (Debian packages), builds zoo
+# in release mode, and runs it on examples/bert-tiny, a checkpoint written by real PyTorch
+# (scripts/make_examples.py).
 # Usage: bash scripts/example.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
 swift build -c release --product zoo 2>&1 | tail -1
 zoo=.build/release/zoo
-example=Tests/Fixtures/torch/tiny_cnn.pth
-echo "\$ zoo inspect $example"
-"$zoo" inspect "$example"
+example=examples/bert-tiny/pytorch_model.pth
+run() { echo; echo "\$ zoo $*"; "$zoo" "$@"; }
+run inspect "$example"
+run map bert --checkpoint "$example"
