@@ -24,9 +24,10 @@ let package = Package(
         .target(name: "ZooGraph", dependencies: ["ZooCore"]),
         .target(name: "KerasIO", dependencies: ["ZooCore", "ZooGraph", "CHDF5", "CZip"]),
         .target(name: "ZooCompute", dependencies: ["ZooCore", "ZooGraph", "CBLAS"]),
+        .target(name: "Conversion", dependencies: ["ZooCore", "TorchIO", "ZooGraph", "KerasIO", "ZooCompute", "Architectures"]),
         .target(name: "Architectures", dependencies: ["ZooCore", "ZooGraph"], path: "Architectures"),
         .executableTarget(name: "zoo", dependencies: [
-            "ZooCore", "TorchIO", "ZooGraph", "KerasIO", "ZooCompute", "Architectures",
+            "ZooCore", "TorchIO", "ZooGraph", "KerasIO", "ZooCompute", "Conversion", "Architectures",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -35,6 +36,7 @@ let package = Package(
         .testTarget(name: "TorchIOTests", dependencies: ["TorchIO", "ZooCore"]),
         .testTarget(name: "KerasIOTests", dependencies: ["KerasIO", "ZooGraph", "ZooCore", "Architectures"]),
         .testTarget(name: "ZooComputeTests", dependencies: ["ZooCompute", "ZooGraph", "ZooCore", "Architectures", "TorchIO"]),
+        .testTarget(name: "ConversionTests", dependencies: ["Conversion", "TorchIO", "ZooGraph", "ZooCore", "Architectures"]),
         .testTarget(name: "ZooCLITests", dependencies: ["ZooCore"]),
     ],
     swiftLanguageModes: [.v5]
