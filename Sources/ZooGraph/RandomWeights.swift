@@ -1,0 +1,67 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import ZooCore
+
+/// A small, seedable generator (SplitMix64) so random checkpoints and inputs are reproducible
+/// across runs and machines.
+public struct SeededGenerator: RandomNumberGenerator, Sendable {
+    private var state: UInt64
+
+    public init(seed: UInt64) { state = seed &+ 0x9E37_79B9_7F4A_7C15 }
+
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// A standard normal sample (Box–Muller).
+    public mutating func normal() -> Float {
+        let u1 = Double.random(in: Double.ulpOfOne..<1, using: &self)
+        let u2 = Double.random(in: 0..<1, using: &self)
+        return Float((-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2))
+    }
+}
+
+extension Graph {
+    /// A seeded random state dict for this graph, in `state_dict()` order: weights scaled by
+    /// 1/√fan-in so activations stay O(1) through deep nets, and non-trivial BatchNorm and
+    /// LayerNorm parameters and statistics (γ around 1, β and running means around 0, running
+    /// variances in [0.5, 1.5]) so that a mapping that drops or swaps them is caught.
+    public func randomStateDict(seed: UInt64) -> [(name: String, tensor: Tensor)] {
+        var rng = SeededGenerator(seed: seed)
+        return torchEntries.map { entry in
+            let count = entry.shape.reduce(1, *)
+            if entry.dtype == .int64 {
+                let value = Int64(Int.random(in: 0..<1000, using: &rng))
+                return (entry.name, Tensor(dtype: .int64, shape: entry.shape, bytes: withUnsafeBytes(of: value.littleEndian) { Array($0) }))
+            }
+            let suffix = entry.name.split(separator: ".").last.map(String.init) ?? ""
+            var values = [Float](repeating: 0, count: count)
+            switch suffix {
+            case "running_var":
+                for i in 0..<count { values[i] = Float.random(in: 0.5...1.5, using: &rng) }
+            case "running_mean":
+                for i in 0..<count { values[i] = 0.1 * rng.normal() }
+            case "bias", "in_proj_bias":
+                for i in 0..<count { values[i] = 0.1 * rng.normal() }
+            default:
+                if entry.shape.count == 1 { // BatchNorm / LayerNorm scale
+                    for i in 0..<count { values[i] = 1 + 0.1 * rng.normal() }
+                } else if entry.name.contains("embeddings") {
+                    for i in 0..<count { values[i] = 0.5 * rng.normal() }
+                } else {
+                    let fanIn = entry.shape.dropFirst().reduce(1, *)
+                    let scale = 1 / Float(fanIn).squareRoot()
+                    for i in 0..<count { values[i] = scale * rng.normal() }
+                }
+            }
+            return (entry.name, Tensor(shape: entry.shape, floats: values))
+        }
+    }
+}

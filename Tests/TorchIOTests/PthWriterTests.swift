@@ -1,0 +1,48 @@
+import Foundation
+import Testing
+@testable import TorchIO
+import ZooCore
+
+@Suite struct PthWriterTests {
+    func temporaryFolder() throws -> String {
+        let path = NSTemporaryDirectory() + "zoo-pth-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    @Test func writtenFilesReadBackExactly() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let tensors: [(String, Tensor)] = [
+            ("conv.weight", Tensor(shape: [2, 3, 1, 1], floats: (0..<6).map { Float($0) * 0.5 - 1 })),
+            ("bn.num_batches_tracked", Tensor(dtype: .int64, shape: [], bytes: withUnsafeBytes(of: Int64(7).littleEndian) { Array($0) })),
+            ("half", Tensor(dtype: .float16, shape: [3], bytes: [0x00, 0x3c, 0x00, 0xc0, 0x00, 0x00])),
+            ("big", Tensor(shape: [300], floats: (0..<300).map(Float.init))),
+        ]
+        let path = folder + "/model.pth"
+        try PthWriter.write(tensors, to: path, overwrite: false)
+        let checkpoint = try Checkpoint.open(path)
+        #expect(checkpoint.format == .zip)
+        #expect(checkpoint.entries.map(\.name) == tensors.map(\.0))
+        for (name, tensor) in tensors {
+            #expect(try checkpoint.tensor(named: name) == tensor, "\(name)")
+        }
+        // an existing file is kept unless asked
+        let error = #expect(throws: ZooError.self) { try PthWriter.write(tensors, to: path, overwrite: false) }
+        #expect(error?.message.contains("already exists") == true)
+        // nothing but the file itself is left in the folder
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder) == ["model.pth"])
+    }
+
+    @Test func unwritableFolderLeavesNothing() throws {
+        let error = #expect(throws: ZooError.self) {
+            try PthWriter.write([("x", Tensor(shape: [1], floats: [1]))], to: "/proc/zoo-cannot-write/model.pth", overwrite: true)
+        }
+        #expect(error?.kind == .io)
+    }
+
+    @Test func crc32MatchesTheStandardCheckValue() {
+        #expect(CRC32.checksum(Array("123456789".utf8)) == 0xCBF4_3926)
+        #expect(CRC32.checksum([]) == 0)
+    }
+}
