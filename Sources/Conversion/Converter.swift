@@ -1,0 +1,141 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Architectures
+import KerasIO
+import TorchIO
+import ZooCore
+import ZooGraph
+
+/// One `zoo convert`: checkpoint in, verified Keras file out.
+public struct ConversionRequest: Sendable {
+    public var checkpoint: String
+    public var key: String?
+    /// nil: detect from the checkpoint (exactly one registered architecture must match).
+    public var architecture: String?
+    public var output: String
+    public var format: KerasFormat
+    public var overwrite = false
+    public var verify = true
+    public var keepUnverified = false
+    public var seed: UInt64 = 0
+    public var batch = 2
+    public var tolerance: Double?
+
+    public init(checkpoint: String, output: String, format: KerasFormat) {
+        self.checkpoint = checkpoint
+        self.output = output
+        self.format = format
+    }
+}
+
+public struct ConversionResult: Sendable {
+    public var architecture: String
+    public var tensorsMapped: Int
+    public var parameters: Int
+    public var output: String
+    public var outputBytes: Int
+    public var seconds: Double
+    public var verification: VerificationReport?
+}
+
+/// The steps of a conversion, each one reporting to `progress` (for a terminal).
+public enum Converter {
+    /// Chooses the architecture: the named one, or the single registered one the checkpoint
+    /// matches exactly.
+    public static func architecture(for checkpoint: Checkpoint, named name: String?) throws -> Architecture {
+        if let name {
+            guard let arch = Registry.named(name) else {
+                throw ZooError(.usage, "expected a registered architecture (\(Registry.all.map(\.name).joined(separator: ", "))), found '\(name)'")
+            }
+            return arch
+        }
+        let shapes = checkpoint.tensorShapes
+        let matches = Registry.all.filter { $0.match(shapes).1.isExact }
+        guard matches.count == 1 else {
+            if matches.isEmpty {
+                throw ZooError(.mismatch, "\(checkpoint.path): expected a checkpoint of a registered architecture, found none that matches; name one (`zoo map ARCH --checkpoint FILE` lists the differences)")
+            }
+            throw ZooError(.mismatch, "\(checkpoint.path): expected one matching architecture, found several (\(matches.map(\.name).joined(separator: ", "))); name one")
+        }
+        return matches[0]
+    }
+
+    /// Converts, writes and (by default) verifies. The output appears only when the file is
+    /// complete and, unless `keepUnverified`, verified.
+    /// - Parameters:
+    ///   - options: sizes chosen by the caller (config.json, flags), over those read off the checkpoint.
+    ///   - mismatch: called with the full report when the checkpoint does not match.
+    public static func convert(_ request: ConversionRequest, checkpoint: Checkpoint, architecture arch: Architecture,
+                               options: ArchitectureOptions, progress: ((String) -> Void)? = nil,
+                               mismatch: ((MatchReport) -> Void)? = nil) throws -> ConversionResult {
+        let start = monotonicSeconds()
+        if !request.overwrite && access(request.output, F_OK) == 0 {
+            throw ZooError(.usage, "'\(request.output)' already exists; pass --force to replace it")
+        }
+        let shapes = checkpoint.tensorShapes
+        let chosen = arch.infer(shapes).overridden(by: options)
+        if let transformer = chosen.transformer, transformer.heads <= 0 {
+            throw ZooError(.usage, "\(checkpoint.path): the number of attention heads is not recorded in the weights; put the model's config.json beside the checkpoint or pass --heads")
+        }
+        let graph = try arch.graph(chosen)
+        let report = arch.match(shapes, graph: graph)
+        guard report.isExact else {
+            mismatch?(report)
+            throw ZooError(.mismatch, "\(checkpoint.path): \(report.summary)")
+        }
+        let model = try graph.kerasModel()
+        progress?("mapping \(report.sourceKey.count) tensors of \(arch.name)")
+        let weights = try KerasWeightBuilder.build(checkpoint: checkpoint, graph: graph, model: model, report: report) { done, total in
+            progress?("transformed \(done)/\(total) layers")
+        }
+
+        let staging = stagingPath(for: request.output)
+        defer { unlink(staging) }
+        progress?("writing \(request.format.rawValue)")
+        try KerasFile.write(model, weights: weights, to: staging, format: request.format, overwrite: true)
+
+        var verification: VerificationReport?
+        if request.verify {
+            progress?("verifying: reading back \(request.output) and running both layouts")
+            let readBack = try KerasFile.read(staging, format: request.format, expecting: model)
+            let torchWeights = try KerasWeightBuilder.torchWeights(checkpoint: checkpoint, graph: graph, report: report)
+            let tolerance = request.tolerance ?? Verifier.defaultTolerance(for: graph)
+            let result = try Verifier.verify(graph: graph, model: model, torchWeights: torchWeights, kerasWeights: readBack,
+                                             seed: request.seed, batch: request.batch, tolerance: tolerance)
+            verification = result
+            if !result.passed && !request.keepUnverified {
+                let layer = result.comparison.firstDivergent.map { " (first divergent layer: \($0.name))" } ?? ""
+                throw ZooError(.verification, "\(request.output): verification failed: \(result.summary)\(layer); no file was written (pass --keep-unverified to keep it)")
+            }
+        }
+        guard rename(staging, request.output) == 0 else {
+            throw ZooError(.io, "cannot move the finished file into place at '\(request.output)': \(String(cString: strerror(errno)))")
+        }
+        var info = stat()
+        let bytes = stat(request.output, &info) == 0 ? Int(info.st_size) : 0
+        return ConversionResult(architecture: arch.name, tensorsMapped: report.sourceKey.count, parameters: graph.parameterCount,
+                                output: request.output, outputBytes: bytes, seconds: monotonicSeconds() - start,
+                                verification: verification)
+    }
+
+    /// A hidden file beside the output, so the final rename stays on one file system.
+    static func stagingPath(for output: String) -> String {
+        let slash = output.lastIndex(of: "/")
+        let folder = slash.map { String(output[...$0]) } ?? ""
+        let name = slash.map { String(output[output.index(after: $0)...]) } ?? output
+        return "\(folder).\(name).zoo-staging-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+    }
+}
+
+extension Checkpoint {
+    public var tensorShapes: TensorShapes { TensorShapes(entries.map { ($0.name, $0.shape, $0.dtype) }) }
+}
+
+func monotonicSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}

@@ -1,0 +1,105 @@
+import KerasIO
+import ZooCompute
+import ZooCore
+import ZooGraph
+
+/// Seeded random inputs for both layouts of one graph: NCHW images for PyTorch and the same
+/// numbers in NHWC for Keras; token batches are shared (ids, a padded attention mask, random
+/// segment ids, positions 0…T−1).
+public struct VerificationInputs: Sendable {
+    public var torch: [String: Tensor]
+    public var keras: [String: Tensor]
+
+    public init(graph: Graph, seed: UInt64, batch: Int, sequenceLength: Int = 16) throws {
+        var rng = SeededGenerator(seed: seed)
+        torch = [:]
+        keras = [:]
+        let vocabulary = graph.nodes.compactMap { node -> Int? in
+            if case .embedding(let e) = node.op, node.inputs.first.map({ graph.node($0).kerasName }) == "input_ids" { return e.count }
+            return nil
+        }.first ?? 2
+        let typeVocabulary = graph.nodes.compactMap { node -> Int? in
+            if case .embedding(let e) = node.op, node.inputs.first.map({ graph.node($0).kerasName }) == "token_type_ids" { return e.count }
+            return nil
+        }.first ?? 1
+        for id in graph.inputs {
+            guard case .input(let spec) = graph.node(id).op else { continue }
+            switch spec.kind {
+            case .image:
+                let (c, h, w) = (spec.shape[0], spec.shape[1], spec.shape[2])
+                var nchw = [Float](repeating: 0, count: batch * c * h * w)
+                for i in 0..<nchw.count { nchw[i] = rng.normal() }
+                torch[spec.name] = Tensor(shape: [batch, c, h, w], floats: nchw)
+                keras[spec.name] = Tensor(shape: [batch, h, w, c], floats: permute(nchw, shape: [batch, c, h, w], order: [0, 2, 3, 1]))
+            case .tokens:
+                let t = sequenceLength
+                var values = [Float](repeating: 0, count: batch * t)
+                for b in 0..<batch {
+                    for i in 0..<t {
+                        let v: Int
+                        switch spec.name {
+                        case "attention_mask": v = i < t - 3 * b ? 1 : 0 // later rows are padded more
+                        case "token_type_ids": v = Int.random(in: 0..<typeVocabulary, using: &rng)
+                        case "position_ids": v = i
+                        default: v = Int.random(in: 0..<vocabulary, using: &rng)
+                        }
+                        values[b * t + i] = Float(v)
+                    }
+                }
+                let tensor = Tensor(shape: [batch, t], floats: values)
+                torch[spec.name] = tensor
+                keras[spec.name] = tensor
+            }
+        }
+    }
+}
+
+/// The outcome of running one graph in both layouts and comparing.
+public struct VerificationReport: Sendable {
+    public var comparison: LayerComparison
+    public var torchMilliseconds: Double
+    public var kerasMilliseconds: Double
+    public var tolerance: Double
+
+    public var passed: Bool { comparison.passed }
+    public var maxAbsolute: Double { comparison.outputs.map(\.maxAbsolute).max() ?? .nan }
+    public var maxRelative: Double { comparison.outputs.map(\.relative).max() ?? .nan }
+
+    /// One line for a summary: "max |Δ| 3.1e-07, max |Δ|/max|y| 2.4e-07 (tolerance 1e-05)".
+    public var summary: String {
+        "max |Δ| \(scientific(maxAbsolute)), max |Δ|/max|y| \(scientific(maxRelative)) (tolerance \(scientific(tolerance)))"
+    }
+}
+
+func scientific(_ x: Double) -> String {
+    guard x.isFinite else { return String(x) }
+    if x == 0 { return "0" }
+    var exponent = 0
+    var m = abs(x)
+    while m >= 10 { m /= 10; exponent += 1 }
+    while m < 1 { m *= 10; exponent -= 1 }
+    let rounded = (m * 10).rounded() / 10
+    let mantissa = rounded == rounded.rounded() ? String(Int(rounded)) : String(rounded)
+    return (x < 0 ? "-" : "") + mantissa + "e" + (exponent < 0 ? "-" : "+") + (abs(exponent) < 10 ? "0" : "") + String(abs(exponent))
+}
+
+public enum Verifier {
+    /// Default tolerances on max |Δ| / max |y|: float32 CNNs land near 1e-6; attention's
+    /// softmax and LayerNorm over long sums sit an order higher.
+    public static func defaultTolerance(for graph: Graph) -> Double {
+        graph.nodes.contains { if case .attention = $0.op { return true }; return false } ? 1e-4 : 1e-5
+    }
+
+    /// Runs the PyTorch-layout executor on the checkpoint's tensors and the Keras-layout executor
+    /// on the weights read back from the written file, on the same seeded inputs, and compares
+    /// outputs and every named intermediate.
+    public static func verify(graph: Graph, model: KerasModel, torchWeights: [String: Tensor], kerasWeights: KerasWeights,
+                              seed: UInt64, batch: Int, tolerance: Double) throws -> VerificationReport {
+        let inputs = try VerificationInputs(graph: graph, seed: seed, batch: batch)
+        let torch = try TorchExecutor(graph: graph, weights: torchWeights).run(inputs.torch)
+        let keras = try KerasExecutor(model: model, weights: kerasWeights).run(inputs.keras)
+        let comparison = compareLayers(reference: torch, candidate: keras, tolerance: tolerance)
+        return VerificationReport(comparison: comparison, torchMilliseconds: torch.milliseconds,
+                                  kerasMilliseconds: keras.milliseconds, tolerance: tolerance)
+    }
+}

@@ -1,0 +1,167 @@
+import ArgumentParser
+import Architectures
+import Conversion
+import Foundation
+import KerasIO
+import TorchIO
+import ZooCore
+import ZooGraph
+
+/// `[ARCH] WEIGHTS …` positionals: the architecture is optional when the checkpoint says it.
+struct CheckpointSelection: ParsableArguments {
+    @Option(help: ArgumentHelp("Dotted path to the dict that holds the tensors, e.g. 'ema.weights'.", valueName: "path"))
+    var key: String?
+
+    @OptionGroup var sizing: SizingOptions
+
+    /// Splits positionals into (architecture?, checkpoint, rest).
+    static func split(_ items: [String]) throws -> (String?, String, [String]) {
+        guard let first = items.first else { throw ValidationError("expected a checkpoint file") }
+        if Registry.named(first) != nil && !FileManager.default.fileExists(atPath: first) {
+            guard items.count >= 2 else { throw ValidationError("expected a checkpoint file after the architecture '\(first)'") }
+            return (first, items[1], Array(items.dropFirst(2)))
+        }
+        return (nil, first, Array(items.dropFirst()))
+    }
+
+    func open(_ path: String, architecture name: String?) throws -> (Checkpoint, Architecture, ArchitectureOptions) {
+        let checkpoint = try Checkpoint.open(path, key: key)
+        let arch = try Converter.architecture(for: checkpoint, named: name)
+        let options = try sizing.options(for: arch, shapes: checkpoint.tensorShapes, checkpointPath: path)
+        return (checkpoint, arch, options)
+    }
+}
+
+struct Convert: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Convert a PyTorch checkpoint into a Keras file, and verify it.",
+        discussion: """
+        The format follows the output's name: .keras (default; loads with \
+        keras.saving.load_model and no custom code), .weights.h5 (Keras 3 load_weights into the \
+        model of the matching .keras), or .h5 (legacy tf.keras layout). The architecture may be \
+        omitted when the checkpoint matches exactly one registered architecture.
+
+        After writing, zoo reads the file back and runs the network in PyTorch layout on the \
+        checkpoint and in Keras layout on the file, on seeded random inputs; the output exists \
+        only if they agree within the tolerance (max |Δ| / max |y|; 1e-5 for CNNs, 1e-4 for \
+        transformers by default).
+
+        Examples:
+          zoo convert resnet18 weights.pth              # → resnet18.keras
+          zoo convert weights.pth -o model.weights.h5
+          zoo convert vgg16 vgg16.pth -o vgg16.h5       # loads into keras.applications.VGG16
+          zoo convert bert model.safetensors --heads 12
+        """
+    )
+
+    @Argument(help: ArgumentHelp("[ARCH] WEIGHTS: an optional registered architecture, then the checkpoint.", valueName: "arch-and-weights"))
+    var items: [String]
+
+    @Option(name: .shortAndLong, help: ArgumentHelp("Output file (.keras, .weights.h5 or .h5). Default: <architecture>.keras in the current folder.", valueName: "file"))
+    var output: String?
+
+    @OptionGroup var selection: CheckpointSelection
+
+    @Flag(help: "Replace the output file if it exists.")
+    var force = false
+
+    @Option(help: "Weight dtype of the Keras file. float16 and bfloat16 checkpoints are widened to it.")
+    var dtype: String = "float32"
+
+    @Flag(name: .customLong("no-verify"), help: "Skip the numerical verification.")
+    var noVerify = false
+
+    @Flag(name: .customLong("keep-unverified"), help: "Keep the output even when verification fails.")
+    var keepUnverified = false
+
+    @Option(help: "Seed of the verification inputs.")
+    var seed: UInt64 = 0
+
+    @Option(help: "Verification tolerance on max |Δ| / max |y|.")
+    var tolerance: Double?
+
+    @Flag(help: "Print a JSON summary instead of text.")
+    var json = false
+
+    @Flag(name: .shortAndLong, help: "Print nothing but errors.")
+    var quiet = false
+
+    func validate() throws {
+        guard (1...2).contains(items.count) else { throw ValidationError("expected [ARCH] WEIGHTS, found \(items.count) arguments") }
+        guard dtype == "float32" else { throw ValidationError("--dtype: only float32 Keras files are written so far, found '\(dtype)'") }
+        if let output, KerasFormat(path: output) == nil {
+            throw ValidationError("expected an output name ending in .keras, .weights.h5 or .h5, found '\(output)'")
+        }
+    }
+
+    func run() throws {
+        try reportingErrors {
+            let (name, path, _) = try CheckpointSelection.split(items)
+            let (checkpoint, arch, options) = try selection.open(path, architecture: name)
+            let out = output ?? "\(arch.name).keras"
+            var request = ConversionRequest(checkpoint: path, output: out, format: KerasFormat(path: out)!)
+            request.key = selection.key
+            request.architecture = arch.name
+            request.overwrite = force
+            request.verify = !noVerify
+            request.keepUnverified = keepUnverified
+            request.seed = seed
+            request.tolerance = tolerance
+            let terminal = isatty(2) != 0 && !quiet && !json
+            let result = try Converter.convert(request, checkpoint: checkpoint, architecture: arch, options: options,
+                                               progress: terminal ? { printProgress($0) } : nil,
+                                               mismatch: { printError($0.description) })
+            if terminal { printProgress(nil) }
+            if json {
+                print(summaryJSON(result).pretty)
+            } else if !quiet {
+                print(summaryText(result))
+            }
+            if let v = result.verification, !v.passed {
+                throw ZooError(.verification, "\(out): verification failed: \(v.summary); the file was kept because of --keep-unverified")
+            }
+        }
+    }
+
+    func summaryText(_ r: ConversionResult) -> String {
+        var lines = ["converted \(r.architecture): \(r.tensorsMapped) tensors, \(grouped(r.parameters)) parameters → \(r.output) (\(humanBytes(r.outputBytes))) in \(String(format: "%.2f", r.seconds)) s"]
+        if let v = r.verification {
+            lines.append("verified: \(v.summary) \(v.passed ? "✓" : "✗")")
+        } else {
+            lines.append("not verified (--no-verify)")
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    func summaryJSON(_ r: ConversionResult) -> JSONValue {
+        var fields: [(String, JSONValue)] = [
+            ("architecture", .string(r.architecture)), ("tensors", .int(r.tensorsMapped)), ("parameters", .int(r.parameters)),
+            ("output", .string(r.output)), ("bytes", .int(r.outputBytes)), ("seconds", .double(r.seconds)),
+        ]
+        if let v = r.verification {
+            fields.append(("verification", verificationJSON(v)))
+        }
+        return .object(fields)
+    }
+}
+
+func verificationJSON(_ v: VerificationReport) -> JSONValue {
+    .object([
+        ("passed", .bool(v.passed)),
+        ("max_abs_diff", .double(v.maxAbsolute)),
+        ("max_rel_diff", .double(v.maxRelative)),
+        ("tolerance", .double(v.tolerance)),
+        ("first_divergent_layer", v.comparison.firstDivergent.map { .string($0.name) } ?? .null),
+        ("layers", .array(v.comparison.layers.map {
+            .object([("name", .string($0.name)), ("max_abs_diff", .double($0.maxAbsolute)), ("max_rel_diff", .double($0.relative))])
+        })),
+        ("timings_ms", .object([("torch_nchw", .double(v.torchMilliseconds)), ("keras_nhwc", .double(v.kerasMilliseconds))])),
+    ])
+}
+
+/// One overwritten status line on stderr; nil clears it.
+func printProgress(_ message: String?) {
+    let text = message.map { "\r\u{1b}[2K  \($0)" } ?? "\r\u{1b}[2K"
+    fputs(text, stderrStream)
+    fflush(stderrStream)
+}
