@@ -1,0 +1,197 @@
+// 2-D convolution as im2col + sgemm, in both layouts. The column buffer is built a tile of
+// output pixels at a time (at most `columnBudget` floats), so memory stays bounded at 224×224 and
+// the tile is still in cache when sgemm packs it. 1×1 stride-1 unpadded convolutions skip im2col.
+
+/// Sizes of one convolution. Padding is given as top/left offsets: the output size already says
+/// how far past the bottom/right edge the window reaches (zeros there), which covers PyTorch's
+/// symmetric padding and Keras's asymmetric `same`.
+struct ConvGeometry: Equatable {
+    var batch: Int
+    var inChannels: Int, inHeight: Int, inWidth: Int
+    var outChannels: Int, outHeight: Int, outWidth: Int
+    var kernelHeight: Int, kernelWidth: Int
+    var strideHeight = 1, strideWidth = 1
+    var dilationHeight = 1, dilationWidth = 1
+    var padTop = 0, padLeft = 0
+    var groups = 1
+
+    var groupInChannels: Int { inChannels / groups }
+    var groupOutChannels: Int { outChannels / groups }
+    var isPointwise: Bool {
+        kernelHeight == 1 && kernelWidth == 1 && strideHeight == 1 && strideWidth == 1 && padTop == 0 && padLeft == 0
+            && outHeight == inHeight && outWidth == inWidth
+    }
+    /// Multiply-adds of the whole convolution.
+    var multiplyAdds: Int { batch * outHeight * outWidth * outChannels * groupInChannels * kernelHeight * kernelWidth }
+
+    /// Output positions `o` in `0..<outSize` whose input `o·stride − pad + offset` lies in `0..<inSize`.
+    static func validRange(outSize: Int, inSize: Int, stride: Int, pad: Int, offset: Int) -> Range<Int> {
+        func ceilDiv(_ a: Int, _ b: Int) -> Int { a >= 0 ? (a + b - 1) / b : -((-a) / b) }
+        let lo = max(0, ceilDiv(pad - offset, stride))
+        let hi = min(outSize, ceilDiv(inSize + pad - offset, stride))
+        return lo..<max(lo, hi)
+    }
+}
+
+enum Convolution {
+    /// Column-buffer budget in floats (16 MB).
+    static let columnBudget = 1 << 22
+
+    /// PyTorch layout: x [N, C, H, W], weight [O, C/groups, kh, kw] (OIHW), out [N, O, Ho, Wo].
+    static func nchw(_ x: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+                     _ g: ConvGeometry, out: UnsafeMutablePointer<Float>) {
+        let cinG = g.groupInChannels, coutG = g.groupOutChannels
+        let k = cinG * g.kernelHeight * g.kernelWidth
+        let plane = g.outHeight * g.outWidth, inPlane = g.inHeight * g.inWidth
+        let beta: Float = bias == nil ? 0 : 1
+        if let bias {
+            Parallel.forEach(g.batch * g.outChannels, work: g.batch * g.outChannels * plane) { i in
+                (out + i * plane).update(repeating: bias[i % g.outChannels], count: plane)
+            }
+        }
+        if g.isPointwise {
+            for n in 0..<g.batch {
+                for group in 0..<g.groups {
+                    BLAS.sgemm(m: coutG, n: plane, k: cinG, a: weight + group * coutG * k, lda: k,
+                               b: x + (n * g.inChannels + group * cinG) * inPlane, ldb: inPlane,
+                               beta: beta, c: out + (n * g.outChannels + group * coutG) * plane, ldc: plane)
+                }
+            }
+            return
+        }
+        let rowsPerTile = max(1, min(g.outHeight, columnBudget / max(1, k * g.outWidth)))
+        var columns = [Float](repeating: 0, count: k * rowsPerTile * g.outWidth)
+        columns.withUnsafeMutableBufferPointer { col in
+            for n in 0..<g.batch {
+                for group in 0..<g.groups {
+                    let source = x + (n * g.inChannels + group * cinG) * inPlane
+                    var row0 = 0
+                    while row0 < g.outHeight {
+                        let rows = min(rowsPerTile, g.outHeight - row0)
+                        let width = rows * g.outWidth
+                        im2colNCHW(source, g, channels: cinG, rows: row0..<(row0 + rows), into: col.baseAddress!)
+                        BLAS.sgemm(m: coutG, n: width, k: k, a: weight + group * coutG * k, lda: k,
+                                   b: col.baseAddress!, ldb: width, beta: beta,
+                                   c: out + (n * g.outChannels + group * coutG) * plane + row0 * g.outWidth, ldc: plane)
+                        row0 += rows
+                    }
+                }
+            }
+        }
+    }
+
+    /// Columns [C·kh·kw, rows·Wo] for output rows `rows` of one sample and group: column row
+    /// (c, ky, kx) holds x[c, oy·s − p + ky·d, ox·s − p + kx·d], zero outside the input.
+    static func im2colNCHW(_ x: UnsafePointer<Float>, _ g: ConvGeometry, channels: Int, rows: Range<Int>,
+                           into col: UnsafeMutablePointer<Float>) {
+        let kh = g.kernelHeight, kw = g.kernelWidth, wo = g.outWidth
+        let width = rows.count * wo
+        let total = channels * kh * kw
+        Parallel.ranges(total, work: total * width) { range in
+            for r in range {
+                let c = r / (kh * kw), ky = (r / kw) % kh, kx = r % kw
+                let valid = ConvGeometry.validRange(outSize: wo, inSize: g.inWidth, stride: g.strideWidth, pad: g.padLeft,
+                                                    offset: kx * g.dilationWidth)
+                let plane = x + c * g.inHeight * g.inWidth
+                var dst = col + r * width
+                for oy in rows {
+                    let iy = oy * g.strideHeight - g.padTop + ky * g.dilationHeight
+                    if iy < 0 || iy >= g.inHeight || valid.isEmpty {
+                        dst.update(repeating: 0, count: wo)
+                    } else {
+                        let line = plane + iy * g.inWidth
+                        if valid.lowerBound > 0 { dst.update(repeating: 0, count: valid.lowerBound) }
+                        let ix0 = valid.lowerBound * g.strideWidth - g.padLeft + kx * g.dilationWidth
+                        if g.strideWidth == 1 {
+                            (dst + valid.lowerBound).update(from: line + ix0, count: valid.count)
+                        } else {
+                            var ix = ix0
+                            for ox in valid { dst[ox] = line[ix]; ix += g.strideWidth }
+                        }
+                        if valid.upperBound < wo { (dst + valid.upperBound).update(repeating: 0, count: wo - valid.upperBound) }
+                    }
+                    dst += wo
+                }
+            }
+        }
+    }
+
+    /// Keras layout: x [N, H, W, C], kernel [kh, kw, C/groups, O] (HWIO), out [N, Ho, Wo, O].
+    static func nhwc(_ x: UnsafePointer<Float>, kernel: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+                     _ g: ConvGeometry, out: UnsafeMutablePointer<Float>) {
+        let cinG = g.groupInChannels, coutG = g.groupOutChannels
+        let k = g.kernelHeight * g.kernelWidth * cinG
+        let pixels = g.batch * g.outHeight * g.outWidth
+        let beta: Float = bias == nil ? 0 : 1
+        if let bias {
+            Parallel.forEach(pixels, work: pixels * g.outChannels) { p in
+                (out + p * g.outChannels).update(from: bias, count: g.outChannels)
+            }
+        }
+        if g.isPointwise {
+            for group in 0..<g.groups {
+                BLAS.sgemm(m: pixels, n: coutG, k: cinG, a: x + group * cinG, lda: g.inChannels,
+                           b: kernel + group * coutG, ldb: g.outChannels, beta: beta,
+                           c: out + group * coutG, ldc: g.outChannels)
+            }
+            return
+        }
+        let pixelsPerTile = max(1, min(pixels, columnBudget / max(1, k)))
+        var columns = [Float](repeating: 0, count: pixelsPerTile * k)
+        columns.withUnsafeMutableBufferPointer { col in
+            var p0 = 0
+            while p0 < pixels {
+                let count = min(pixelsPerTile, pixels - p0)
+                for group in 0..<g.groups {
+                    im2colNHWC(x, g, group: group, pixels: p0..<(p0 + count), into: col.baseAddress!)
+                    BLAS.sgemm(m: count, n: coutG, k: k, a: col.baseAddress!, lda: k,
+                               b: kernel + group * coutG, ldb: g.outChannels, beta: beta,
+                               c: out + p0 * g.outChannels + group * coutG, ldc: g.outChannels)
+                }
+                p0 += count
+            }
+        }
+    }
+
+    /// Columns [pixels, kh·kw·C/groups]: row p (a flat output position n, oy, ox) holds, for each
+    /// (ky, kx), the group's channels of x[n, oy·s − p + ky·d, ox·s − p + kx·d], zero outside.
+    static func im2colNHWC(_ x: UnsafePointer<Float>, _ g: ConvGeometry, group: Int, pixels: Range<Int>,
+                           into col: UnsafeMutablePointer<Float>) {
+        let cinG = g.groupInChannels, kh = g.kernelHeight, kw = g.kernelWidth
+        let k = kh * kw * cinG
+        let perImage = g.outHeight * g.outWidth
+        let contiguousRow = g.groups == 1 && g.dilationWidth == 1
+        Parallel.ranges(pixels.count, work: pixels.count * k) { range in
+            for local in range {
+                let p = pixels.lowerBound + local
+                let n = p / perImage, oy = (p % perImage) / g.outWidth, ox = p % g.outWidth
+                var dst = col + local * k
+                let image = x + n * g.inHeight * g.inWidth * g.inChannels + group * cinG
+                for ky in 0..<kh {
+                    let iy = oy * g.strideHeight - g.padTop + ky * g.dilationHeight
+                    if iy < 0 || iy >= g.inHeight {
+                        dst.update(repeating: 0, count: kw * cinG)
+                        dst += kw * cinG
+                        continue
+                    }
+                    let ixFirst = ox * g.strideWidth - g.padLeft
+                    if contiguousRow && ixFirst >= 0 && ixFirst + kw <= g.inWidth {
+                        // kw neighbouring pixels with all their channels are one run of memory
+                        dst.update(from: image + (iy * g.inWidth + ixFirst) * g.inChannels, count: kw * cinG)
+                        dst += kw * cinG
+                        continue
+                    }
+                    for kx in 0..<kw {
+                        let ix = ixFirst + kx * g.dilationWidth
+                        if ix < 0 || ix >= g.inWidth {
+                            dst.update(repeating: 0, count: cinG)
+                        } else {
+                            dst.update(from: image + (iy * g.inWidth + ix) * g.inChannels, count: cinG)
+                        }
+                        dst += cinG
+                    }
+                }
+            }
+        }
+    }
+}

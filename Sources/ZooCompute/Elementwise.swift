@@ -1,0 +1,118 @@
+// Activations, residual adds, normalisation and softmax. Formulas follow the framework that is
+// being imitated, operation for operation where it is cheap to do so (GELU, batch norm's
+// scale-and-shift form); statistics are accumulated in Double, which lands within an ulp or two
+// of either framework's float32 reductions.
+import Foundation
+
+/// Activation functions, with the PyTorch/Keras formula each is written as.
+enum Activation: String, Equatable {
+    case linear, relu, tanh
+    /// x·Φ(x) with the error function: `0.5·x·(1 + erf(x/√2))`.
+    case gelu
+    /// `0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))`.
+    case geluTanh
+
+    func apply(_ x: inout [Float]) {
+        guard self != .linear else { return }
+        x.withUnsafeMutableBufferPointer { apply($0.baseAddress!, count: $0.count) }
+    }
+
+    func apply(_ x: UnsafeMutablePointer<Float>, count: Int) {
+        let kind = self
+        Parallel.ranges(count, work: kind == .relu ? count : count * 16) { range in
+            switch kind {
+            case .linear: break
+            case .relu: for i in range where x[i] < 0 { x[i] = 0 } // NaN stays NaN, as in both frameworks
+            case .tanh: for i in range { x[i] = Foundation.tanh(x[i]) }
+            case .gelu:
+                let invSqrt2 = Float(0.70710678118654752440)
+                for i in range { let v = x[i]; x[i] = 0.5 * v * (1 + erf(v * invSqrt2)) }
+            case .geluTanh:
+                let k = Float(0.79788456080286535588) // √(2/π)
+                for i in range { let v = x[i]; x[i] = 0.5 * v * (1 + Foundation.tanh(k * (v + 0.044715 * v * v * v))) }
+            }
+        }
+    }
+}
+
+enum Elementwise {
+    /// a += b, element by element.
+    static func add(_ a: inout [Float], _ b: [Float]) {
+        a.withUnsafeMutableBufferPointer { dst in
+            b.withUnsafeBufferPointer { src in
+                let d = dst.baseAddress!, s = src.baseAddress!
+                Parallel.ranges(dst.count, work: dst.count) { r in for i in r { d[i] += s[i] } }
+            }
+        }
+    }
+
+    /// y = x·scale[c] + shift[c] where c is the channel of each element; channels are the
+    /// second axis (`inner` elements each, NCHW) or the last (`inner` = 1, NHWC).
+    static func scaleShift(_ x: inout [Float], scale: [Float], shift: [Float], inner: Int) {
+        let channels = scale.count
+        x.withUnsafeMutableBufferPointer { buffer in
+            let p = buffer.baseAddress!
+            if inner == 1 {
+                let rows = buffer.count / channels
+                Parallel.ranges(rows, work: buffer.count) { r in
+                    for row in r {
+                        let v = p + row * channels
+                        for c in 0..<channels { v[c] = v[c] * scale[c] + shift[c] }
+                    }
+                }
+            } else {
+                let planes = buffer.count / inner
+                Parallel.forEach(planes, work: buffer.count) { plane in
+                    let c = plane % channels, a = scale[c], b = shift[c]
+                    let v = p + plane * inner
+                    for i in 0..<inner { v[i] = v[i] * a + b }
+                }
+            }
+        }
+    }
+
+    /// Batch-norm inference folded into y = x·a + b with a = γ/√(var + ε), b = β − mean·a: the
+    /// form both PyTorch's CPU kernel and TensorFlow's `batch_normalization` evaluate.
+    static func batchNormTerms(gamma: [Float]?, beta: [Float]?, mean: [Float], variance: [Float], eps: Double) -> (scale: [Float], shift: [Float]) {
+        var scale = [Float](repeating: 0, count: mean.count), shift = scale
+        for c in 0..<mean.count {
+            let inv = 1 / (variance[c] + Float(eps)).squareRoot()
+            scale[c] = inv * (gamma?[c] ?? 1)
+            shift[c] = (beta?[c] ?? 0) - mean[c] * scale[c]
+        }
+        return (scale, shift)
+    }
+
+    /// Normalises each row of `width` elements: (x − mean)/√(var + ε)·γ + β (biased variance).
+    static func layerNorm(_ x: inout [Float], width: Int, gamma: [Float]?, beta: [Float]?, eps: Double) {
+        let rows = x.count / max(1, width)
+        x.withUnsafeMutableBufferPointer { buffer in
+            let p = buffer.baseAddress!
+            Parallel.ranges(rows, work: buffer.count * 4) { r in
+                for row in r {
+                    let v = p + row * width
+                    var sum = 0.0
+                    for i in 0..<width { sum += Double(v[i]) }
+                    let mean = sum / Double(width)
+                    var squares = 0.0
+                    for i in 0..<width { let d = Double(v[i]) - mean; squares += d * d }
+                    let inv = 1 / (squares / Double(width) + eps).squareRoot()
+                    for i in 0..<width {
+                        let normal = Float((Double(v[i]) - mean) * inv)
+                        v[i] = normal * (gamma?[i] ?? 1) + (beta?[i] ?? 0)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Softmax of one row in place (max subtracted, then exp, then divide by the sum).
+    @inline(__always)
+    static func softmax(_ v: UnsafeMutablePointer<Float>, count: Int) {
+        var m = -Float.infinity
+        for i in 0..<count where v[i] > m { m = v[i] }
+        var sum: Float = 0
+        for i in 0..<count { let e = exp(v[i] - m); v[i] = e; sum += e }
+        for i in 0..<count { v[i] /= sum }
+    }
+}

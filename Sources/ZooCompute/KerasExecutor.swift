@@ -1,0 +1,526 @@
+// The forward pass with Keras 3 semantics, channels last, on weights keyed by Keras layer name in
+// Keras order, as they are read back from a written Keras file: HWIO Conv2D kernels, (in, out)
+// Dense kernels, MultiHeadAttention kernels (d, heads, key_dim) and attention_output
+// (heads, value_dim, d). It reads only the layer classes and configs, never the graph the model
+// was lowered from.
+import ZooCore
+import ZooGraph
+
+/// Runs a `KerasModel` the way Keras would run the functional model it describes.
+///
+/// Inputs are batches keyed by input layer name: images [N, H, W, C] (float), token sequences
+/// [N, T] (int64, int32 or float holding integers). A `MultiHeadAttention` layer with three
+/// inbound layers takes the third as its attention mask: [N, S] (a key padding mask,
+/// 1 = attend) or [N, T, S]. Intermediates are keyed by layer name.
+public struct KerasExecutor: Sendable {
+    public let model: KerasModel
+    private let steps: [Step]
+
+    /// The layers Keras semantics are implemented for.
+    public static let supportedClasses = ["InputLayer", "ZeroPadding2D", "Conv2D", "BatchNormalization", "Activation", "ReLU",
+                                          "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D", "Add", "Flatten", "Dense",
+                                          "Dropout", "Embedding", "LayerNormalization", "MultiHeadAttention", "MaxPooling1D", "Reshape"]
+
+    /// - Parameters:
+    ///   - model: the functional model (layers in an order where inbound layers come first).
+    ///   - weights: each layer's weights in the layer's declared order (`KerasLayer.weights`).
+    /// - Throws: `ZooError` for an unsupported class or config, a missing weight, or another shape.
+    public init(model: KerasModel, weights: [String: [Tensor]]) throws {
+        self.model = model
+        var steps: [Step] = []
+        var index: [String: Int] = [:]
+        for layer in model.layers {
+            let inbound = try layer.inbound.map { name -> Int in
+                guard let i = index[name] else {
+                    throw ZooError(.format, "Keras layer '\(layer.name)': expected inbound layer '\(name)' to come earlier, found it \(model.layer(name) == nil ? "missing" : "later")")
+                }
+                return i
+            }
+            let given = weights[layer.name] ?? []
+            guard given.count == layer.weights.count else {
+                throw ZooError(.mismatch, "Keras layer '\(layer.name)': expected \(layer.weights.count) weights (\(layer.weights.map(\.name).joined(separator: ", "))), found \(given.count)")
+            }
+            var values: [[Float]] = []
+            for (declared, tensor) in zip(layer.weights, given) {
+                guard declared.shape == tensor.shape else {
+                    throw ZooError(.mismatch, "Keras layer '\(layer.name)' weight '\(declared.name)': expected shape \(shapeText(declared.shape)), found \(shapeText(tensor.shape))")
+                }
+                values.append(try tensor.floats())
+            }
+            do {
+                steps.append(Step(name: layer.name, op: try Op(layer), inbound: inbound, weights: values))
+            } catch let error as ZooError {
+                throw error.prefixed("Keras layer '\(layer.name)' (\(layer.className))")
+            }
+            index[layer.name] = steps.count - 1
+        }
+        for name in model.inputs + model.outputs where index[name] == nil {
+            throw ZooError(.format, "Keras model \(model.name): expected a layer named '\(name)', found none")
+        }
+        self.steps = steps
+    }
+
+    /// One forward pass.
+    /// - Parameters:
+    ///   - inputs: batches by input layer name (see the type's documentation).
+    ///   - recordIntermediates: keep every layer's output (costs memory; needed by `compareLayers`).
+    public func run(_ inputs: [String: Tensor], recordIntermediates: Bool = true) throws -> ExecutionResult {
+        let position = Dictionary(uniqueKeysWithValues: steps.enumerated().map { ($1.name, $0) })
+        var consumers = [[Int]](repeating: [], count: steps.count)
+        for (i, s) in steps.enumerated() { for j in s.inbound { consumers[j].append(i) } }
+        let outputs = model.outputs.map { position[$0]! }
+        var store = ValueStore(count: steps.count, consumers: consumers, keep: Set(outputs), keepAll: recordIntermediates)
+        var recorded: [(String, FloatTensor)] = []
+        var batch: Int?
+        let start = ContinuousClock.now
+        for (i, step) in steps.enumerated() {
+            let value: FloatTensor
+            do {
+                value = try evaluate(step, &store, inputs: inputs, batch: &batch)
+            } catch let error as ZooError {
+                throw error.prefixed("Keras layer '\(step.name)'")
+            }
+            store.release(step.inbound)
+            store.set(i, value)
+            if recordIntermediates, !step.inbound.isEmpty { recorded.append((step.name, value)) }
+        }
+        let ms = elapsedMilliseconds(since: start)
+        return ExecutionResult(outputs: outputs.map { store[$0].tensor }, intermediates: recorded.map { ($0.0, $0.1.tensor) }, milliseconds: ms)
+    }
+
+    // MARK: - Layers
+
+    struct Step: Sendable {
+        var name: String
+        var op: Op
+        var inbound: [Int]
+        var weights: [[Float]]
+    }
+
+    enum Padding: String, Sendable { case valid, same }
+
+    enum Op: Sendable {
+        case input(name: String, perSample: [Int])
+        case zeroPadding(top: Int, bottom: Int, left: Int, right: Int)
+        case conv(filters: Int, kernel: (Int, Int), strides: (Int, Int), padding: Padding, dilation: (Int, Int), groups: Int,
+                  activation: Activation, useBias: Bool)
+        case batchNorm(eps: Double, center: Bool, scale: Bool)
+        case activation(Activation)
+        case pool(max: Bool, size: (Int, Int), strides: (Int, Int), padding: Padding)
+        case globalAveragePool(keepDims: Bool)
+        case add
+        case flatten
+        case dense(units: Int, activation: Activation, useBias: Bool)
+        case identity
+        case embedding(inputDim: Int, outputDim: Int)
+        case layerNorm(eps: Double, center: Bool, scale: Bool)
+        case attention(heads: Int, keyDim: Int, valueDim: Int, useBias: Bool)
+        case maxPool1D(size: Int, stride: Int, padding: Padding)
+        /// Per-sample target shape; one entry may be −1.
+        case reshape([Int])
+
+        init(_ layer: KerasLayer) throws {
+            let c = Config(layer)
+            switch layer.className {
+            case "InputLayer":
+                guard let shape = (layer.configValue("batch_shape") ?? layer.configValue("batch_input_shape"))?.array, !shape.isEmpty else {
+                    throw ZooError(.format, "expected config 'batch_shape', found none")
+                }
+                self = .input(name: layer.name, perSample: shape.dropFirst().map { $0.int ?? -1 })
+            case "ZeroPadding2D":
+                try c.channelsLast()
+                let p = try c.padding2D("padding")
+                self = .zeroPadding(top: p.0, bottom: p.1, left: p.2, right: p.3)
+            case "Conv2D":
+                try c.channelsLast()
+                self = .conv(filters: try c.int("filters"), kernel: try c.pair("kernel_size"), strides: try c.pair("strides", default: (1, 1)),
+                             padding: try c.padding(), dilation: try c.pair("dilation_rate", default: (1, 1)), groups: try c.int("groups", default: 1),
+                             activation: try c.activation(), useBias: try c.bool("use_bias", default: true))
+            case "BatchNormalization":
+                try c.lastAxis()
+                self = .batchNorm(eps: try c.double("epsilon", default: 1e-3), center: try c.bool("center", default: true), scale: try c.bool("scale", default: true))
+            case "Activation":
+                self = .activation(try c.activation())
+            case "ReLU":
+                for key in ["max_value", "negative_slope", "threshold"] {
+                    if let v = layer.configValue(key), v != .null, v.double != 0 {
+                        throw ZooError(.mismatch, "expected a plain ReLU, found \(key) = \(v.serialized)")
+                    }
+                }
+                self = .activation(.relu)
+            case "MaxPooling2D", "AveragePooling2D":
+                try c.channelsLast()
+                let size = try c.pair("pool_size")
+                self = .pool(max: layer.className == "MaxPooling2D", size: size, strides: try c.pair("strides", default: size), padding: try c.padding())
+            case "GlobalAveragePooling2D":
+                try c.channelsLast()
+                self = .globalAveragePool(keepDims: try c.bool("keepdims", default: false))
+            case "Add": self = .add
+            case "Flatten":
+                try c.channelsLast()
+                self = .flatten
+            case "Dense":
+                self = .dense(units: try c.int("units"), activation: try c.activation(), useBias: try c.bool("use_bias", default: true))
+            case "Dropout": self = .identity
+            case "Embedding":
+                self = .embedding(inputDim: try c.int("input_dim"), outputDim: try c.int("output_dim"))
+            case "LayerNormalization":
+                try c.lastAxis()
+                self = .layerNorm(eps: try c.double("epsilon", default: 1e-3), center: try c.bool("center", default: true), scale: try c.bool("scale", default: true))
+            case "MultiHeadAttention":
+                let keyDim = try c.int("key_dim")
+                let valueDim = layer.configValue("value_dim").flatMap(\.int) ?? keyDim
+                self = .attention(heads: try c.int("num_heads"), keyDim: keyDim, valueDim: valueDim, useBias: try c.bool("use_bias", default: true))
+            case "MaxPooling1D":
+                try c.channelsLast()
+                let size = try c.single("pool_size")
+                self = .maxPool1D(size: size, stride: try c.single("strides", default: size), padding: try c.padding())
+            case "Reshape":
+                guard let target = layer.configValue("target_shape")?.array, let dims = Optional(target.compactMap(\.int)), dims.count == target.count,
+                      dims.filter({ $0 == -1 }).count <= 1, dims.allSatisfy({ $0 > 0 || $0 == -1 }) else {
+                    throw ZooError(.format, "expected config 'target_shape' of positive integers and at most one -1, found \(layer.configValue("target_shape")?.serialized ?? "none")")
+                }
+                self = .reshape(dims)
+            default:
+                throw ZooError(.mismatch, "expected one of the core layers \(KerasExecutor.supportedClasses.joined(separator: ", ")), found '\(layer.className)'")
+            }
+        }
+    }
+
+    /// Typed reads of a layer's config with sentences for what is wrong.
+    struct Config {
+        let layer: KerasLayer
+        init(_ layer: KerasLayer) { self.layer = layer }
+
+        func value(_ key: String) -> JSONValue? {
+            guard let v = layer.configValue(key), v != .null else { return nil }
+            return v
+        }
+        func int(_ key: String, default d: Int? = nil) throws -> Int {
+            if let v = value(key) { guard let i = v.int else { throw wrong(key, "an integer", v) }; return i }
+            guard let d else { throw ZooError(.format, "expected config '\(key)', found none") }
+            return d
+        }
+        func double(_ key: String, default d: Double) throws -> Double {
+            guard let v = value(key) else { return d }
+            guard let x = v.double else { throw wrong(key, "a number", v) }
+            return x
+        }
+        func bool(_ key: String, default d: Bool) throws -> Bool {
+            guard let v = value(key) else { return d }
+            guard let b = v.bool else { throw wrong(key, "true or false", v) }
+            return b
+        }
+        func pair(_ key: String, default d: (Int, Int)? = nil) throws -> (Int, Int) {
+            guard let v = value(key) else {
+                guard let d else { throw ZooError(.format, "expected config '\(key)', found none") }
+                return d
+            }
+            if let i = v.int { return (i, i) }
+            guard let a = v.array, a.count == 2, let x = a[0].int, let y = a[1].int else { throw wrong(key, "two integers", v) }
+            return (x, y)
+        }
+        func single(_ key: String, default d: Int? = nil) throws -> Int {
+            guard let v = value(key) else {
+                guard let d else { throw ZooError(.format, "expected config '\(key)', found none") }
+                return d
+            }
+            if let i = v.int { return i }
+            guard let a = v.array, a.count == 1, let x = a[0].int else { throw wrong(key, "one integer", v) }
+            return x
+        }
+        /// ZeroPadding2D's padding: an int, (h, w), or ((top, bottom), (left, right)).
+        func padding2D(_ key: String) throws -> (Int, Int, Int, Int) {
+            guard let v = value(key) else { return (1, 1, 1, 1) }
+            if let i = v.int { return (i, i, i, i) }
+            if let a = v.array, a.count == 2 {
+                if let h = a[0].int, let w = a[1].int { return (h, h, w, w) }
+                if let h = a[0].array, let w = a[1].array, h.count == 2, w.count == 2,
+                   let t = h[0].int, let b = h[1].int, let l = w[0].int, let r = w[1].int { return (t, b, l, r) }
+            }
+            throw wrong(key, "an integer, two integers or two pairs", v)
+        }
+        func padding() throws -> Padding {
+            guard let v = value("padding") else { return .valid }
+            guard let s = v.string, let p = Padding(rawValue: s.lowercased()) else { throw wrong("padding", "'valid' or 'same'", v) }
+            return p
+        }
+        func activation() throws -> Activation {
+            guard let v = value("activation") else { return .linear }
+            switch v.string {
+            case "linear"?: return .linear
+            case "relu"?: return .relu
+            case "gelu"?: return .gelu
+            case "tanh"?: return .tanh
+            default: throw wrong("activation", "one of 'linear', 'relu', 'gelu', 'tanh'", v)
+            }
+        }
+        func channelsLast() throws {
+            if let v = value("data_format"), v.string != "channels_last" { throw wrong("data_format", "'channels_last'", v) }
+        }
+        func lastAxis() throws {
+            guard let v = value("axis") else { return }
+            if v.int == -1 { return }
+            if let a = v.array, a.count == 1, a[0].int == -1 { return }
+            // a positive axis is the last one exactly when it equals the rank minus one
+            let rank = layer.outputShape.count + 1
+            if v.int == rank - 1 || (v.array?.count == 1 && v.array?[0].int == rank - 1) { return }
+            throw wrong("axis", "the last axis (-1)", v)
+        }
+        private func wrong(_ key: String, _ expected: String, _ found: JSONValue) -> ZooError {
+            ZooError(.format, "expected config '\(key)' to be \(expected), found \(found.serialized)")
+        }
+    }
+
+    // MARK: - Evaluation
+
+    private func evaluate(_ step: Step, _ store: inout ValueStore, inputs: [String: Tensor], batch: inout Int?) throws -> FloatTensor {
+        func source(_ i: Int = 0) -> FloatTensor { store[step.inbound[i]] }
+        func owned(_ i: Int = 0) -> FloatTensor { store.take(step.inbound[i]) }
+        func map(_ x: FloatTensor) throws -> (n: Int, h: Int, w: Int, c: Int) {
+            guard x.shape.count == 4 else { throw ZooError(.mismatch, "expected an [N, H, W, C] input, found \(shapeText(x.shape))") }
+            return (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+        }
+        /// TensorFlow's output size and leading pad for one spatial axis.
+        func spatial(_ size: Int, kernel: Int, stride: Int, dilation: Int = 1, _ padding: Padding) throws -> (out: Int, pad: Int) {
+            let extent = dilation * (kernel - 1) + 1
+            switch padding {
+            case .valid:
+                guard size >= extent else { throw ZooError(.mismatch, "expected a spatial size of at least \(extent), found \(size)") }
+                return ((size - extent) / stride + 1, 0)
+            case .same:
+                let out = (size + stride - 1) / stride
+                return (out, max((out - 1) * stride + extent - size, 0) / 2)
+            }
+        }
+        let wt = step.weights
+        switch step.op {
+        case .input(let name, let perSample):
+            return try checkedInput(inputs, name: name, perSample: perSample, batch: &batch)
+
+        case .zeroPadding(let top, let bottom, let left, let right):
+            let x = source()
+            let (n, h, w, c) = try map(x)
+            let oh = h + top + bottom, ow = w + left + right
+            var y = FloatTensor(zeros: [n, oh, ow, c])
+            x.data.withUnsafeBufferPointer { xb in
+                y.data.withUnsafeMutableBufferPointer { yb in
+                    Parallel.forEach(n * h, work: x.count) { row in
+                        let i = row / h, r = row % h
+                        (yb.baseAddress! + ((i * oh + r + top) * ow + left) * c).update(from: xb.baseAddress! + row * w * c, count: w * c)
+                    }
+                }
+            }
+            return y
+
+        case .conv(let filters, let kernel, let strides, let padding, let dilation, let groups, let activation, let useBias):
+            let x = source()
+            let (n, h, w, c) = try map(x)
+            guard groups > 0, c % groups == 0, filters % groups == 0 else {
+                throw ZooError(.mismatch, "expected input channels and filters divisible by groups \(groups), found \(c) and \(filters)")
+            }
+            guard wt[0].count == kernel.0 * kernel.1 * (c / groups) * filters else {
+                throw ZooError(.mismatch, "expected a kernel for \(c) input channels, found \(wt[0].count) values")
+            }
+            let (oh, top) = try spatial(h, kernel: kernel.0, stride: strides.0, dilation: dilation.0, padding)
+            let (ow, left) = try spatial(w, kernel: kernel.1, stride: strides.1, dilation: dilation.1, padding)
+            let g = ConvGeometry(batch: n, inChannels: c, inHeight: h, inWidth: w, outChannels: filters, outHeight: oh, outWidth: ow,
+                                 kernelHeight: kernel.0, kernelWidth: kernel.1, strideHeight: strides.0, strideWidth: strides.1,
+                                 dilationHeight: dilation.0, dilationWidth: dilation.1, padTop: top, padLeft: left, groups: groups)
+            var y = FloatTensor(uninitialized: [n, oh, ow, filters])
+            x.data.withUnsafeBufferPointer { xb in
+                wt[0].withUnsafeBufferPointer { kb in
+                    y.data.withUnsafeMutableBufferPointer { yb in
+                        if useBias {
+                            wt[1].withUnsafeBufferPointer { Convolution.nhwc(xb.baseAddress!, kernel: kb.baseAddress!, bias: $0.baseAddress!, g, out: yb.baseAddress!) }
+                        } else {
+                            Convolution.nhwc(xb.baseAddress!, kernel: kb.baseAddress!, bias: nil, g, out: yb.baseAddress!)
+                        }
+                    }
+                }
+            }
+            activation.apply(&y.data)
+            return y
+
+        case .batchNorm(let eps, let center, let scale):
+            var x = owned()
+            var i = 0
+            let gamma = scale ? wt[i] : nil; if scale { i += 1 }
+            let beta = center ? wt[i] : nil; if center { i += 1 }
+            let mean = wt[i], variance = wt[i + 1]
+            guard x.shape.last == mean.count else { throw ZooError(.mismatch, "expected \(mean.count) channels last, found \(shapeText(x.shape))") }
+            let t = Elementwise.batchNormTerms(gamma: gamma, beta: beta, mean: mean, variance: variance, eps: eps)
+            Elementwise.scaleShift(&x.data, scale: t.scale, shift: t.shift, inner: 1)
+            return x
+
+        case .activation(let a):
+            var x = owned()
+            a.apply(&x.data)
+            return x
+
+        case .pool(let isMax, let size, let strides, let padding):
+            let x = source()
+            let (n, h, w, c) = try map(x)
+            let (oh, top) = try spatial(h, kernel: size.0, stride: strides.0, padding)
+            let (ow, left) = try spatial(w, kernel: size.1, stride: strides.1, padding)
+            let g = PoolGeometry(batch: n, channels: c, inHeight: h, inWidth: w, outHeight: oh, outWidth: ow, kernelHeight: size.0,
+                                 kernelWidth: size.1, strideHeight: strides.0, strideWidth: strides.1, padTop: top, padLeft: left)
+            var y = FloatTensor(uninitialized: [n, oh, ow, c])
+            x.data.withUnsafeBufferPointer { xb in
+                y.data.withUnsafeMutableBufferPointer { Pooling.nhwc(xb.baseAddress!, g, isMax ? .max : .average(countPadding: false), out: $0.baseAddress!) }
+            }
+            return y
+
+        case .globalAveragePool(let keepDims):
+            let x = source()
+            let (n, h, w, c) = try map(x)
+            var y = FloatTensor(uninitialized: keepDims ? [n, 1, 1, c] : [n, c])
+            x.data.withUnsafeBufferPointer { xb in
+                y.data.withUnsafeMutableBufferPointer { Pooling.globalAverageNHWC(xb.baseAddress!, batch: n, channels: c, plane: h * w, out: $0.baseAddress!) }
+            }
+            return y
+
+        case .add:
+            let others = (1..<step.inbound.count).map { source($0) }
+            var a = owned(0)
+            for b in others {
+                guard a.shape == b.shape else { throw ZooError(.mismatch, "expected equal shapes to add, found \(shapeText(a.shape)) and \(shapeText(b.shape))") }
+                Elementwise.add(&a.data, b.data)
+            }
+            return a
+
+        case .flatten:
+            var x = owned()
+            x.shape = [x.shape[0], x.shape.dropFirst().reduce(1, *)]
+            return x
+
+        case .dense(let units, let activation, let useBias):
+            let x = source()
+            guard let inFeatures = x.shape.last, x.shape.count >= 2, wt[0].count == inFeatures * units else {
+                throw ZooError(.mismatch, "expected inputs whose last axis fits the kernel (\(wt[0].count / max(units, 1)) features), found \(shapeText(x.shape))")
+            }
+            var y = FloatTensor(shape: Array(x.shape.dropLast()) + [units],
+                                data: Dense.dense(x.data, rows: x.count / inFeatures, kernel: wt[0], bias: useBias ? wt[1] : nil,
+                                                  inFeatures: inFeatures, outFeatures: units))
+            activation.apply(&y.data)
+            return y
+
+        case .identity:
+            return owned()
+
+        case .reshape(let target):
+            var x = owned()
+            let perSample = x.shape.dropFirst().reduce(1, *)
+            let known = target.filter { $0 > 0 }.reduce(1, *)
+            let resolved = target.map { $0 == -1 ? (known > 0 ? perSample / known : 0) : $0 }
+            guard resolved.reduce(1, *) == perSample else {
+                throw ZooError(.mismatch, "expected \(perSample) values per sample to fit target shape \(shapeText(target)), found they do not")
+            }
+            x.shape = [x.shape[0]] + resolved
+            return x
+
+        case .embedding(let inputDim, let outputDim):
+            let ids = source()
+            return FloatTensor(shape: ids.shape + [outputDim],
+                               data: try Dense.embedding(ids.data, table: wt[0], count: inputDim, width: outputDim, layer: step.name))
+
+        case .layerNorm(let eps, let center, let scale):
+            var x = owned()
+            var i = 0
+            let gamma = scale ? wt[i] : nil; if scale { i += 1 }
+            let beta = center ? wt[i] : nil
+            let width = x.shape.last ?? 0
+            if let g = gamma, g.count != width { throw ZooError(.mismatch, "expected a last axis of \(g.count), found \(shapeText(x.shape))") }
+            Elementwise.layerNorm(&x.data, width: width, gamma: gamma, beta: beta, eps: eps)
+            return x
+
+        case .attention(let heads, let keyDim, let valueDim, let useBias):
+            let query = source(0), value = step.inbound.count > 1 ? source(1) : source(0)
+            guard query.shape.count == 3, value.shape.count == 3, query.shape[0] == value.shape[0] else {
+                throw ZooError(.mismatch, "expected query and value [N, T, D], found \(shapeText(query.shape)) and \(shapeText(value.shape))")
+            }
+            let (n, t, d) = (query.shape[0], query.shape[1], query.shape[2])
+            let (s, dv) = (value.shape[1], value.shape[2])
+            guard s == t else { throw ZooError(.mismatch, "expected self-attention (query and value of equal length), found \(t) and \(s)") }
+            // weights: query/kernel (d, H, k), query/bias (H, k), key/…, value/kernel (dv, H, v), value/bias, attention_output/kernel (H, v, d), bias (d)
+            let stride = useBias ? 2 : 1
+            let qk = wt[0], kk = wt[stride], vk = wt[2 * stride], ok = wt[3 * stride]
+            guard qk.count == d * heads * keyDim, kk.count == dv * heads * keyDim, vk.count == dv * heads * valueDim, ok.count == heads * valueDim * d else {
+                throw ZooError(.mismatch, "expected kernels for hidden size \(d), \(heads) heads of \(keyDim), found other sizes")
+            }
+            var keep: [Bool]?
+            if step.inbound.count > 2 {
+                let mask = source(2)
+                if mask.shape == [n, s] || mask.shape == [n, 1, s] {
+                    keep = mask.data.map { $0 > 0.5 }
+                } else if mask.shape == [n, t, s] {
+                    // a full mask: attend per (query, key); run row by row through a [N·T] key mask
+                    return try fullMaskAttention(query: query, value: value, mask: mask, heads: heads, keyDim: keyDim, valueDim: valueDim, useBias: useBias, wt: wt)
+                } else {
+                    throw ZooError(.mismatch, "expected an attention mask [\(n), \(s)], [\(n), 1, \(s)] or [\(n), \(t), \(s)], found \(shapeText(mask.shape))")
+                }
+            }
+            let (q, k, v) = projections(query: query, value: value, heads: heads, keyDim: keyDim, valueDim: valueDim, useBias: useBias, wt: wt)
+            let context = Attention.scaledDotProduct(q: q, k: k, v: v, batch: n, steps: t, heads: heads, keyDim: keyDim, valueDim: valueDim,
+                                                     keep: keep, maskedScore: -0.7 * Float.greatestFiniteMagnitude)
+            return FloatTensor(shape: [n, t, d], data: Dense.dense(context, rows: n * t, kernel: ok, bias: useBias ? wt[3 * stride + 1] : nil,
+                                                                  inFeatures: heads * valueDim, outFeatures: d))
+
+        case .maxPool1D(let size, let stride, let padding):
+            let x = source()
+            guard x.shape.count == 3 else { throw ZooError(.mismatch, "expected [N, T, C], found \(shapeText(x.shape))") }
+            let (n, t, c) = (x.shape[0], x.shape[1], x.shape[2])
+            let (out, left) = try spatial(t, kernel: size, stride: stride, padding)
+            var y = FloatTensor(uninitialized: [n, out, c])
+            x.data.withUnsafeBufferPointer { xb in
+                y.data.withUnsafeMutableBufferPointer {
+                    Pooling.max1D(xb.baseAddress!, batch: n, steps: t, channels: c, outSteps: out, pool: size, stride: stride, padLeft: left, out: $0.baseAddress!)
+                }
+            }
+            return y
+        }
+    }
+
+    /// Query from `query`, key and value from `value`, each [N·T, heads·dim].
+    private func projections(query: FloatTensor, value: FloatTensor, heads: Int, keyDim: Int, valueDim: Int, useBias: Bool,
+                             wt: [[Float]]) -> ([Float], [Float], [Float]) {
+        let stride = useBias ? 2 : 1
+        let (d, dv) = (query.shape[2], value.shape[2])
+        let rows = query.shape[0] * query.shape[1], valueRows = value.shape[0] * value.shape[1]
+        let q = Dense.dense(query.data, rows: rows, kernel: wt[0], bias: useBias ? wt[1] : nil, inFeatures: d, outFeatures: heads * keyDim)
+        let k = Dense.dense(value.data, rows: valueRows, kernel: wt[stride], bias: useBias ? wt[stride + 1] : nil, inFeatures: dv, outFeatures: heads * keyDim)
+        let v = Dense.dense(value.data, rows: valueRows, kernel: wt[2 * stride], bias: useBias ? wt[2 * stride + 1] : nil, inFeatures: dv, outFeatures: heads * valueDim)
+        return (q, k, v)
+    }
+
+    /// Attention under a [N, T, S] mask: each query row is its own batch of one step whose keys
+    /// are masked by that row.
+    private func fullMaskAttention(query: FloatTensor, value: FloatTensor, mask: FloatTensor, heads: Int, keyDim: Int, valueDim: Int,
+                                   useBias: Bool, wt: [[Float]]) throws -> FloatTensor {
+        let (n, t, d) = (query.shape[0], query.shape[1], query.shape[2])
+        let (q, k, v) = projections(query: query, value: value, heads: heads, keyDim: keyDim, valueDim: valueDim, useBias: useBias, wt: wt)
+        var context = [Float](repeating: 0, count: n * t * heads * valueDim)
+        let scale = 1 / Float(keyDim).squareRoot()
+        for i in 0..<n {
+            for h in 0..<heads {
+                for r in 0..<t {
+                    var scores = [Float](repeating: 0, count: t)
+                    for u in 0..<t {
+                        var dot: Float = 0
+                        for j in 0..<keyDim { dot += q[(i * t + r) * heads * keyDim + h * keyDim + j] * k[(i * t + u) * heads * keyDim + h * keyDim + j] }
+                        scores[u] = mask.data[(i * t + r) * t + u] > 0.5 ? dot * scale : -0.7 * Float.greatestFiniteMagnitude
+                    }
+                    scores.withUnsafeMutableBufferPointer { Elementwise.softmax($0.baseAddress!, count: t) }
+                    for j in 0..<valueDim {
+                        var acc: Float = 0
+                        for u in 0..<t { acc += scores[u] * v[(i * t + u) * heads * valueDim + h * valueDim + j] }
+                        context[(i * t + r) * heads * valueDim + h * valueDim + j] = acc
+                    }
+                }
+            }
+        }
+        let stride = useBias ? 2 : 1
+        return FloatTensor(shape: [n, t, d], data: Dense.dense(context, rows: n * t, kernel: wt[3 * stride], bias: useBias ? wt[3 * stride + 1] : nil,
+                                                              inFeatures: heads * valueDim, outFeatures: d))
+    }
+}

@@ -1,0 +1,82 @@
+// Shared machinery of the kernels: the executors' working value (float32 with a batch-first
+// shape), spreading loops over cores, and the one BLAS entry point zoo uses.
+import CBLAS
+import Dispatch
+import Foundation
+import ZooCore
+
+/// A float32 array with its full shape (batch first). Executors pass these between layers; the
+/// public API speaks `Tensor`.
+struct FloatTensor {
+    var shape: [Int]
+    var data: [Float]
+
+    init(shape: [Int], data: [Float]) {
+        self.shape = shape
+        self.data = data
+    }
+
+    /// Storage for `shape` whose contents the caller overwrites completely.
+    init(uninitialized shape: [Int]) {
+        let count = shape.reduce(1, *)
+        self.shape = shape
+        self.data = [Float](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
+    }
+
+    init(zeros shape: [Int]) {
+        self.shape = shape
+        self.data = [Float](repeating: 0, count: shape.reduce(1, *))
+    }
+
+    /// Any floating or integer tensor, widened or converted to float32.
+    init(_ tensor: Tensor) throws {
+        shape = tensor.shape
+        data = try tensor.floats()
+    }
+
+    var count: Int { data.count }
+    var tensor: Tensor { Tensor(shape: shape, floats: data) }
+}
+
+/// Loops spread over the cores with `DispatchQueue.concurrentPerform` when the work is large
+/// enough to pay for it; OpenBLAS threads its own calls.
+enum Parallel {
+    static let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
+
+    /// Calls `body(i)` for every `i` in `0..<count`; `work` is the total element count touched,
+    /// below which one thread is faster.
+    static func forEach(_ count: Int, work: Int, _ body: (Int) -> Void) {
+        if count <= 1 || cores == 1 || work < 1 << 15 {
+            for i in 0..<count { body(i) }
+        } else {
+            DispatchQueue.concurrentPerform(iterations: count, execute: body)
+        }
+    }
+
+    /// Calls `body` on disjoint ranges that tile `0..<count`, about four per core.
+    static func ranges(_ count: Int, work: Int, _ body: (Range<Int>) -> Void) {
+        guard count > 0 else { return }
+        let pieces = (cores == 1 || work < 1 << 15) ? 1 : min(count, cores * 4)
+        let size = (count + pieces - 1) / pieces
+        forEach(pieces, work: work) { p in
+            let start = p * size
+            if start < count { body(start..<min(count, start + size)) }
+        }
+    }
+}
+
+/// Row-major single-precision matrix multiply, C = alpha·op(A)·op(B) + beta·C.
+enum BLAS {
+    static func sgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
+                      a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+                      beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        guard m > 0, n > 0 else { return }
+        guard k > 0 else {
+            // BLAS leaves C untouched (times beta) when k is 0; do the same explicitly.
+            for i in 0..<m { for j in 0..<n { c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j] } }
+            return
+        }
+        cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+}
