@@ -10,6 +10,7 @@ static inline hid_t zoo_h5t_native_int64(void)  { return H5T_NATIVE_INT64; }
 static inline hid_t zoo_h5t_native_int32(void)  { return H5T_NATIVE_INT32; }
 static inline hid_t zoo_h5t_native_uint8(void)  { return H5T_NATIVE_UINT8; }
 static inline hid_t zoo_h5t_ieee_f32le(void)    { return H5T_IEEE_F32LE; }
+static inline hid_t zoo_h5t_ieee_f64le(void)    { return H5T_IEEE_F64LE; }
 static inline hid_t zoo_h5t_c_s1(void)          { return H5T_C_S1; }
 static inline hid_t zoo_h5p_default(void)       { return H5P_DEFAULT; }
 static inline hid_t zoo_h5p_file_access(void)   { return H5P_FILE_ACCESS; }
@@ -20,6 +21,8 @@ static inline hid_t zoo_h5s_all(void)           { return H5S_ALL; }
 static inline unsigned zoo_h5f_acc_trunc(void)  { return H5F_ACC_TRUNC; }
 static inline unsigned zoo_h5f_acc_rdonly(void) { return H5F_ACC_RDONLY; }
 static inline unsigned zoo_h5f_acc_excl(void)   { return H5F_ACC_EXCL; }
+/// `H5T_VARIABLE`, the size that makes a string type variable-length.
+static inline size_t zoo_h5t_variable(void)     { return H5T_VARIABLE; }
 
 /// Silences HDF5's automatic error stack printing; zoo reports errors itself.
 static inline void zoo_h5_silence_errors(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }

@@ -1,0 +1,323 @@
+import CHDF5
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import ZooCore
+
+/// A thin, throwing view of the part of libhdf5 the Keras formats need: groups, string and
+/// empty attributes, contiguous float32 datasets. Every failure becomes a `ZooError` that names
+/// the file and the object; no HDF5 type leaves this module.
+///
+/// Handles close themselves when released (`deinit`), so an early `throw` leaks nothing.
+enum HDF5 {
+    /// HDF5 prints its error stack to stderr by default; zoo reports errors itself. Run once.
+    static let silenced: Void = { zoo_h5_silence_errors() }()
+}
+
+/// An open HDF5 file. `displayName` is what error messages call it (the user's path, not the
+/// temporary file being written).
+final class H5File {
+    let id: hid_t
+    let displayName: String
+    private var closed = false
+
+    private init(id: hid_t, displayName: String) {
+        self.id = id
+        self.displayName = displayName
+    }
+
+    deinit { if !closed { H5Fclose(id) } }
+
+    /// Creates (truncating) a file for writing, with the library defaults h5py uses
+    /// (earliest format, 8-byte offsets).
+    static func create(path: String, displayName: String) throws -> H5File {
+        _ = HDF5.silenced
+        let id = H5Fcreate(path, zoo_h5f_acc_trunc(), zoo_h5p_default(), zoo_h5p_default())
+        guard id >= 0 else { throw ZooError(.io, "could not create the HDF5 file \(displayName)") }
+        return H5File(id: id, displayName: displayName)
+    }
+
+    /// Opens an existing file read-only.
+    static func open(path: String, displayName: String? = nil) throws -> H5File {
+        _ = HDF5.silenced
+        let name = displayName ?? path
+        guard H5Fis_hdf5(path) > 0 else {
+            throw ZooError(.format, "expected an HDF5 file at \(name), found \(fileState(path))")
+        }
+        let id = H5Fopen(path, zoo_h5f_acc_rdonly(), zoo_h5p_default())
+        guard id >= 0 else { throw ZooError(.format, "expected a readable HDF5 file at \(name), found a damaged one (truncated?)") }
+        return H5File(id: id, displayName: name)
+    }
+
+    /// Opens an HDF5 file held in memory (the `model.weights.h5` inside a `.keras` zip).
+    static func open(image: [UInt8], displayName: String) throws -> H5File {
+        _ = HDF5.silenced
+        let fapl = H5Pcreate(zoo_h5p_file_access())
+        guard fapl >= 0 else { throw ZooError(.io, "could not set up HDF5 to read \(displayName)") }
+        defer { H5Pclose(fapl) }
+        // The core driver serves the file from memory; H5Pset_file_image copies the bytes.
+        guard H5Pset_fapl_core(fapl, 1 << 20, false) >= 0,
+              image.withUnsafeBytes({ H5Pset_file_image(fapl, UnsafeMutableRawPointer(mutating: $0.baseAddress), $0.count) }) >= 0 else {
+            throw ZooError(.io, "could not set up HDF5 to read \(displayName) from memory")
+        }
+        let id = H5Fopen(displayName, zoo_h5f_acc_rdonly(), fapl)
+        guard id >= 0 else { throw ZooError(.format, "expected an HDF5 file in \(displayName), found \(image.count) bytes that are not one (truncated?)") }
+        return H5File(id: id, displayName: displayName)
+    }
+
+    /// The root group.
+    func root() throws -> H5Group {
+        let gid = H5Gopen2(id, "/", zoo_h5p_default())
+        guard gid >= 0 else { throw ZooError(.format, "could not open the root group of \(displayName)") }
+        return H5Group(id: gid, path: "", file: self)
+    }
+
+    /// Flushes and closes; a failure here means the file on disk is incomplete.
+    func close() throws {
+        guard !closed else { return }
+        closed = true
+        let flushed = H5Fflush(id, H5F_SCOPE_GLOBAL)
+        let status = H5Fclose(id)
+        guard flushed >= 0, status >= 0 else { throw ZooError(.io, "could not finish writing \(displayName) (disk full?)") }
+    }
+
+    private static func fileState(_ path: String) -> String {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return "no such file" }
+        if (st.st_mode & S_IFMT) == S_IFDIR { return "a folder" }
+        return st.st_size == 0 ? "an empty file" : "a file of \(st.st_size) bytes that is not HDF5 (or is truncated)"
+    }
+}
+
+/// What a child of a group is.
+enum H5ChildKind { case group, dataset, other }
+
+/// An open group. `path` is its HDF5 path without the leading slash ("layers/conv2d/vars"),
+/// for messages.
+final class H5Group {
+    let id: hid_t
+    let path: String
+    let file: H5File
+
+    init(id: hid_t, path: String, file: H5File) {
+        self.id = id
+        self.path = path
+        self.file = file
+    }
+
+    deinit { H5Gclose(id) }
+
+    private func childPath(_ name: String) -> String { path.isEmpty ? name : "\(path)/\(name)" }
+    private var where_: String { path.isEmpty ? "the root group of \(file.displayName)" : "'\(path)' in \(file.displayName)" }
+
+    // MARK: groups
+
+    func createGroup(_ name: String) throws -> H5Group {
+        let gid = H5Gcreate2(id, name, zoo_h5p_default(), zoo_h5p_default(), zoo_h5p_default())
+        guard gid >= 0 else { throw ZooError(.io, "could not create the group '\(childPath(name))' in \(file.displayName)") }
+        return H5Group(id: gid, path: childPath(name), file: file)
+    }
+
+    func openGroup(_ name: String) throws -> H5Group {
+        guard kind(of: name) == .group else {
+            throw ZooError(.format, "expected a group '\(childPath(name))' in \(file.displayName), found \(describe(name))")
+        }
+        let gid = H5Gopen2(id, name, zoo_h5p_default())
+        guard gid >= 0 else { throw ZooError(.format, "could not open the group '\(childPath(name))' in \(file.displayName) (damaged file?)") }
+        return H5Group(id: gid, path: childPath(name), file: file)
+    }
+
+    /// Whether `name` is a direct child (link) of this group.
+    func contains(_ name: String) -> Bool {
+        // H5Lexists fails on names with a missing intermediate group; callers pass single names.
+        H5Lexists(id, name, zoo_h5p_default()) > 0
+    }
+
+    func kind(of name: String) -> H5ChildKind? {
+        guard contains(name) else { return nil }
+        let oid = H5Oopen(id, name, zoo_h5p_default())
+        guard oid >= 0 else { return .other }
+        defer { H5Oclose(oid) }
+        switch H5Iget_type(oid) {
+        case H5I_GROUP: return .group
+        case H5I_DATASET: return .dataset
+        default: return .other
+        }
+    }
+
+    private func describe(_ name: String) -> String {
+        switch kind(of: name) {
+        case nil: return "none"
+        case .group?: return "a group"
+        case .dataset?: return "a dataset"
+        case .other?: return "another kind of object"
+        }
+    }
+
+    /// Names of the direct children, in HDF5's name order.
+    func childNames() throws -> [String] {
+        var info = H5G_info_t()
+        guard H5Gget_info(id, &info) >= 0 else { throw ZooError(.format, "could not list \(where_) (damaged file?)") }
+        var names: [String] = []
+        for i in 0..<info.nlinks {
+            let size = H5Lget_name_by_idx(id, ".", H5_INDEX_NAME, H5_ITER_INC, i, nil, 0, zoo_h5p_default())
+            guard size >= 0 else { throw ZooError(.format, "could not list \(where_) (damaged file?)") }
+            var buffer = [CChar](repeating: 0, count: Int(size) + 1)
+            guard H5Lget_name_by_idx(id, ".", H5_INDEX_NAME, H5_ITER_INC, i, &buffer, buffer.count, zoo_h5p_default()) >= 0 else {
+                throw ZooError(.format, "could not list \(where_) (damaged file?)")
+            }
+            names.append(String(decoding: buffer.prefix(Int(size)).map { UInt8(bitPattern: $0) }, as: UTF8.self))
+        }
+        return names
+    }
+
+    // MARK: attributes
+
+    func hasAttribute(_ name: String) -> Bool { H5Aexists(id, name) > 0 }
+
+    /// A scalar variable-length string attribute (`utf8` as Keras 3 writes `name`; ASCII as
+    /// tf.keras writes `backend` and `keras_version`).
+    func setStringAttribute(_ name: String, _ value: String, utf8: Bool) throws {
+        try withStringType(utf8: utf8) { type in
+            let space = H5Screate(H5S_SCALAR)
+            guard space >= 0 else { throw attributeError(name) }
+            defer { H5Sclose(space) }
+            try writeAttribute(name, type: type, space: space, strings: [value])
+        }
+    }
+
+    /// A one-dimensional variable-length ASCII string attribute; an empty list is written as an
+    /// empty float64 array, exactly as h5py (and so tf.keras) writes `weight_names = []`.
+    func setStringArrayAttribute(_ name: String, _ values: [String]) throws {
+        var dims = [hsize_t(values.count)]
+        let space = H5Screate_simple(1, &dims, nil)
+        guard space >= 0 else { throw attributeError(name) }
+        defer { H5Sclose(space) }
+        if values.isEmpty {
+            let attr = H5Acreate2(id, name, zoo_h5t_ieee_f64le(), space, zoo_h5p_default(), zoo_h5p_default())
+            guard attr >= 0 else { throw attributeError(name) }
+            H5Aclose(attr)
+            return
+        }
+        try withStringType(utf8: false) { type in
+            try writeAttribute(name, type: type, space: space, strings: values)
+        }
+    }
+
+    private func attributeError(_ name: String) -> ZooError {
+        ZooError(.io, "could not write the attribute '\(name)' of \(where_)")
+    }
+
+    private func withStringType<T>(utf8: Bool, _ body: (hid_t) throws -> T) throws -> T {
+        let type = H5Tcopy(zoo_h5t_c_s1())
+        guard type >= 0 else { throw ZooError(.io, "could not make an HDF5 string type for \(file.displayName)") }
+        defer { H5Tclose(type) }
+        guard H5Tset_size(type, zoo_h5t_variable()) >= 0,
+              H5Tset_cset(type, utf8 ? H5T_CSET_UTF8 : H5T_CSET_ASCII) >= 0,
+              H5Tset_strpad(type, H5T_STR_NULLTERM) >= 0 else {
+            throw ZooError(.io, "could not make an HDF5 string type for \(file.displayName)")
+        }
+        return try body(type)
+    }
+
+    private func writeAttribute(_ name: String, type: hid_t, space: hid_t, strings: [String]) throws {
+        let attr = H5Acreate2(id, name, type, space, zoo_h5p_default(), zoo_h5p_default())
+        guard attr >= 0 else { throw attributeError(name) }
+        defer { H5Aclose(attr) }
+        var pointers: [UnsafeMutablePointer<CChar>?] = strings.map { strdup($0) }
+        defer { pointers.forEach { free($0) } }
+        guard H5Awrite(attr, type, &pointers) >= 0 else { throw attributeError(name) }
+    }
+
+    /// A string attribute as a list: a scalar gives one element, an empty numeric array none.
+    /// Variable- and fixed-length strings are both accepted (older tf.keras wrote fixed ones).
+    /// Returns nil when the attribute is absent.
+    func stringsAttribute(_ name: String) throws -> [String]? {
+        guard H5Aexists(id, name) > 0 else { return nil }
+        let attr = H5Aopen(id, name, zoo_h5p_default())
+        guard attr >= 0 else { throw ZooError(.format, "could not read the attribute '\(name)' of \(where_)") }
+        defer { H5Aclose(attr) }
+        let type = H5Aget_type(attr), space = H5Aget_space(attr)
+        defer { H5Tclose(type); H5Sclose(space) }
+        let count = Int(H5Sget_simple_extent_npoints(space))
+        let typeClass = H5Tget_class(type)
+        if count == 0 { return [] }
+        guard typeClass == H5T_STRING else {
+            throw ZooError(.format, "expected the attribute '\(name)' of \(where_) to hold strings, found another type")
+        }
+        if H5Tis_variable_str(type) > 0 {
+            let memType = H5Tcopy(type)
+            defer { H5Tclose(memType) }
+            var pointers = [UnsafeMutablePointer<CChar>?](repeating: nil, count: count)
+            guard H5Aread(attr, memType, &pointers) >= 0 else {
+                throw ZooError(.format, "could not read the attribute '\(name)' of \(where_)")
+            }
+            defer { H5Dvlen_reclaim(memType, space, zoo_h5p_default(), &pointers) }
+            return pointers.map { $0.map { String(cString: $0) } ?? "" }
+        }
+        let size = H5Tget_size(type)
+        guard size > 0 else { return Array(repeating: "", count: count) }
+        var bytes = [UInt8](repeating: 0, count: count * size)
+        guard H5Aread(attr, type, &bytes) >= 0 else {
+            throw ZooError(.format, "could not read the attribute '\(name)' of \(where_)")
+        }
+        return (0..<count).map { i in
+            let slice = bytes[(i * size)..<((i + 1) * size)]
+            return String(decoding: slice.prefix { $0 != 0 }, as: UTF8.self)
+        }
+    }
+
+    // MARK: datasets
+
+    /// A contiguous little-endian float32 dataset holding `values` in row-major order.
+    func writeFloat32(_ name: String, shape: [Int], values: UnsafeBufferPointer<Float>) throws {
+        let space: hid_t
+        if shape.isEmpty {
+            space = H5Screate(H5S_SCALAR)
+        } else {
+            var dims = shape.map { hsize_t($0) }
+            space = H5Screate_simple(Int32(dims.count), &dims, nil)
+        }
+        guard space >= 0 else { throw ZooError(.io, "could not describe the dataset '\(childPath(name))' of shape \(shape) in \(file.displayName)") }
+        defer { H5Sclose(space) }
+        let dset = H5Dcreate2(id, name, zoo_h5t_ieee_f32le(), space, zoo_h5p_default(), zoo_h5p_default(), zoo_h5p_default())
+        guard dset >= 0 else { throw ZooError(.io, "could not create the dataset '\(childPath(name))' in \(file.displayName)") }
+        defer { H5Dclose(dset) }
+        if values.isEmpty { return }
+        guard H5Dwrite(dset, zoo_h5t_native_float(), zoo_h5s_all(), zoo_h5s_all(), zoo_h5p_default(), values.baseAddress) >= 0 else {
+            throw ZooError(.io, "could not write the dataset '\(childPath(name))' in \(file.displayName) (disk full?)")
+        }
+    }
+
+    /// A floating-point dataset of any width, converted to float32 by HDF5.
+    func readFloat32(_ name: String) throws -> Tensor {
+        guard kind(of: name) == .dataset else {
+            throw ZooError(.format, "expected a dataset '\(childPath(name))' in \(file.displayName), found \(describe(name))")
+        }
+        let dset = H5Dopen2(id, name, zoo_h5p_default())
+        guard dset >= 0 else { throw ZooError(.format, "could not open the dataset '\(childPath(name))' in \(file.displayName)") }
+        defer { H5Dclose(dset) }
+        let type = H5Dget_type(dset), space = H5Dget_space(dset)
+        defer { H5Tclose(type); H5Sclose(space) }
+        guard H5Tget_class(type) == H5T_FLOAT else {
+            throw ZooError(.format, "expected floating-point values in '\(childPath(name))' of \(file.displayName), found another type")
+        }
+        let rank = Int(H5Sget_simple_extent_ndims(space))
+        guard rank >= 0 else { throw ZooError(.format, "could not read the shape of '\(childPath(name))' in \(file.displayName)") }
+        var dims = [hsize_t](repeating: 0, count: rank)
+        if rank > 0 { H5Sget_simple_extent_dims(space, &dims, nil) }
+        let shape = dims.map { Int($0) }
+        var values = [Float](repeating: 0, count: shape.reduce(1, *))
+        if !values.isEmpty {
+            let status = values.withUnsafeMutableBufferPointer {
+                H5Dread(dset, zoo_h5t_native_float(), zoo_h5s_all(), zoo_h5s_all(), zoo_h5p_default(), $0.baseAddress)
+            }
+            guard status >= 0 else {
+                throw ZooError(.format, "could not read the values of '\(childPath(name))' in \(file.displayName) (truncated file?)")
+            }
+        }
+        return Tensor(shape: shape, floats: values)
+    }
+}

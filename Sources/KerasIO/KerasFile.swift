@@ -1,0 +1,242 @@
+import ZooCore
+import ZooGraph
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The three Keras files zoo writes and reads.
+public enum KerasFormat: String, CaseIterable, Sendable {
+    /// `.keras`: a zip of `metadata.json`, `config.json` and `model.weights.h5`, loaded by
+    /// `keras.saving.load_model(path)` without custom objects.
+    case keras
+    /// `.weights.h5`: Keras 3 `model.save_weights` layout, loaded by `model.load_weights(path)`.
+    case weightsH5
+    /// `.h5`: tf.keras 2 legacy weights-only layout, loaded by tf.keras 2 and Keras 3
+    /// `model.load_weights(path)`.
+    case legacyH5
+
+    /// The file name ending Keras expects (`.keras`, `.weights.h5`, `.h5`).
+    public var fileExtension: String {
+        switch self {
+        case .keras: return ".keras"
+        case .weightsH5: return ".weights.h5"
+        case .legacyH5: return ".h5"
+        }
+    }
+
+    /// The format a file name implies, or nil for other endings.
+    public init?(path: String) {
+        let lower = path.lowercased()
+        if lower.hasSuffix(".keras") { self = .keras }
+        else if lower.hasSuffix(".weights.h5") { self = .weightsH5 }
+        else if lower.hasSuffix(".h5") || lower.hasSuffix(".hdf5") { self = .legacyH5 }
+        else { return nil }
+    }
+}
+
+/// What a `.keras` archive holds besides weights: its model config and the layers it names.
+public struct KerasArchive: Sendable {
+    /// `config.json`, parsed.
+    public var config: JSONValue
+    /// Layer names and classes in config order (`model.layers` order for files Keras wrote).
+    public var layers: [(name: String, className: String)]
+    /// `keras_version` from `metadata.json`, when present.
+    public var kerasVersion: String?
+    public var weights: KerasWeights
+}
+
+/// Writing and reading Keras files.
+public enum KerasFile {
+    /// The Keras version whose `.keras` layout zoo writes (recorded in `metadata.json`).
+    public static let kerasVersion = "3.15.1"
+
+    /// Writes `weights` for `model` in `format` (by default the one `path`'s ending implies).
+    ///
+    /// Every weight's shape is checked against the model before anything is written. The file
+    /// appears at `path` only when complete: it is written to a temporary file in the same
+    /// folder and renamed into place; on any error the temporary file is removed.
+    /// - Parameters:
+    ///   - overwrite: replace an existing file; when false an existing `path` is an error.
+    public static func write(_ model: KerasModel, weights: KerasWeights, to path: String,
+                             format: KerasFormat? = nil, overwrite: Bool = false) throws {
+        try write(model, weights: weights, to: path, format: format, overwrite: overwrite, faultAfterFirstDataset: nil)
+    }
+
+    /// `write` with a hook run after the first dataset is written, so tests can make a write
+    /// fail half-way and check that nothing is left behind.
+    static func write(_ model: KerasModel, weights: KerasWeights, to path: String, format: KerasFormat?,
+                      overwrite: Bool, faultAfterFirstDataset: (() throws -> Void)?) throws {
+        guard let format = format ?? KerasFormat(path: path) else {
+            throw ZooError(.usage, "expected a Keras file name ending in .keras, .weights.h5 or .h5, found '\(path)'")
+        }
+        let validated = try weights.validated(for: model)
+        let saved = try SavedModel(model)
+        try writeAtomically(to: path, overwrite: overwrite) { temporary in
+            switch format {
+            case .weightsH5:
+                try WeightsH5.write(saved, validated, path: temporary, displayName: path, afterFirstDataset: faultAfterFirstDataset)
+            case .legacyH5:
+                if let fault = faultAfterFirstDataset { try fault() }
+                try LegacyH5.write(saved, validated, path: temporary, displayName: path)
+            case .keras:
+                try writeArchive(saved, validated, path: temporary, displayName: path, fault: faultAfterFirstDataset)
+            }
+        }
+    }
+
+    /// The `config.json` zoo writes into a `.keras` for `model`.
+    public static func functionalConfig(_ model: KerasModel) throws -> JSONValue {
+        try KerasConfig.functional(SavedModel(model))
+    }
+
+    /// Reads the weights of a Keras file, keyed by layer name (layers without weights are
+    /// left out).
+    /// - Parameters:
+    ///   - format: by default the one `path`'s ending implies.
+    ///   - model: when given, the file must belong to it: the same layers with weights, the same
+    ///     shapes (and for `.keras`, the config's layers and classes match the model's).
+    public static func read(_ path: String, format: KerasFormat? = nil, expecting model: KerasModel? = nil) throws -> KerasWeights {
+        guard let format = format ?? KerasFormat(path: path) else {
+            throw ZooError(.usage, "expected a Keras file name ending in .keras, .weights.h5 or .h5, found '\(path)'")
+        }
+        let weights: KerasWeights
+        switch format {
+        case .keras:
+            let archive = try readArchive(path)
+            if let model { try checkLayers(archive, belongTo: model, file: path) }
+            weights = archive.weights
+        case .weightsH5:
+            try requireFile(path)
+            weights = try WeightsH5.read(try H5File.open(path: path))
+        case .legacyH5:
+            try requireFile(path)
+            weights = try LegacyH5.read(try H5File.open(path: path))
+        }
+        if let model { try checkWeights(weights, belongTo: model, file: path) }
+        return weights
+    }
+
+    /// Reads a `.keras` archive: config, layer list, metadata and weights.
+    public static func readArchive(_ path: String) throws -> KerasArchive {
+        try requireFile(path)
+        let zip = try Zip.Reader(path: path)
+        let config = try JSONValue.parse(try zip.read("config.json"))
+        let layers = try KerasConfig.layers(of: config, file: path)
+        var version: String?
+        if zip.names.contains("metadata.json") {
+            version = try JSONValue.parse(try zip.read("metadata.json"))["keras_version"]?.string
+        }
+        let image = try zip.read("model.weights.h5")
+        let weights = try WeightsH5.read(try H5File.open(image: image, displayName: "\(path) (model.weights.h5)"))
+        return KerasArchive(config: config, layers: layers, kerasVersion: version, weights: weights)
+    }
+
+    // MARK: - internals
+
+    private static func writeArchive(_ model: SavedModel, _ weights: [String: [Tensor]], path: String, displayName: String,
+                                     fault: (() throws -> Void)?) throws {
+        let metadata = JSONValue.object([("keras_version", .string(kerasVersion)), ("date_saved", .string(dateSaved()))])
+        let config = try KerasConfig.functional(model)
+        // The weights go to a second temporary file beside the first; libzip copies it into the
+        // archive at close, and it is removed whatever happens.
+        let weightsPath = path + ".weights.h5"
+        defer { unlink(weightsPath) }
+        try WeightsH5.write(model, weights, path: weightsPath, displayName: "\(displayName) (model.weights.h5)", afterFirstDataset: fault)
+        try Zip.write(path: path, displayName: displayName, entries: [
+            ("metadata.json", .bytes(Array(metadata.serialized.utf8))),
+            ("config.json", .bytes(Array(config.serialized.utf8))),
+            ("model.weights.h5", .file(weightsPath)),
+        ])
+    }
+
+    /// `date_saved` as Keras writes it: local time, `%Y-%m-%d@%H:%M:%S`.
+    private static func dateSaved() -> String {
+        var now = time(nil)
+        var parts = tm()
+        localtime_r(&now, &parts)
+        var buffer = [CChar](repeating: 0, count: 32)
+        let n = strftime(&buffer, buffer.count, "%Y-%m-%d@%H:%M:%S", &parts)
+        return String(decoding: buffer.prefix(n).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    private static func checkLayers(_ archive: KerasArchive, belongTo model: KerasModel, file: String) throws {
+        let expected = try SavedModel(model).layers.map { ($0.name, $0.className) }
+        let found = Dictionary(archive.layers.map { ($0.name, $0.className) }, uniquingKeysWith: { a, _ in a })
+        for (name, className) in expected {
+            guard let other = found[name] else {
+                throw ZooError(.mismatch, "expected \(file) to hold the model '\(model.name)' with a layer '\(name)', found no such layer in its config.json")
+            }
+            guard other == className else {
+                throw ZooError(.mismatch, "expected the layer '\(name)' in \(file) to be a \(className), found a \(other)")
+            }
+        }
+        if archive.layers.count != expected.count {
+            throw ZooError(.mismatch, "expected \(file) to hold the model '\(model.name)' with \(expected.count) layers, found \(archive.layers.count)")
+        }
+    }
+
+    private static func checkWeights(_ weights: KerasWeights, belongTo model: KerasModel, file: String) throws {
+        for layer in model.layers where !layer.weights.isEmpty {
+            guard let tensors = weights[layer.name] else {
+                throw ZooError(.mismatch, "expected weights for the layer '\(layer.name)' of '\(model.name)' in \(file), found none")
+            }
+            guard tensors.count == layer.weights.count else {
+                throw ZooError(.mismatch, "expected \(layer.weights.count) weights for the layer '\(layer.name)' in \(file), found \(tensors.count)")
+            }
+            for (spec, tensor) in zip(layer.weights, tensors) where spec.shape != tensor.shape {
+                throw ZooError(.mismatch, "expected shape \(spec.shape) for '\(layer.name)/\(spec.name)' in \(file), found \(tensor.shape)")
+            }
+        }
+        let known = Set(model.layers.map(\.name))
+        if let stray = weights.keys.sorted().first(where: { !known.contains($0) }) {
+            throw ZooError(.mismatch, "expected \(file) to hold only layers of '\(model.name)', found weights for '\(stray)'")
+        }
+    }
+
+    private static func requireFile(_ path: String) throws {
+        var st = stat()
+        guard stat(path, &st) == 0 else { throw ZooError(.io, "could not read \(path): \(String(cString: strerror(errno)).lowercased())") }
+        guard (st.st_mode & S_IFMT) == S_IFREG else { throw ZooError(.io, "expected a file at \(path), found a folder or device") }
+    }
+
+    /// Runs `body` on a fresh temporary path in `path`'s folder and renames the result to `path`.
+    private static func writeAtomically(to path: String, overwrite: Bool, _ body: (String) throws -> Void) throws {
+        let slash = path.lastIndex(of: "/")
+        let folder = slash.map { String(path[..<$0]) }.map { $0.isEmpty ? "/" : $0 } ?? "."
+        let base = slash.map { String(path[path.index(after: $0)...]) } ?? path
+        var st = stat()
+        guard stat(folder, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else {
+            throw ZooError(.io, "expected a folder \(folder) to write \(base) into, found \(stat(folder, &st) == 0 ? "a file" : "none")")
+        }
+        if stat(path, &st) == 0 {
+            guard (st.st_mode & S_IFMT) == S_IFREG else { throw ZooError(.io, "expected a file name at \(path), found a folder or device") }
+            guard overwrite else { throw ZooError(.io, "expected no file at \(path), found one; allow overwriting to replace it") }
+        }
+        // O_EXCL: never clobber another writer's temporary file.
+        var temporary = ""
+        var fd: Int32 = -1
+        for attempt in 0..<100 {
+            temporary = "\(folder)/.\(base).zoo-\(getpid())-\(UInt32.random(in: 0...UInt32.max))-\(attempt).tmp"
+            fd = open(temporary, O_CREAT | O_EXCL | O_WRONLY, 0o644)
+            if fd >= 0 || errno != EEXIST { break }
+        }
+        guard fd >= 0 else {
+            throw ZooError(.io, "could not write into the folder \(folder): \(String(cString: strerror(errno)).lowercased())")
+        }
+        close(fd)
+        do {
+            try body(temporary)
+            if !overwrite, stat(path, &st) == 0 {
+                throw ZooError(.io, "expected no file at \(path), found one that appeared while writing; allow overwriting to replace it")
+            }
+            guard rename(temporary, path) == 0 else {
+                throw ZooError(.io, "could not move the finished file into place at \(path): \(String(cString: strerror(errno)).lowercased())")
+            }
+        } catch {
+            unlink(temporary)
+            throw error
+        }
+    }
+}

@@ -1,1 +1,0 @@
-// Keras file formats: .keras, Keras 3 .weights.h5, legacy .h5 (writers and readers).

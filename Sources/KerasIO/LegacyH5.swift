@@ -1,0 +1,74 @@
+import ZooCore
+import ZooGraph
+
+/// The legacy weights-only HDF5 file of tf.keras 2 (`save_weights(path, save_format="h5")`),
+/// which tf.keras 2 and Keras 3 (`load_weights` on a `.h5`) both read. Layers are paired by
+/// position among those with weights (or by name with `by_name=True`), so `layer_names` follows
+/// `model.layers` order.
+enum LegacyH5 {
+    /// The tf.keras release whose layout this is; loaders consult it only to convert Keras 1 files.
+    static let kerasVersion = "2.21.0"
+    static let backend = "tensorflow"
+
+    /// tf.keras 2 weight names: `<layer>/<weight>:0`, e.g. `conv1_bn/gamma:0`,
+    /// `encoder_layer_0_attention/query/kernel:0`.
+    static func weightName(layer: String, weight: String) -> String { "\(layer)/\(weight):0" }
+
+    static func write(_ model: SavedModel, _ weights: [String: [Tensor]], path: String, displayName: String) throws {
+        let file = try H5File.create(path: path, displayName: displayName)
+        do {
+            let root = try file.root()
+            try root.setStringAttribute("backend", backend, utf8: false)
+            try root.setStringAttribute("keras_version", kerasVersion, utf8: false)
+            try root.setStringArrayAttribute("layer_names", model.layers.map(\.name))
+            for saved in model.layers {
+                let group = try root.createGroup(saved.name)
+                let names = saved.layer.weights.map { weightName(layer: saved.name, weight: $0.name) }
+                try group.setStringArrayAttribute("weight_names", names)
+                for (name, tensor) in zip(names, weights[saved.name] ?? []) {
+                    // "a/b/c:0" is a dataset c:0 inside groups a and b
+                    var parent = group
+                    let components = name.split(separator: "/").map(String.init)
+                    for component in components.dropLast() {
+                        parent = parent.contains(component) ? try parent.openGroup(component) : try parent.createGroup(component)
+                    }
+                    try tensor.bytes.withUnsafeBytes { raw in
+                        try parent.writeFloat32(components.last!, shape: tensor.shape, values: raw.bindMemory(to: Float.self))
+                    }
+                }
+            }
+            // tf.keras writes (and its loader checks) the model's own weights here: none.
+            let top = try root.createGroup("top_level_model_weights")
+            try top.setStringArrayAttribute("weight_names", [])
+        }
+        try file.close()
+    }
+
+    /// Reads every layer that has weights, in `layer_names` order, keyed by layer name.
+    static func read(_ file: H5File) throws -> KerasWeights {
+        var root = try file.root()
+        // A whole-model legacy save keeps the weights under model_weights.
+        if try root.stringsAttribute("layer_names") == nil, root.kind(of: "model_weights") == .group {
+            root = try root.openGroup("model_weights")
+        }
+        guard let layerNames = try root.stringsAttribute("layer_names") else {
+            if root.contains("layers") && root.contains("vars") {
+                throw ZooError(.format, "expected a legacy tf.keras .h5 (attribute layer_names) in \(file.displayName), found a Keras 3 .weights.h5 layout; name it .weights.h5")
+            }
+            throw ZooError(.format, "expected a legacy tf.keras .h5 with a root attribute 'layer_names' in \(file.displayName), found none")
+        }
+        var out = KerasWeights()
+        for layer in layerNames {
+            let group = try root.openGroup(layer)
+            let names = try group.stringsAttribute("weight_names") ?? []
+            if names.isEmpty { continue }
+            out[layer] = try names.map { name in
+                var parent = group
+                let components = name.split(separator: "/").map(String.init)
+                for component in components.dropLast() { parent = try parent.openGroup(component) }
+                return try parent.readFloat32(components.last ?? name)
+            }
+        }
+        return out
+    }
+}
