@@ -30,6 +30,10 @@ only); Linear after Flatten of a C x H x W map; Embedding + LayerNorm; nn.Multih
 a key padding mask; Linear + exact GELU; tanh; tanh-approximate GELU (Keras side computed with
 keras.activations.gelu(approximate=True), no layer name exists for it).
 
+Keras-only cases (random weights, Keras file only): Conv2D 'same' with stride 2 on an even size
+and with an even kernel (both pad asymmetrically), MaxPooling2D/AveragePooling2D 'same' (padding
+ignored by max and not counted by average), MaxPooling1D(1, strides=4) on 7 steps + Reshape.
+
 Family models (zoo's registry descriptors; weights far too large to commit, so both sides
 rebuild them from a recipe): every floating state-dict tensor and every image input is
 
@@ -399,6 +403,41 @@ def keras_phase(tmp):
         expected = data["__output__"]
         print(f"keras  {name}: vs PyTorch rel {rel(nhwc(expected), y):.2e}")
         cases.append(dict(case, keras=f"{name}.keras.safetensors"))
+
+    # Keras-only cases: behaviour of Keras layers that zoo's lowering does not emit but a Keras
+    # file may hold (asymmetric 'same' padding, 'same' pooling, a general MaxPooling1D).
+    rng = np.random.default_rng(7)
+    keras_only = []
+
+    def keras_only_case(name, model, inputs):
+        for layer in model.layers:
+            if layer.weights:
+                layer.set_weights([rng.standard_normal(w.shape).astype(np.float32) * 0.5 for w in layer.weights])
+        ys = model(inputs if len(inputs) > 1 else inputs[0], training=False)
+        ys = [np.asarray(y) for y in (ys if isinstance(ys, (list, tuple)) else [ys])]
+        tensors = {f"weight/{v.path}": np.asarray(v.numpy(), np.float32) for layer in model.layers for v in layer.weights}
+        tensors.update({f"input/{t.name}": a for t, a in zip(model.inputs, inputs)})
+        tensors.update({f"output/{i}": y for i, y in enumerate(ys)})
+        save_safetensors(os.path.join(OUT, f"{name}.keras.safetensors"), tensors)
+        keras_only.append({"name": name, "kind": "keras_only", "inputs": [t.name for t in model.inputs],
+                           "keras": f"{name}.keras.safetensors"})
+        print(f"keras  {name}: " + ", ".join(str(list(y.shape)) for y in ys))
+
+    x = keras.Input(shape=(8, 8, 3), name="x")
+    y = L.Conv2D(4, 3, strides=2, padding="same", activation="relu", name="conv")(x)
+    keras_only_case("keras_conv_same_stride2", keras.Model(x, y), [rng.standard_normal((2, 8, 8, 3)).astype(np.float32)])
+    x = keras.Input(shape=(7, 7, 3), name="x")
+    y = L.Conv2D(4, 4, padding="same", name="conv")(x)
+    keras_only_case("keras_conv_same_even_kernel", keras.Model(x, y), [rng.standard_normal((2, 7, 7, 3)).astype(np.float32)])
+    x = keras.Input(shape=(7, 8, 3), name="x")
+    a = L.MaxPooling2D(3, 2, padding="same", name="max_pool")(x)
+    b = L.AveragePooling2D(3, 2, padding="same", name="avg_pool")(x)
+    keras_only_case("keras_pool_same", keras.Model(x, [a, b]), [rng.standard_normal((2, 7, 8, 3)).astype(np.float32)])
+    x = keras.Input(shape=(None, 6), name="x")
+    y = L.MaxPooling1D(pool_size=1, strides=4, name="pool")(x)
+    y = L.Reshape((12,), name="reshape")(y)
+    keras_only_case("keras_maxpool1d_reshape", keras.Model(x, y), [rng.standard_normal((2, 7, 6)).astype(np.float32)])
+    cases += keras_only
 
     families = []
     for fam in plan["families"]:

@@ -66,7 +66,7 @@ public func compareLayers(reference: ExecutionResult, candidate: ExecutionResult
     var layers: [LayerDifference] = [], unmatched: [String] = []
     for (name, t) in reference.intermediates {
         guard let other = byName[name] else { unmatched.append(name); continue }
-        layers.append(difference(name: name, reference: t, candidate: other))
+        layers.append(difference(name: name, reference: t, candidate: other, layout: reference.layouts[name]))
     }
     var outputs: [LayerDifference] = []
     for i in 0..<max(reference.outputs.count, candidate.outputs.count) {
@@ -82,14 +82,17 @@ public func compareLayers(reference: ExecutionResult, candidate: ExecutionResult
 
 /// max |Δ| and max |Δ| / max |reference| between two tensors holding the same values, up to
 /// layout: a rank-4 reference is taken as NCHW and compared to an NHWC candidate; shapes that
-/// differ only by axes of size 1 (Keras's [N, 1, D] for PyTorch's [N, D]) compare flat.
-public func difference(name: String, reference: Tensor, candidate: Tensor) -> LayerDifference {
+/// differ only by axes of size 1 (Keras's [N, 1, D] for PyTorch's [N, D]) compare flat, and a
+/// reference flattened from a channels-first map (`layout`) is reordered to H,W,C first.
+public func difference(name: String, reference: Tensor, candidate: Tensor, layout: ValueLayout? = nil) -> LayerDifference {
     func failed(_ why: String) -> LayerDifference {
         LayerDifference(name: name, shape: candidate.shape, maxAbsolute: .infinity, maxReference: 0, relative: .infinity, problem: why)
     }
     guard var r = try? reference.floats(), let c = try? candidate.floats() else { return failed("expected numeric tensors") }
     var shape = reference.shape
-    if reference.shape.count == 4 && candidate.shape.count == 4 && reference.shape != candidate.shape {
+    if case .flattenedChannelsFirst(let ch, let h, let w)? = layout, r.count % (ch * h * w) == 0 {
+        r = permuteNCHWtoNHWC(r, [r.count / (ch * h * w), ch, h, w])
+    } else if reference.shape.count == 4 && candidate.shape.count == 4 && reference.shape != candidate.shape {
         let s = reference.shape
         r = permuteNCHWtoNHWC(r, s)
         shape = [s[0], s[2], s[3], s[1]]

@@ -39,7 +39,7 @@ enum Convolution {
 
     /// PyTorch layout: x [N, C, H, W], weight [O, C/groups, kh, kw] (OIHW), out [N, O, Ho, Wo].
     static func nchw(_ x: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
-                     _ g: ConvGeometry, out: UnsafeMutablePointer<Float>) {
+                     _ g: ConvGeometry, out: UnsafeMutablePointer<Float>, budget: Int = columnBudget) {
         let cinG = g.groupInChannels, coutG = g.groupOutChannels
         let k = cinG * g.kernelHeight * g.kernelWidth
         let plane = g.outHeight * g.outWidth, inPlane = g.inHeight * g.inWidth
@@ -59,7 +59,7 @@ enum Convolution {
             }
             return
         }
-        let rowsPerTile = max(1, min(g.outHeight, columnBudget / max(1, k * g.outWidth)))
+        let rowsPerTile = max(1, min(g.outHeight, budget / max(1, k * g.outWidth)))
         var columns = [Float](repeating: 0, count: k * rowsPerTile * g.outWidth)
         columns.withUnsafeMutableBufferPointer { col in
             for n in 0..<g.batch {
@@ -118,7 +118,7 @@ enum Convolution {
 
     /// Keras layout: x [N, H, W, C], kernel [kh, kw, C/groups, O] (HWIO), out [N, Ho, Wo, O].
     static func nhwc(_ x: UnsafePointer<Float>, kernel: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
-                     _ g: ConvGeometry, out: UnsafeMutablePointer<Float>) {
+                     _ g: ConvGeometry, out: UnsafeMutablePointer<Float>, budget: Int = columnBudget) {
         let cinG = g.groupInChannels, coutG = g.groupOutChannels
         let k = g.kernelHeight * g.kernelWidth * cinG
         let pixels = g.batch * g.outHeight * g.outWidth
@@ -136,7 +136,7 @@ enum Convolution {
             }
             return
         }
-        let pixelsPerTile = max(1, min(pixels, columnBudget / max(1, k)))
+        let pixelsPerTile = max(1, min(pixels, budget / max(1, k)))
         var columns = [Float](repeating: 0, count: pixelsPerTile * k)
         columns.withUnsafeMutableBufferPointer { col in
             var p0 = 0

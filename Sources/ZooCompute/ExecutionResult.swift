@@ -10,14 +10,26 @@ public struct ExecutionResult: Sendable {
     public var intermediates: [(name: String, tensor: Tensor)]
     /// Wall time of the forward pass itself (not the conversion of results to `Tensor`).
     public var milliseconds: Double
+    /// Intermediates whose element order is not Keras's, by name: a rank-4 value is a feature map
+    /// in the executor's own layout anyway, so this only names flattened channels-first maps
+    /// (PyTorch's `flatten` of C×H×W orders C,H,W where Keras orders H,W,C).
+    public var layouts: [String: ValueLayout]
 
-    public init(outputs: [Tensor], intermediates: [(name: String, tensor: Tensor)], milliseconds: Double) {
+    public init(outputs: [Tensor], intermediates: [(name: String, tensor: Tensor)], milliseconds: Double,
+                layouts: [String: ValueLayout] = [:]) {
         self.outputs = outputs
         self.intermediates = intermediates
         self.milliseconds = milliseconds
+        self.layouts = layouts
     }
 
     public func intermediate(_ name: String) -> Tensor? { intermediates.first { $0.name == name }?.tensor }
+}
+
+/// How an intermediate's elements are ordered, where that differs from channels last.
+public enum ValueLayout: Sendable, Equatable {
+    /// [N, C·H·W] flattened from a channels-first [N, C, H, W] map.
+    case flattenedChannelsFirst(channels: Int, height: Int, width: Int)
 }
 
 /// Values flowing through a forward pass: each slot is freed after its last consumer unless

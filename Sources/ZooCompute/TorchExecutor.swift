@@ -75,9 +75,18 @@ public struct TorchExecutor: Sendable {
         let consumers = graph.nodes.map { n in graph.nodes.filter { $0.inputs.contains(n.id) }.flatMap { c in c.inputs.filter { $0 == n.id }.map { _ in c.id } } }
         var store = ValueStore(count: graph.nodes.count, consumers: consumers, keep: Set(graph.outputs), keepAll: recordIntermediates)
         var recorded: [(String, FloatTensor)] = []
+        var layouts: [Int: ValueLayout] = [:]
         var batch: Int?
         let start = ContinuousClock.now
         for node in graph.nodes {
+            switch node.op { // before evaluating: the input may be consumed in place
+            case .flatten:
+                let map = store[node.inputs[0]].shape
+                if map.count == 4 && map[2] * map[3] > 1 { layouts[node.id] = .flattenedChannelsFirst(channels: map[1], height: map[2], width: map[3]) }
+            case .activation, .dropout:
+                layouts[node.id] = layouts[node.inputs[0]]
+            default: break
+            }
             let value: FloatTensor
             do {
                 value = try evaluate(node, &store, inputs: inputs, batch: &batch)
@@ -89,8 +98,9 @@ public struct TorchExecutor: Sendable {
             if recordIntermediates && !node.inputs.isEmpty { recorded.append((node.kerasName, value)) }
         }
         let ms = elapsedMilliseconds(since: start)
+        let named = Dictionary(layouts.map { (graph.nodes[$0.key].kerasName, $0.value) }, uniquingKeysWith: { a, _ in a })
         return ExecutionResult(outputs: graph.outputs.map { store[$0].tensor },
-                               intermediates: recorded.map { ($0.0, $0.1.tensor) }, milliseconds: ms)
+                               intermediates: recorded.map { ($0.0, $0.1.tensor) }, milliseconds: ms, layouts: named)
     }
 
     private func w(_ name: String) -> [Float] { weights[name]! }

@@ -15,8 +15,12 @@ import ZooGraph
         if ProcessInfo.processInfo.environment["ZOO_REPORT"] == "1" { print("[compute] " + text) }
     }
 
-    static let torchLayerCases = ComputeFixtures.layerCases.filter { $0["torch"] != nil && $0["name"]?.string != "gelu_tanh" }.compactMap { $0["name"]?.string }
-    static let kerasLayerCases = ComputeFixtures.layerCases.filter { $0["keras"] != nil && $0["name"]?.string != "gelu_tanh" }.compactMap { $0["name"]?.string }
+    static func layerCases(_ framework: String) -> [String] {
+        ComputeFixtures.layerCases.filter { $0["kind"]?.string == "layer" && $0[framework] != nil && $0["name"]?.string != "gelu_tanh" }
+            .compactMap { $0["name"]?.string }
+    }
+    static let torchLayerCases = layerCases("torch")
+    static let kerasLayerCases = layerCases("keras")
 
     @Test func fixturesArePresent() {
         #expect(Self.torchLayerCases.count >= 15)
