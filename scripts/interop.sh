@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Proof against the real frameworks: real PyTorch models → zoo convert (all three formats)
+# → real Keras (and tf-keras for VGG) → same outputs. Creates the reference environments on
+# first use (scripts/venv.sh; cached in ~/.cache/zoo-venvs).
+# Usage: bash scripts/interop.sh [ZOO_BINARY] [ARCH ...]   (default: every registered architecture + minilm)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+zoo=${1:-.build/release/zoo}
+shift || true
+archs=("$@")
+if [ ${#archs[@]} -eq 0 ]; then
+  archs=($("$zoo" list --json | python3 -c 'import json,sys; print(" ".join(a["name"] for a in json.load(sys.stdin)["architectures"] if a["name"] != "bert"))') bert_tiny minilm)
+fi
+PYT=$(bash scripts/venv.sh torch)
+PYK=$(bash scripts/venv.sh keras)
+work=$(mktemp -d "${TMPDIR:-/tmp}/zoo-interop.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+export TF_CPP_MIN_LOG_LEVEL=3
+# A few architectures at a time keeps the disk footprint small (VGG checkpoints are ~0.5 GB).
+status=0
+for ((i = 0; i < ${#archs[@]}; i += 4)); do
+  chunk=("${archs[@]:i:4}")
+  "$PYT" scripts/interop_torch.py "$work" "${chunk[@]}"
+  for arch in "${chunk[@]}"; do
+    meta="$work/$arch/meta.json"
+    ckpt=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["checkpoint"])' "$meta")
+    name=$arch; extra=()
+    case "$arch" in
+      bert_tiny|minilm) name=bert; extra=(--config "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["config"])' "$meta")") ;;
+    esac
+    for ext in keras weights.h5 h5; do
+      "$zoo" convert "$name" "$ckpt" -o "$work/$arch/model.$ext" --quiet "${extra[@]}"
+    done
+    echo "zoo: $arch converted to .keras, .weights.h5, .h5 (each verified by zoo)"
+  done
+  "$PYK" scripts/interop_keras.py "$work" "${chunk[@]}" 2>&1 | grep -vE "cuda|TensorFlow binary|oneDNN|rebuild TensorFlow|cpu_feature_guard|^WARNING: All log|absl::InitializeLog" || status=1
+  rm -rf "${work:?}"/*
+done
+exit $status

