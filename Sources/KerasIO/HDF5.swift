@@ -12,8 +12,9 @@ import ZooCore
 ///
 /// Handles close themselves when released (`deinit`), so an early `throw` leaks nothing.
 enum HDF5 {
-    /// HDF5 prints its error stack to stderr by default; zoo reports errors itself. Run once.
-    static let silenced: Void = { zoo_h5_silence_errors() }()
+    /// HDF5 prints its error stack to stderr by default; zoo reports errors itself. The
+    /// thread-safe library keeps this setting per thread, so every entry point calls it.
+    static func silence() { zoo_h5_silence_errors() }
 }
 
 /// An open HDF5 file. `displayName` is what error messages call it (the user's path, not the
@@ -33,7 +34,7 @@ final class H5File {
     /// Creates (truncating) a file for writing, with the library defaults h5py uses
     /// (earliest format, 8-byte offsets).
     static func create(path: String, displayName: String) throws -> H5File {
-        _ = HDF5.silenced
+        HDF5.silence()
         let id = H5Fcreate(path, zoo_h5f_acc_trunc(), zoo_h5p_default(), zoo_h5p_default())
         guard id >= 0 else { throw ZooError(.io, "could not create the HDF5 file \(displayName)") }
         return H5File(id: id, displayName: displayName)
@@ -41,7 +42,7 @@ final class H5File {
 
     /// Opens an existing file read-only.
     static func open(path: String, displayName: String? = nil) throws -> H5File {
-        _ = HDF5.silenced
+        HDF5.silence()
         let name = displayName ?? path
         guard H5Fis_hdf5(path) > 0 else {
             throw ZooError(.format, "expected an HDF5 file at \(name), found \(fileState(path))")
@@ -53,7 +54,7 @@ final class H5File {
 
     /// Opens an HDF5 file held in memory (the `model.weights.h5` inside a `.keras` zip).
     static func open(image: [UInt8], displayName: String) throws -> H5File {
-        _ = HDF5.silenced
+        HDF5.silence()
         let fapl = H5Pcreate(zoo_h5p_file_access())
         guard fapl >= 0 else { throw ZooError(.io, "could not set up HDF5 to read \(displayName)") }
         defer { H5Pclose(fapl) }

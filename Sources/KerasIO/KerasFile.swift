@@ -78,8 +78,7 @@ public enum KerasFile {
             case .weightsH5:
                 try WeightsH5.write(saved, validated, path: temporary, displayName: path, afterFirstDataset: faultAfterFirstDataset)
             case .legacyH5:
-                if let fault = faultAfterFirstDataset { try fault() }
-                try LegacyH5.write(saved, validated, path: temporary, displayName: path)
+                try LegacyH5.write(saved, validated, path: temporary, displayName: path, afterFirstDataset: faultAfterFirstDataset)
             case .keras:
                 try writeArchive(saved, validated, path: temporary, displayName: path, fault: faultAfterFirstDataset)
             }

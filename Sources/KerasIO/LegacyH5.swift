@@ -14,8 +14,10 @@ enum LegacyH5 {
     /// `encoder_layer_0_attention/query/kernel:0`.
     static func weightName(layer: String, weight: String) -> String { "\(layer)/\(weight):0" }
 
-    static func write(_ model: SavedModel, _ weights: [String: [Tensor]], path: String, displayName: String) throws {
+    static func write(_ model: SavedModel, _ weights: [String: [Tensor]], path: String, displayName: String,
+                      afterFirstDataset: (() throws -> Void)? = nil) throws {
         let file = try H5File.create(path: path, displayName: displayName)
+        var hook = afterFirstDataset
         do {
             let root = try file.root()
             try root.setStringAttribute("backend", backend, utf8: false)
@@ -35,6 +37,7 @@ enum LegacyH5 {
                     try tensor.bytes.withUnsafeBytes { raw in
                         try parent.writeFloat32(components.last!, shape: tensor.shape, values: raw.bindMemory(to: Float.self))
                     }
+                    if let h = hook { hook = nil; try h() }
                 }
             }
             // tf.keras writes (and its loader checks) the model's own weights here: none.
