@@ -139,3 +139,38 @@ func monotonicSeconds() -> Double {
     clock_gettime(CLOCK_MONOTONIC, &ts)
     return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
 }
+
+extension Converter {
+    /// Verifies a Keras file against a checkpoint: the checkpoint's tensors run in PyTorch layout,
+    /// the file's weights (read back, not recomputed) in Keras layout. Without a file, the
+    /// conversion is written to a temporary `.keras` first, so the check still covers a file.
+    public static func verify(checkpoint: Checkpoint, architecture arch: Architecture, options: ArchitectureOptions,
+                              kerasFile: String?, seed: UInt64, batch: Int, tolerance: Double?,
+                              mismatch: ((MatchReport) -> Void)? = nil) throws -> VerificationReport {
+        let shapes = checkpoint.tensorShapes
+        let chosen = arch.infer(shapes).overridden(by: options)
+        if let transformer = chosen.transformer, transformer.heads <= 0 {
+            throw ZooError(.usage, "\(checkpoint.path): the number of attention heads is not recorded in the weights; put the model's config.json beside the checkpoint or pass --heads")
+        }
+        let graph = try arch.graph(chosen)
+        let report = arch.match(shapes, graph: graph)
+        guard report.isExact else {
+            mismatch?(report)
+            throw ZooError(.mismatch, "\(checkpoint.path): \(report.summary)")
+        }
+        let model = try graph.kerasModel()
+        let readBack: KerasWeights
+        if let kerasFile {
+            readBack = try KerasFile.read(kerasFile, expecting: model)
+        } else {
+            let weights = try KerasWeightBuilder.build(checkpoint: checkpoint, graph: graph, model: model, report: report)
+            let temporary = (getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp") + "/zoo-verify-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).keras"
+            defer { unlink(temporary) }
+            try KerasFile.write(model, weights: weights, to: temporary, format: .keras, overwrite: true)
+            readBack = try KerasFile.read(temporary, format: .keras, expecting: model)
+        }
+        let torchWeights = try KerasWeightBuilder.torchWeights(checkpoint: checkpoint, graph: graph, report: report)
+        return try Verifier.verify(graph: graph, model: model, torchWeights: torchWeights, kerasWeights: readBack,
+                                   seed: seed, batch: batch, tolerance: tolerance ?? Verifier.defaultTolerance(for: graph))
+    }
+}

@@ -1,0 +1,82 @@
+import ArgumentParser
+import Conversion
+import Foundation
+import ZooCore
+
+struct Verify: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Prove a Keras file computes what the PyTorch checkpoint computes.",
+        discussion: """
+        Runs the architecture once in PyTorch layout (NCHW) on the checkpoint's tensors and once \
+        in Keras layout (NHWC) on the weights read back from KERAS_FILE, on the same seeded random \
+        inputs, and compares the outputs and every layer. Without KERAS_FILE the conversion is \
+        written to a temporary .keras and checked. Exit status 1 when max |Δ| / max |y| exceeds \
+        the tolerance (1e-5 for CNNs, 1e-4 for transformers by default); the first divergent \
+        layer is named.
+
+        Examples:
+          zoo verify resnet50 weights.pth resnet50.keras
+          zoo verify weights.pth --json --seed 3 --batch 4
+        """
+    )
+
+    @Argument(help: ArgumentHelp("[ARCH] WEIGHTS [KERAS_FILE]", valueName: "arch-weights-keras"))
+    var items: [String]
+
+    @OptionGroup var selection: CheckpointSelection
+
+    @Option(help: "Seed of the random inputs.")
+    var seed: UInt64 = 0
+
+    @Option(help: "Batch size of the random inputs.")
+    var batch: Int = 2
+
+    @Option(help: "Tolerance on max |Δ| / max |y|.")
+    var tolerance: Double?
+
+    @Flag(help: "Print one JSON object instead of text.")
+    var json = false
+
+    func validate() throws {
+        guard (1...3).contains(items.count) else { throw ValidationError("expected [ARCH] WEIGHTS [KERAS_FILE], found \(items.count) arguments") }
+        guard batch >= 1 && batch <= 64 else { throw ValidationError("--batch must be between 1 and 64, found \(batch)") }
+    }
+
+    func run() throws {
+        try reportingErrors {
+            let (name, path, rest) = try CheckpointSelection.split(items)
+            guard rest.count <= 1 else { throw ZooError(.usage, "expected [ARCH] WEIGHTS [KERAS_FILE], found extra arguments \(rest.dropFirst())") }
+            let (checkpoint, arch, options) = try selection.open(path, architecture: name)
+            let report = try Converter.verify(checkpoint: checkpoint, architecture: arch, options: options, kerasFile: rest.first,
+                                              seed: seed, batch: batch, tolerance: tolerance,
+                                              mismatch: { printError($0.description) })
+            if json {
+                var object = verificationJSON(report)
+                if case .object(var fields) = object {
+                    fields.insert(("architecture", .string(arch.name)), at: 0)
+                    object = .object(fields)
+                }
+                print(object.pretty)
+            } else {
+                print(text(report, architecture: arch.name, file: rest.first))
+            }
+            if !report.passed {
+                let layer = report.comparison.firstDivergent.map { "; first divergent layer: \($0.name)" } ?? ""
+                throw ZooError(.verification, "verification failed: \(report.summary)\(layer)")
+            }
+        }
+    }
+
+    func text(_ r: VerificationReport, architecture: String, file: String?) -> String {
+        var lines = ["\(architecture): \(file ?? "temporary .keras") against the checkpoint, seed \(seed), batch \(batch)"]
+        lines.append(String(format: "forward: PyTorch layout %.1f ms, Keras layout %.1f ms", r.torchMilliseconds, r.kerasMilliseconds))
+        let width = min(48, r.comparison.layers.map(\.name.count).max() ?? 10)
+        lines.append("layer".padding(width) + "  max |Δ|     max |Δ|/max|y|")
+        for layer in r.comparison.layers {
+            let mark = layer.exceeds(r.tolerance) ? "  ✗" : ""
+            lines.append(layer.name.padding(width) + "  " + String(format: "%-10.2e  %.2e", layer.maxAbsolute, layer.relative) + mark)
+        }
+        lines.append("result: \(r.summary) \(r.passed ? "✓" : "✗")")
+        return lines.joined(separator: "\n")
+    }
+}
