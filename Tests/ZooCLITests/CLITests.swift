@@ -138,3 +138,83 @@ enum CLI {
         #expect(try JSONValue.parse(Array(result.stdout.utf8))["architectures"] == .array([]))
     }
 }
+
+@Suite struct ConvertCommandTests {
+    static let example = CLI.repo.appendingPathComponent("examples/bert-tiny/pytorch_model.pth").path
+
+    func folder() throws -> String {
+        let path = NSTemporaryDirectory() + "zoo-cli-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    @Test(arguments: ["keras", "weights.h5", "h5"])
+    func convertsVerifiesAndSummarises(_ ext: String) throws {
+        let dir = try folder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let out = "\(dir)/bert.\(ext)"
+        // the architecture is detected; config.json beside the checkpoint gives the heads
+        let result = try CLI.run(["convert", Self.example, "-o", out, "--json"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let json = try JSONValue.parse(Array(result.stdout.utf8))
+        #expect(json["architecture"]?.string == "bert")
+        #expect(json["tensors"]?.int == 39)
+        #expect(json["verification"]?["passed"]?.bool == true)
+        #expect((json["verification"]?["max_rel_diff"]?.double ?? 1) <= 1e-4)
+        #expect(FileManager.default.fileExists(atPath: out))
+        // only the output is left in the folder: no staging or temporary files
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["bert.\(ext)"])
+        // the written file verifies on its own
+        let verify = try CLI.run(["verify", "bert", Self.example, out, "--json"])
+        #expect(verify.status == 0, "\(verify.stderr)")
+        #expect(try JSONValue.parse(Array(verify.stdout.utf8))["timings_ms"]?["keras_nhwc"]?.double != nil)
+    }
+
+    @Test func existingOutputIsKeptWithoutForce() throws {
+        let dir = try folder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let out = "\(dir)/bert.keras"
+        try Data("precious".utf8).write(to: URL(fileURLWithPath: out))
+        let refused = try CLI.run(["convert", "bert", Self.example, "-o", out])
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains("already exists"))
+        #expect(try String(contentsOfFile: out, encoding: .utf8) == "precious")
+        let forced = try CLI.run(["convert", "bert", Self.example, "-o", out, "--force", "--quiet"])
+        #expect(forced.status == 0, "\(forced.stderr)")
+        #expect(forced.stdout.isEmpty)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: out)).count > 1000)
+    }
+
+    @Test func wrongArchitectureLeavesNoFile() throws {
+        let dir = try folder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let result = try CLI.run(["convert", "resnet18", Self.example, "-o", "\(dir)/r.keras"])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("expected the tensors of resnet18"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).isEmpty)
+    }
+
+    @Test func unwritableFolderIsAClearError() throws {
+        let result = try CLI.run(["convert", "bert", Self.example, "-o", "/proc/zoo-no/bert.keras"])
+        #expect(result.status == 1)
+        #expect(result.stderr.hasPrefix("zoo: error: "))
+        #expect(result.stderr.split(separator: "\n").count == 1)
+    }
+
+    @Test func badOutputNameIsAUsageError() throws {
+        let result = try CLI.run(["convert", "bert", Self.example, "-o", "model.onnx"])
+        #expect(result.status == 64)
+        #expect(result.stderr.contains(".keras, .weights.h5 or .h5"))
+    }
+
+    @Test func randomCheckpointsConvert() throws {
+        let dir = try folder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let config = CLI.repo.appendingPathComponent("examples/bert-tiny/config.json").path
+        let made = try CLI.run(["random", "bert", "--config", config, "--seed", "5", "-o", "\(dir)/r.pth"])
+        #expect(made.status == 0, "\(made.stderr)")
+        let converted = try CLI.run(["convert", "\(dir)/r.pth", "--config", config, "-o", "\(dir)/r.keras", "--json"])
+        #expect(converted.status == 0, "\(converted.stderr)")
+        #expect(try JSONValue.parse(Array(converted.stdout.utf8))["verification"]?["passed"]?.bool == true)
+    }
+}
