@@ -166,7 +166,7 @@ def check_model(folder, expected):
     loaded = keras.saving.load_model(files["keras"])
     by_name = {l.name: l for l in loaded.layers}
     check_weights(f"{name}.keras via load_model", by_name, expected)
-    print(f"  load_model(.keras): {len(expected['layers'])} layers, weights identical")
+    print(f"  load_model(.keras): {len(expected['layers'])} layers with weights, all identical")
 
     # deserialize_keras_object consumes the dict it is given: hand it a copy each time
     fresh = keras.saving.deserialize_keras_object(json.loads(json.dumps(config)))

@@ -214,6 +214,19 @@ func normalized(_ value: JSONValue, dropping: Set<String> = []) -> JSONValue {
         #expect(folder.contents == KerasFormat.allCases.map { name + $0.fileExtension }.sorted(), "temporary files left behind")
     }
 
+    @Test func mixedLayers() throws {
+        let model = try mixedGraph().kerasModel()
+        #expect(Set(model.layers.map(\.className)).isSuperset(of: ["ZeroPadding2D", "AveragePooling2D", "Dropout", "MaxPooling2D"]))
+        let weights = randomWeights(model, seed: 5)
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        for format in KerasFormat.allCases {
+            let path = folder.file("mixed" + format.fileExtension)
+            try KerasFile.write(model, weights: weights, to: path)
+            #expect(try KerasFile.read(path, expecting: model) == weights)
+        }
+    }
+
     @Test func smallModelsAreCovered() throws {
         let covered = try Registry.all.filter { try smallGraph($0).parameterCount <= Self.parameterLimit }.map(\.family)
         #expect(Set(covered).isSuperset(of: ["resnet", "bert"]))

@@ -22,6 +22,7 @@ import ZooGraph
             // VGG's adaptive 7×7 pool needs a 224 input; 10 classes keep the last layer small.
             ("vgg11-small", try Registry.named("vgg11")!.graph(ArchitectureOptions(classes: 10, imageSize: 224)).kerasModel()),
             ("bert-tiny", try Registry.named("bert")!.graph(ArchitectureOptions(transformer: tinyBERT)).kerasModel()),
+            ("mixed-small", try mixedGraph().kerasModel()),
         ]
     }
 

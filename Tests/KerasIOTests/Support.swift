@@ -174,3 +174,24 @@ func identical(_ a: KerasWeights, _ b: KerasWeights) -> Bool {
     }
     return true
 }
+
+/// Every Keras class and option the registry's small models leave out of the interop check:
+/// "same" and dilated grouped convolutions, zero-padded max pooling, AveragePooling2D (plain and
+/// from an adaptive pool), Dropout.
+func mixedGraph() throws -> Graph {
+    let g = GraphBuilder(name: "mixed")
+    var x = g.input("input", kind: .image, shape: [3, 32, 32])
+    x = g.conv2d(x, torch: "stem", keras: "stem_conv", out: 8, kernel: 3, padding: 1, bias: true)
+    x = g.batchNorm(x, torch: "stem_bn", keras: "stem_bn")
+    x = g.activation(x, .relu, keras: "stem_relu")
+    let y = g.conv2d(x, torch: "grouped", keras: "grouped_conv", out: 8, kernel: 3, padding: 2, dilation: 2, groups: 2, bias: false)
+    x = g.add(x, y, keras: "residual_add")
+    x = g.maxPool2d(x, keras: "pool1_pool", kernel: 3, stride: 2, padding: 1)
+    x = g.avgPool2d(x, keras: "avg_pool", kernel: 2, stride: 2)
+    x = g.adaptiveAvgPool2d(x, keras: "adaptive_pool", height: 2, width: 2)
+    x = g.flatten(x, keras: "flatten")
+    x = g.dropout(x, keras: "dropout", rate: 0.5)
+    x = g.linear(x, torch: "fc", keras: "fc", out: 16, activation: .relu)
+    x = g.linear(x, torch: "logits", keras: "logits", out: 10)
+    return try g.build(outputs: [x])
+}
