@@ -83,7 +83,7 @@ struct SavedModel {
 
         var out: [Layer] = []
         var maskReshape: [String: String] = [:] // mask producer → its Reshape((1, -1))
-        for var layer in model.layers {
+        for layer in model.layers {
             var saved = Layer(layer: layer, args: layer.inbound.map { .tensor($0) })
             switch layer.className {
             case "Add":
