@@ -25,7 +25,7 @@ struct Zoo: ParsableCommand {
         Errors are one sentence saying what was expected, what was found, and where.
         """,
         version: zooVersion,
-        subcommands: [List.self, Inspect.self, Map.self, Convert.self, Verify.self, Random.self]
+        subcommands: [List.self, Inspect.self, Map.self, Convert.self, Verify.self, Random.self, NightlyCommand.self]
     )
 }
 
