@@ -218,3 +218,56 @@ enum CLI {
         #expect(try JSONValue.parse(Array(converted.stdout.utf8))["verification"]?["passed"]?.bool == true)
     }
 }
+
+@Suite struct NightlyCommandTests {
+    func folder() throws -> String {
+        let path = NSTemporaryDirectory() + "zoo-nightly-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    @Test func passingRunWritesAllThreeReports() throws {
+        let dir = try folder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let result = try CLI.run(["nightly", "--small", "--only", "bert", "--out", dir])
+        #expect(result.status == 0, "\(result.stderr)")
+        let report = try JSONValue.parse(Array(FileManager.default.contents(atPath: "\(dir)/report.json") ?? Data()))
+        #expect(report["passed"]?.bool == true)
+        let bert = try #require(report["architectures"]?.array?.first)
+        #expect(bert["formats"]?.array?.map { $0["format"]?.string ?? "" } == ["keras", "weights.h5", "h5"])
+        #expect((bert["layers"]?.array?.count ?? 0) > 10)
+        let html = try String(contentsOfFile: "\(dir)/report.html", encoding: .utf8)
+        #expect(html.contains("<svg") && html.contains("PASSED"))
+        #expect(try String(contentsOfFile: "\(dir)/report.md", encoding: .utf8).contains("| bert |"))
+        // scratch checkpoints and Keras files are removed as the run goes
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).sorted() == ["report.html", "report.json", "report.md"])
+    }
+
+    @Test func brokenMappingFailsTheRunAndTheReportSaysWhere() throws {
+        let dir = try folder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let result = try CLI.run(["nightly", "--small", "--only", "bert", "--out", dir, "--inject-fault", "bert"])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("nightly failed"))
+        let report = try JSONValue.parse(Array(FileManager.default.contents(atPath: "\(dir)/report.json") ?? Data()))
+        #expect(report["passed"]?.bool == false)
+        let bert = try #require(report["architectures"]?.array?.first)
+        #expect(bert["first_divergent_layer"]?.string == "word_embeddings")
+        #expect(try String(contentsOfFile: "\(dir)/report.html", encoding: .utf8).contains("FAILED"))
+    }
+
+    @Test func regressionsAgainstThePreviousRunAreFlagged() throws {
+        let dir = try folder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        // a previous run whose differences were far smaller than any real one
+        let previous = """
+        {"architectures": [{"name": "bert", "formats": [{"format": "keras", "max_rel_diff": 0, "convert_ms": 1}]}]}
+        """
+        try Data(previous.utf8).write(to: URL(fileURLWithPath: "\(dir)/old.json"))
+        let result = try CLI.run(["nightly", "--small", "--only", "bert", "--out", dir, "--previous", "\(dir)/old.json",
+                                  "--inject-fault", "bert"])
+        #expect(result.status == 1)
+        let report = try JSONValue.parse(Array(FileManager.default.contents(atPath: "\(dir)/report.json") ?? Data()))
+        #expect(report["regressions"]?.array?.first?.string?.contains("bert keras") == true)
+    }
+}
