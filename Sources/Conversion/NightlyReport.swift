@@ -142,17 +142,17 @@ public struct NightlyReport: Sendable {
 
     static let formatColors = ["keras": "#2563eb", "weights.h5": "#16a34a", "h5": "#d97706"]
 
-    /// log10 axis from 1e-9 to 1e-1; zero and non-finite values are drawn at the floor.
+    /// log10 axis from 1e-9 to 1e+1; zero and non-finite values are drawn at the floor.
     func logY(_ v: Double, top: Double, height: Double) -> Double {
-        let clamped = v.isFinite && v > 0 ? min(max(log10(v), -9), -1) : -9
-        return top + height * (-1 - clamped) / 8
+        let clamped = v.isFinite && v > 0 ? min(max(log10(v), -9), 1) : -9
+        return top + height * (1 - clamped) / 10
     }
 
     func errorChart() -> String {
         let width = 1060.0, top = 20.0, height = 240.0, left = 60.0
         let step = (width - left - 20) / Double(max(results.count, 1))
         var svg = "<svg width=\"\(Int(width))\" height=\"\(Int(top + height + 110))\" role=\"img\" aria-label=\"error per architecture\">"
-        for e in stride(from: -9, through: -1, by: 2) {
+        for e in stride(from: -9, through: 1, by: 2) {
             let y = logY(pow(10, Double(e)), top: top, height: height)
             svg += "<line x1=\"\(left)\" x2=\"\(width - 10)\" y1=\"\(y)\" y2=\"\(y)\" stroke=\"#eef0f4\"/><text x=\"\(left - 6)\" y=\"\(y + 4)\" font-size=\"11\" text-anchor=\"end\" fill=\"#667085\">1e\(e)</text>"
         }
@@ -224,7 +224,7 @@ public struct NightlyReport: Sendable {
         } else {
             svg += "<text x=\"8\" y=\"\(top + 40)\" font-size=\"11\" fill=\"#c0392b\">no layer data\(r.error.map { ": " + escape(String($0.prefix(40))) } ?? "")</text>"
         }
-        svg += "<text x=\"\(width - 8)\" y=\"\(top + height + 4)\" font-size=\"10\" text-anchor=\"end\" fill=\"#667085\">\(r.layers.count) layers · log scale 1e-9…1e-1</text>"
+        svg += "<text x=\"\(width - 8)\" y=\"\(top + height + 4)\" font-size=\"10\" text-anchor=\"end\" fill=\"#667085\">\(r.layers.count) layers · log scale 1e-9…1e+1</text>"
         return svg + "</svg>"
     }
 
