@@ -1,8 +1,27 @@
 #!/usr/bin/env bash
-# The test command: installs what is missing (Debian packages), builds once, runs every test.
-# Usage: bash scripts/test.sh
+# The test command (CI runs exactly this through .ci/run):
+#   1. installs what is missing (Debian packages; the reference Python environments),
+#   2. builds once and runs every Swift test (debug),
+#   3. builds the release binary and runs a CI-sized `zoo nightly` (one architecture per family),
+#   4. proves every registered architecture against real PyTorch and real Keras (scripts/interop.sh).
+# Usage: bash scripts/test.sh            ZOO_SKIP_INTEROP=1 skips step 4 (for quick local runs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
+if [ -z "${ZOO_SKIP_INTEROP:-}" ]; then
+  # Create the environments first: a fresh machine downloads them once (cached in ~/.cache/zoo-venvs).
+  bash scripts/venv.sh torch >/dev/null
+  bash scripts/venv.sh keras >/dev/null
+fi
+
 swift build --build-tests
 swift test --skip-build
+
+swift build -c release --product zoo
+nightly=$(mktemp -d "${TMPDIR:-/tmp}/zoo-nightly.XXXXXX")
+trap 'rm -rf "$nightly"' EXIT
+.build/release/zoo nightly --small --only resnet18,resnext50_32x4d,vgg11_bn,alexnet,bert --out "$nightly" | tail -n +3 | head -12
+
+if [ -z "${ZOO_SKIP_INTEROP:-}" ]; then
+  bash scripts/interop.sh .build/release/zoo
+fi
