@@ -18,6 +18,8 @@ trap 'rm -rf "$work"' EXIT
 export TF_CPP_MIN_LOG_LEVEL=3
 # A few architectures at a time keeps the disk footprint small (VGG checkpoints are ~0.5 GB).
 status=0
+passed=0
+failed=0
 for ((i = 0; i < ${#archs[@]}; i += 4)); do
   chunk=("${archs[@]:i:4}")
   "$PYT" scripts/interop_torch.py "$work" "${chunk[@]}"
@@ -30,11 +32,18 @@ for ((i = 0; i < ${#archs[@]}; i += 4)); do
     esac
     for ext in keras weights.h5 h5; do
       verify=(); [ "$ext" = keras ] || verify=(--no-verify)  # the Keras side checks every format; zoo verifies once
-      "$zoo" convert "$name" "$ckpt" -o "$work/$arch/model.$ext" --quiet "${verify[@]}" "${extra[@]}"
+      if ! "$zoo" convert "$name" "$ckpt" -o "$work/$arch/model.$ext" --quiet "${verify[@]}" "${extra[@]}"; then
+        status=1; failed=$((failed + 1))
+      fi
     done
     echo "zoo: $arch converted to .keras (verified by zoo), .weights.h5, .h5"
   done
-  "$PYK" scripts/interop_keras.py "$work" "${chunk[@]}" 2>&1 | grep -vE "cuda|TensorFlow binary|oneDNN|rebuild TensorFlow|cpu_feature_guard|^WARNING: All log|absl::InitializeLog" || status=1
+  "$PYK" scripts/interop_keras.py "$work" "${chunk[@]}" > "$work/keras.log" 2>&1 || status=1
+  grep -E "max\|Δ\||Error|error|Traceback" "$work/keras.log" || true
+  counts=$(grep -E "^interop: [0-9]+ passed, [0-9]+ failed" "$work/keras.log" | tail -1 || true)
+  if [ -z "$counts" ]; then status=1; failed=$((failed + 1)); tail -20 "$work/keras.log"; else
+    passed=$((passed + $(echo "$counts" | awk '{print $2}'))); failed=$((failed + $(echo "$counts" | awk '{print $4}'))); fi
   rm -rf "${work:?}"/*
 done
+echo "interop: $passed passed, $failed failed"
 exit $status
