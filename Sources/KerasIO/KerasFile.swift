@@ -73,7 +73,7 @@ public enum KerasFile {
         }
         let validated = try weights.validated(for: model)
         let saved = try SavedModel(model)
-        try writeAtomically(to: path, overwrite: overwrite) { temporary in
+        try AtomicFile.write(to: path, overwrite: overwrite) { temporary in
             switch format {
             case .weightsH5:
                 try WeightsH5.write(saved, validated, path: temporary, displayName: path, afterFirstDataset: faultAfterFirstDataset)
@@ -198,44 +198,5 @@ public enum KerasFile {
         var st = stat()
         guard stat(path, &st) == 0 else { throw ZooError(.io, "could not read \(path): \(String(cString: strerror(errno)).lowercased())") }
         guard (st.st_mode & S_IFMT) == S_IFREG else { throw ZooError(.io, "expected a file at \(path), found a folder or device") }
-    }
-
-    /// Runs `body` on a fresh temporary path in `path`'s folder and renames the result to `path`.
-    private static func writeAtomically(to path: String, overwrite: Bool, _ body: (String) throws -> Void) throws {
-        let slash = path.lastIndex(of: "/")
-        let folder = slash.map { String(path[..<$0]) }.map { $0.isEmpty ? "/" : $0 } ?? "."
-        let base = slash.map { String(path[path.index(after: $0)...]) } ?? path
-        var st = stat()
-        guard stat(folder, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else {
-            throw ZooError(.io, "expected a folder \(folder) to write \(base) into, found \(stat(folder, &st) == 0 ? "a file" : "none")")
-        }
-        if stat(path, &st) == 0 {
-            guard (st.st_mode & S_IFMT) == S_IFREG else { throw ZooError(.io, "expected a file name at \(path), found a folder or device") }
-            guard overwrite else { throw ZooError(.io, "expected no file at \(path), found one; allow overwriting to replace it") }
-        }
-        // O_EXCL: never clobber another writer's temporary file.
-        var temporary = ""
-        var fd: Int32 = -1
-        for attempt in 0..<100 {
-            temporary = "\(folder)/.\(base).zoo-\(getpid())-\(UInt32.random(in: 0...UInt32.max))-\(attempt).tmp"
-            fd = open(temporary, O_CREAT | O_EXCL | O_WRONLY, 0o644)
-            if fd >= 0 || errno != EEXIST { break }
-        }
-        guard fd >= 0 else {
-            throw ZooError(.io, "could not write into the folder \(folder): \(String(cString: strerror(errno)).lowercased())")
-        }
-        close(fd)
-        do {
-            try body(temporary)
-            if !overwrite, stat(path, &st) == 0 {
-                throw ZooError(.io, "expected no file at \(path), found one that appeared while writing; allow overwriting to replace it")
-            }
-            guard rename(temporary, path) == 0 else {
-                throw ZooError(.io, "could not move the finished file into place at \(path): \(String(cString: strerror(errno)).lowercased())")
-            }
-        } catch {
-            unlink(temporary)
-            throw error
-        }
     }
 }

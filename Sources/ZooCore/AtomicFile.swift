@@ -13,30 +13,43 @@ public enum AtomicFile {
     ///   - overwrite: replace an existing file; otherwise an existing file is an error.
     ///   - body: writes the content to the temporary path it is given.
     public static func write(to path: String, overwrite: Bool, _ body: (String) throws -> Void) throws {
-        if !overwrite && access(path, F_OK) == 0 {
-            throw ZooError(.usage, "'\(path)' already exists; pass --force to replace it")
-        }
         let slash = path.lastIndex(of: "/")
-        let folder = slash.map { String(path[..<$0]) } ?? "."
-        let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
-        let temporary = (folder.isEmpty ? "" : folder + "/") + ".\(name).zoo-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).tmp"
-        // Refuse early, with the folder's own error, when nothing can be created there.
-        let probe = open(temporary, O_WRONLY | O_CREAT | O_EXCL, 0o644)
-        guard probe >= 0 else {
-            throw ZooError(.io, "cannot write into '\(folder.isEmpty ? "/" : folder)': \(String(cString: strerror(errno)))")
+        let folder = slash.map { String(path[..<$0]) }.map { $0.isEmpty ? "/" : $0 } ?? "."
+        let base = slash.map { String(path[path.index(after: $0)...]) } ?? path
+        var st = stat()
+        guard stat(folder, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else {
+            throw ZooError(.io, "expected a folder \(folder) to write \(base) into, found \(stat(folder, &st) == 0 ? "a file" : "none")")
         }
-        close(probe)
+        if stat(path, &st) == 0 {
+            guard (st.st_mode & S_IFMT) == S_IFREG else { throw ZooError(.io, "expected a file name at \(path), found a folder or device") }
+            guard overwrite else { throw ZooError(.usage, "'\(path)' already exists; pass --force to replace it") }
+        }
+        // O_EXCL: never clobber another writer's temporary file.
+        var temporary = ""
+        var fd: Int32 = -1
+        for attempt in 0..<100 {
+            temporary = "\(folder)/.\(base).zoo-\(getpid())-\(UInt32.random(in: 0...UInt32.max))-\(attempt).tmp"
+            fd = open(temporary, O_CREAT | O_EXCL | O_WRONLY, 0o644)
+            if fd >= 0 || errno != EEXIST { break }
+        }
+        guard fd >= 0 else {
+            throw ZooError(.io, "cannot write into the folder \(folder): \(String(cString: strerror(errno)).lowercased())")
+        }
+        close(fd)
         do {
             try body(temporary)
-            let fd = open(temporary, O_RDONLY)
-            if fd >= 0 {
-                let synced = fsync(fd) == 0
+            let sync = open(temporary, O_RDONLY)
+            if sync >= 0 {
+                let synced = fsync(sync) == 0
                 let syncError = errno
-                close(fd)
-                guard synced else { throw ZooError(.io, "cannot flush '\(path)' to disk: \(String(cString: strerror(syncError)))") }
+                close(sync)
+                guard synced else { throw ZooError(.io, "cannot flush \(path) to disk: \(String(cString: strerror(syncError)).lowercased())") }
+            }
+            if !overwrite, stat(path, &st) == 0 {
+                throw ZooError(.io, "expected no file at \(path), found one that appeared while writing; pass --force to replace it")
             }
             guard rename(temporary, path) == 0 else {
-                throw ZooError(.io, "cannot move the finished file into place at '\(path)': \(String(cString: strerror(errno)))")
+                throw ZooError(.io, "cannot move the finished file into place at \(path): \(String(cString: strerror(errno)).lowercased())")
             }
         } catch {
             unlink(temporary)

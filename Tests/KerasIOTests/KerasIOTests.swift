@@ -365,7 +365,7 @@ func normalized(_ value: JSONValue, dropping: Set<String> = []) -> JSONValue {
         let path = folder.file("m.weights.h5")
         try Data("old".utf8).write(to: URL(fileURLWithPath: path))
         let error = #expect(throws: ZooError.self) { try KerasFile.write(model, weights: randomWeights(model, seed: 1), to: path) }
-        if let error { Self.expectOneSentence(error, .io, mentioning: "overwriting") }
+        if let error { Self.expectOneSentence(error, .usage, mentioning: "already exists") }
         #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == Data("old".utf8))
         try KerasFile.write(model, weights: randomWeights(model, seed: 1), to: path, overwrite: true)
         #expect(try KerasFile.read(path) == randomWeights(model, seed: 1))
