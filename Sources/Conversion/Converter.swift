@@ -75,18 +75,7 @@ public enum Converter {
         if !request.overwrite && access(request.output, F_OK) == 0 {
             throw ZooError(.usage, "'\(request.output)' already exists; pass --force to replace it")
         }
-        let shapes = checkpoint.tensorShapes
-        let chosen = arch.infer(shapes).overridden(by: options)
-        if let transformer = chosen.transformer, transformer.heads <= 0 {
-            throw ZooError(.usage, "\(checkpoint.path): the number of attention heads is not recorded in the weights; put the model's config.json beside the checkpoint or pass --heads")
-        }
-        let graph = try arch.graph(chosen)
-        let report = arch.match(shapes, graph: graph)
-        guard report.isExact else {
-            mismatch?(report)
-            throw ZooError(.mismatch, "\(checkpoint.path): \(report.summary)")
-        }
-        let model = try graph.kerasModel()
+        let (graph, report, model) = try prepare(checkpoint, arch, options, mismatch: mismatch)
         progress?("mapping \(report.sourceKey.count) tensors of \(arch.name)")
         let weights = try KerasWeightBuilder.build(checkpoint: checkpoint, graph: graph, model: model, report: report) { done, total in
             progress?("transformed \(done)/\(total) layers")
@@ -121,6 +110,24 @@ public enum Converter {
                                 verification: verification)
     }
 
+    /// Sizes the graph for the checkpoint (its shapes, then `options`), matches strictly and
+    /// lowers the Keras model.
+    static func prepare(_ checkpoint: Checkpoint, _ arch: Architecture, _ options: ArchitectureOptions,
+                        mismatch: ((MatchReport) -> Void)?) throws -> (Graph, MatchReport, KerasModel) {
+        let shapes = checkpoint.tensorShapes
+        let chosen = arch.infer(shapes).overridden(by: options)
+        if let transformer = chosen.transformer, transformer.heads <= 0 {
+            throw ZooError(.usage, "\(checkpoint.path): the number of attention heads is not recorded in the weights; put the model's config.json beside the checkpoint or pass --heads")
+        }
+        let graph = try arch.graph(chosen)
+        let report = arch.match(shapes, graph: graph)
+        guard report.isExact else {
+            mismatch?(report)
+            throw ZooError(.mismatch, "\(checkpoint.path): \(report.summary)")
+        }
+        return (graph, report, try graph.kerasModel())
+    }
+
     /// A hidden file beside the output, so the final rename stays on one file system.
     static func stagingPath(for output: String) -> String {
         let slash = output.lastIndex(of: "/")
@@ -147,18 +154,7 @@ extension Converter {
     public static func verify(checkpoint: Checkpoint, architecture arch: Architecture, options: ArchitectureOptions,
                               kerasFile: String?, seed: UInt64, batch: Int, tolerance: Double?,
                               mismatch: ((MatchReport) -> Void)? = nil) throws -> VerificationReport {
-        let shapes = checkpoint.tensorShapes
-        let chosen = arch.infer(shapes).overridden(by: options)
-        if let transformer = chosen.transformer, transformer.heads <= 0 {
-            throw ZooError(.usage, "\(checkpoint.path): the number of attention heads is not recorded in the weights; put the model's config.json beside the checkpoint or pass --heads")
-        }
-        let graph = try arch.graph(chosen)
-        let report = arch.match(shapes, graph: graph)
-        guard report.isExact else {
-            mismatch?(report)
-            throw ZooError(.mismatch, "\(checkpoint.path): \(report.summary)")
-        }
-        let model = try graph.kerasModel()
+        let (graph, report, model) = try prepare(checkpoint, arch, options, mismatch: mismatch)
         let readBack: KerasWeights
         if let kerasFile {
             readBack = try KerasFile.read(kerasFile, expecting: model)
