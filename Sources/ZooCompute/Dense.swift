@@ -21,6 +21,14 @@ enum Dense {
         x.withUnsafeBufferPointer { a in
             w.withUnsafeBufferPointer { b in
                 y.withUnsafeMutableBufferPointer { c in
+                    if rows == 1 {
+                        // one row (a batch-1 classifier): a matrix-vector product streams the
+                        // weight once, where sgemm with a transposed operand does not
+                        BLAS.sgemv(trans: !transposed, m: transposed ? outFeatures : inFeatures, n: transposed ? inFeatures : outFeatures,
+                                   a: b.baseAddress!, lda: transposed ? inFeatures : outFeatures, x: a.baseAddress!,
+                                   beta: bias == nil ? 0 : 1, y: c.baseAddress!)
+                        return
+                    }
                     BLAS.sgemm(transB: transposed, m: rows, n: outFeatures, k: inFeatures, a: a.baseAddress!, lda: inFeatures,
                                b: b.baseAddress!, ldb: transposed ? inFeatures : outFeatures,
                                beta: bias == nil ? 0 : 1, c: c.baseAddress!, ldc: outFeatures)

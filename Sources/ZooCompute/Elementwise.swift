@@ -22,7 +22,7 @@ enum Activation: String, Equatable {
         Parallel.ranges(count, work: kind == .relu ? count : count * 16) { range in
             switch kind {
             case .linear: break
-            case .relu: for i in range where x[i] < 0 { x[i] = 0 } // NaN stays NaN, as in both frameworks
+            case .relu: for i in range { let v = x[i]; x[i] = v < 0 ? 0 : v } // a select (vectorises); NaN stays NaN
             case .tanh: for i in range { x[i] = Foundation.tanh(x[i]) }
             case .gelu:
                 let invSqrt2 = Float(0.70710678118654752440)
@@ -54,10 +54,15 @@ enum Elementwise {
             let p = buffer.baseAddress!
             if inner == 1 {
                 let rows = buffer.count / channels
-                Parallel.ranges(rows, work: buffer.count) { r in
-                    for row in r {
-                        let v = p + row * channels
-                        for c in 0..<channels { v[c] = v[c] * scale[c] + shift[c] }
+                scale.withUnsafeBufferPointer { sb in
+                    shift.withUnsafeBufferPointer { hb in
+                        let a = sb.baseAddress!, b = hb.baseAddress!
+                        Parallel.ranges(rows, work: buffer.count) { r in
+                            for row in r {
+                                let v = p + row * channels
+                                for c in 0..<channels { v[c] = v[c] * a[c] + b[c] }
+                            }
+                        }
                     }
                 }
             } else {

@@ -41,7 +41,13 @@ struct FloatTensor {
 /// Loops spread over the cores with `DispatchQueue.concurrentPerform` when the work is large
 /// enough to pay for it; OpenBLAS threads its own calls.
 enum Parallel {
-    static let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
+    /// Cores to spread over: all active ones, or ZOO_COMPUTE_THREADS when set (benchmarks match
+    /// it to OPENBLAS_NUM_THREADS and torch.set_num_threads).
+    static let cores: Int = {
+        let all = max(1, ProcessInfo.processInfo.activeProcessorCount)
+        if let text = ProcessInfo.processInfo.environment["ZOO_COMPUTE_THREADS"], let n = Int(text), n > 0 { return min(n, all) }
+        return all
+    }()
 
     /// Calls `body(i)` for every `i` in `0..<count`; `work` is the total element count touched,
     /// below which one thread is faster.
@@ -78,5 +84,12 @@ enum BLAS {
         }
         cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+
+    /// y = alpha·op(A)·x + beta·y for a row-major A [m, n]; op(A) = Aᵀ when `trans`.
+    static func sgemv(trans: Bool = false, m: Int, n: Int, alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
+                      x: UnsafePointer<Float>, beta: Float = 0, y: UnsafeMutablePointer<Float>) {
+        guard m > 0, n > 0 else { return }
+        cblas_sgemv(CblasRowMajor, trans ? CblasTrans : CblasNoTrans, Int32(m), Int32(n), alpha, a, Int32(lda), x, 1, beta, y, 1)
     }
 }
