@@ -163,11 +163,19 @@ public struct KerasExecutor: Sendable {
                 self = .dense(units: try c.int("units"), activation: try c.activation(), useBias: try c.bool("use_bias", default: true))
             case "Dropout": self = .identity
             case "Embedding":
+                // a zero mask would travel to later layers as a Keras mask and change attention
+                if try c.bool("mask_zero", default: false) { throw ZooError(.mismatch, "expected mask_zero false, found true") }
                 self = .embedding(inputDim: try c.int("input_dim"), outputDim: try c.int("output_dim"))
             case "LayerNormalization":
                 try c.lastAxis()
                 self = .layerNorm(eps: try c.double("epsilon", default: 1e-3), center: try c.bool("center", default: true), scale: try c.bool("scale", default: true))
             case "MultiHeadAttention":
+                if let axes = layer.configValue("attention_axes"), axes != .null, axes.array?.compactMap(\.int) != [1], axes.int != 1 {
+                    throw ZooError(.mismatch, "expected attention over the sequence axis (attention_axes null or [1]), found \(axes.serialized)")
+                }
+                if let shape = layer.configValue("output_shape"), shape != .null {
+                    throw ZooError(.mismatch, "expected the default output_shape (the query's size), found \(shape.serialized)")
+                }
                 let keyDim = try c.int("key_dim")
                 let valueDim = layer.configValue("value_dim").flatMap(\.int) ?? keyDim
                 self = .attention(heads: try c.int("num_heads"), keyDim: keyDim, valueDim: valueDim, useBias: try c.bool("use_bias", default: true))

@@ -107,6 +107,31 @@ import ZooCore
         }
     }
 
+    /// Large enough that batch × heads run concurrently (each task calls sgemm).
+    @Test func concurrentAttentionMatchesTheDefinition() {
+        let (n, t, heads, dk) = (3, 48, 4, 16)
+        let width = heads * dk
+        let q = Self.noise(n * t * width, seed: 11), k = Self.noise(n * t * width, seed: 12), v = Self.noise(n * t * width, seed: 13)
+        let keep = (0..<(n * t)).map { i in i % t < t - 5 * (i / t) } // sample b has 5·b padded keys
+        let context = Attention.scaledDotProduct(q: q, k: k, v: v, batch: n, steps: t, heads: heads, keyDim: dk, valueDim: dk,
+                                                 keep: keep, maskedScore: -Float.greatestFiniteMagnitude)
+        var worst = 0.0
+        for b in 0..<n { for h in 0..<heads { for i in 0..<t {
+            var scores = (0..<t).map { j -> Double in
+                guard keep[b * t + j] else { return -.infinity }
+                return (0..<dk).reduce(0.0) { $0 + Double(q[(b * t + i) * width + h * dk + $1]) * Double(k[(b * t + j) * width + h * dk + $1]) } / Double(dk).squareRoot()
+            }
+            let m = scores.max()!
+            scores = scores.map { Foundation.exp($0 - m) }
+            let sum = scores.reduce(0, +)
+            for d in 0..<dk {
+                let expected = (0..<t).reduce(0.0) { $0 + scores[$1] / sum * Double(v[(b * t + $1) * width + h * dk + d]) }
+                worst = max(worst, abs(expected - Double(context[(b * t + i) * width + h * dk + d])))
+            }
+        } } }
+        #expect(worst < 1e-5, "max |Δ| \(worst)")
+    }
+
     @Test func maskedKeysGetNoWeight() {
         // one head, 3 steps, key 2 masked: its value must not leak into any context
         let q: [Float] = [1, 0, 0, 1, 1, 1], k: [Float] = [1, 0, 0, 1, 5, 5], v: [Float] = [1, 1, 2, 2, 1000, 1000]
