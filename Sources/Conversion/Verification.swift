@@ -96,15 +96,8 @@ public enum Verifier {
     public static func verify(graph: Graph, model: KerasModel, torchWeights: [String: Tensor], kerasWeights: KerasWeights,
                               seed: UInt64, batch: Int, tolerance: Double) throws -> VerificationReport {
         let inputs = try VerificationInputs(graph: graph, seed: seed, batch: batch)
-        var torch = try TorchExecutor(graph: graph, weights: torchWeights).run(inputs.torch)
+        let torch = try TorchExecutor(graph: graph, weights: torchWeights).run(inputs.torch)
         let keras = try KerasExecutor(model: model, weights: kerasWeights).run(inputs.keras)
-        // A Flatten of a C×H×W map lists the same numbers in another order in each layout
-        // (C,H,W against H,W,C); the Dense after it is where the orders must have been reconciled.
-        let reordered = Set(graph.nodes.filter { node in
-            if case .flatten = node.op { return graph.node(node.inputs[0]).shape.count == 3 }
-            return false
-        }.map(\.kerasName))
-        torch.intermediates.removeAll { reordered.contains($0.name) }
         let comparison = compareLayers(reference: torch, candidate: keras, tolerance: tolerance)
         return VerificationReport(comparison: comparison, torchMilliseconds: torch.milliseconds,
                                   kerasMilliseconds: keras.milliseconds, tolerance: tolerance)

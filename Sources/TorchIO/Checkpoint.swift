@@ -96,12 +96,14 @@ public final class Checkpoint: @unchecked Sendable {
             if head.starts(with: [0x50, 0x4b, 0x03, 0x04]) || head.starts(with: [0x50, 0x4b, 0x05, 0x06]) {
                 return try openZip(path, key: key)
             }
-            if head.starts(with: [0x80]) && head.count >= 2 && head[1] <= 5 {
-                return try openLegacy(file, key: key)
-            }
+            // safetensors before pickles: a header length of 128, 384 … starts with the byte 0x80,
+            // which is also a pickle's PROTO opcode.
             if looksLikeSafetensors(file) {
                 guard key == nil else { throw ZooError(.usage, "--key selects a nested dict in a pickled checkpoint; safetensors files are flat, so it does not apply") }
                 return try openSafetensors(file)
+            }
+            if head.starts(with: [0x80]) && head.count >= 2 && head[1] <= 5 {
+                return try openLegacy(file, key: key)
             }
             let shown = head.prefix(8).map { String($0, radix: 16).leftPadded(2) }.joined(separator: " ")
             throw ZooError(.format, "expected a PyTorch checkpoint (zip or legacy pickle) or a safetensors file, found none of them (first bytes: \(shown))")
@@ -110,8 +112,11 @@ public final class Checkpoint: @unchecked Sendable {
         }
     }
 
+    /// A little-endian header length that fits the file, followed by a JSON object.
     private static func looksLikeSafetensors(_ file: MappedFile) -> Bool {
         guard file.count >= 9 else { return false }
+        let length = UInt64(littleEndian: file.bytes.loadUnaligned(fromByteOffset: 0, as: UInt64.self))
+        if file.bytes[0] == 0x80 && length > UInt64(file.count - 8) { return false } // a pickle, not a header length
         var i = 8
         while i < file.count, file.bytes[i] == 0x20 { i += 1 }
         return i < file.count && file.bytes[i] == UInt8(ascii: "{")

@@ -46,3 +46,25 @@ import ZooCore
         #expect(CRC32.checksum([]) == 0)
     }
 }
+
+@Suite struct FormatDetectionTests {
+    /// A safetensors header of exactly 128 bytes starts the file with 0x80, a pickle's PROTO byte.
+    @Test func safetensorsWhoseHeaderLengthLooksLikeAPickle() throws {
+        for length in [128, 384, 640] {
+            var header = Array(#"{"x":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#.utf8)
+            header += [UInt8](repeating: 0x20, count: length - header.count)
+            var bytes: [UInt8] = []
+            withUnsafeBytes(of: UInt64(length).littleEndian) { bytes += $0 }
+            bytes += header
+            withUnsafeBytes(of: Float(1.5)) { bytes += $0 }
+            withUnsafeBytes(of: Float(-2)) { bytes += $0 }
+            #expect(bytes[0] == 0x80)
+            let path = NSTemporaryDirectory() + "zoo-st-\(length)-\(UUID().uuidString).safetensors"
+            try Data(bytes).write(to: URL(fileURLWithPath: path))
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            let checkpoint = try Checkpoint.open(path)
+            #expect(checkpoint.format == .safetensors)
+            #expect(try checkpoint.tensor(named: "x").floats() == [1.5, -2])
+        }
+    }
+}
