@@ -97,7 +97,14 @@ extension Graph {
                 layer.config = [("activation", .string(try kerasActivation(kind, node)))]
             case .maxPool2d(let p), .avgPool2d(let p):
                 var source = inbound[0]
-                if p.padding > 0 { source = zeroPad(node, p.padding, from: source) }
+                if p.padding > 0 {
+                    // PyTorch pads max pooling with −∞, Keras's ZeroPadding2D with 0: the same only
+                    // when the input cannot be negative (after a ReLU, as in ResNet's stem).
+                    if case .maxPool2d = node.op, !isNonNegative(node.inputs[0]) {
+                        throw ZooError(.mismatch, "\(node.kerasName): padded max pooling of a possibly negative input has no exact Keras core-layer equivalent")
+                    }
+                    source = zeroPad(node, p.padding, from: source)
+                }
                 if case .maxPool2d = node.op { layer.className = "MaxPooling2D" } else { layer.className = "AveragePooling2D" }
                 layer.inbound = [source]
                 layer.config = [("pool_size", pair(p.kernel, p.kernel)), ("padding", .string("valid")),
@@ -162,6 +169,17 @@ extension Graph {
             layers.append(layer)
         }
         return KerasModel(name: name, layers: layers, inputs: inputs.map { producer[$0]! }, outputs: outputs.map { producer[$0]! })
+    }
+
+    /// Whether a node's output is ≥ 0 by construction (a ReLU, or a layer with a fused ReLU).
+    func isNonNegative(_ id: Int) -> Bool {
+        switch nodes[id].op {
+        case .activation(.relu): return true
+        case .conv2d(let c): return c.fusedActivation == .relu
+        case .linear(let l): return l.fusedActivation == .relu
+        case .maxPool2d, .dropout: return isNonNegative(nodes[id].inputs[0])
+        default: return false
+        }
     }
 
     private func kerasActivation(_ kind: ActivationKind?, _ node: Node) throws -> String {

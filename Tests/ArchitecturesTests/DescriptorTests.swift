@@ -224,3 +224,20 @@ enum Reference {
         #expect(fused == [4, 5, 6, 7])
     }
 }
+
+@Suite struct LoweringTests {
+    @Test func paddedMaxPoolingNeedsANonNegativeInput() throws {
+        let g = GraphBuilder(name: "signed")
+        var x = g.input("input", kind: .image, shape: [3, 16, 16])
+        x = g.conv2d(x, torch: "conv", keras: "conv", out: 4, kernel: 3, bias: true)
+        x = g.maxPool2d(x, keras: "pool", kernel: 3, stride: 2, padding: 1)
+        let error = #expect(throws: ZooError.self) { try g.build(outputs: [x]).kerasModel() }
+        #expect(error?.message.contains("padded max pooling") == true)
+
+        let ok = GraphBuilder(name: "rectified")
+        var y = ok.input("input", kind: .image, shape: [3, 16, 16])
+        y = ok.conv2d(y, torch: "conv", keras: "conv", out: 4, kernel: 3, bias: true, activation: .relu)
+        y = ok.maxPool2d(y, keras: "pool", kernel: 3, stride: 2, padding: 1)
+        #expect(try ok.build(outputs: [y]).kerasModel().layer("pool_pad")?.className == "ZeroPadding2D")
+    }
+}

@@ -186,6 +186,8 @@ func mixedGraph() throws -> Graph {
     x = g.activation(x, .relu, keras: "stem_relu")
     let y = g.conv2d(x, torch: "grouped", keras: "grouped_conv", out: 8, kernel: 3, padding: 2, dilation: 2, groups: 2, bias: false)
     x = g.add(x, y, keras: "residual_add")
+    // rectified before the padded max pool, as in ResNet: zero padding then equals PyTorch's −∞
+    x = g.activation(x, .relu, keras: "residual_relu")
     x = g.maxPool2d(x, keras: "pool1_pool", kernel: 3, stride: 2, padding: 1)
     x = g.avgPool2d(x, keras: "avg_pool", kernel: 2, stride: 2)
     x = g.adaptiveAvgPool2d(x, keras: "adaptive_pool", height: 2, width: 2)
