@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Proof against the real frameworks: real PyTorch models → zoo convert (all three formats)
+# → real Keras; and `zoo random` checkpoints → real torch.load(weights_only=True), strict load.
 # → real Keras (and tf-keras for VGG) → same outputs. Creates the reference environments on
 # first use (scripts/venv.sh; cached in ~/.cache/zoo-venvs).
 # Usage: bash scripts/interop.sh [ZOO_BINARY] [ARCH ...]   (default: every registered architecture + minilm)
@@ -37,7 +38,16 @@ for ((i = 0; i < ${#archs[@]}; i += 4)); do
       fi
     done
     echo "zoo: $arch converted to .keras (verified by zoo), .weights.h5, .h5"
+    # zoo's own .pth writer, checked by real PyTorch below
+    random_args=(--classes 10)
+    if [ -n "${extra[*]}" ]; then cp "${extra[1]}" "$work/$arch/random-config.json"; random_args=("${extra[@]}"); fi
+    "$zoo" random "$name" -o "$work/$arch/random.pth" --seed 7 "${random_args[@]}" >/dev/null || { status=1; failed=$((failed + 1)); }
   done
+  if "$PYT" scripts/interop_pth_writer.py "$work" "${chunk[@]}" > "$work/pth.log" 2>&1; then :; else status=1; fi
+  grep -E " ok$|FAIL" "$work/pth.log" || true
+  pcounts=$(grep -E "^pth-writer: [0-9]+ passed" "$work/pth.log" | tail -1 || true)
+  if [ -z "$pcounts" ]; then failed=$((failed + 1)); tail -5 "$work/pth.log"; else
+    passed=$((passed + $(echo "$pcounts" | awk '{print $2}'))); failed=$((failed + $(echo "$pcounts" | awk '{print $4}'))); fi
   "$PYK" scripts/interop_keras.py "$work" "${chunk[@]}" > "$work/keras.log" 2>&1 || status=1
   grep -E "max\|Δ\||Error|error|Traceback" "$work/keras.log" || true
   counts=$(grep -E "^interop: [0-9]+ passed, [0-9]+ failed" "$work/keras.log" | tail -1 || true)

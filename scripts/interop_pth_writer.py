@@ -1,0 +1,38 @@
+"""Interop of zoo's .pth writer: files written by `zoo random` load in real PyTorch.
+
+For each WORK/<arch>/random.pth: torch.load(weights_only=True) reads it, and the real model
+(torchvision with 10 classes, or transformers' BertModel sized by WORK/<arch>/config.json)
+accepts it with load_state_dict(strict=True); BatchNorm running variances are checked to be
+non-trivial (not all ones). Prints 'pth-writer: N passed, M failed'.
+
+Usage: python interop_pth_writer.py WORK ARCH [ARCH ...]
+"""
+import json
+import os
+import sys
+
+import torch
+import torchvision
+import transformers
+
+work, archs = sys.argv[1], sys.argv[2:]
+passed = failed = 0
+for arch in archs:
+    path = os.path.join(work, arch, "random.pth")
+    try:
+        state = torch.load(path, weights_only=True)
+        if arch in ("bert_tiny", "minilm"):
+            config = transformers.BertConfig(**json.load(open(os.path.join(work, arch, "random-config.json"))))
+            model = transformers.BertModel(config)
+        else:
+            model = getattr(torchvision.models, arch)(num_classes=10)
+        model.load_state_dict(state, strict=True)
+        variances = [v for k, v in state.items() if k.endswith("running_var")]
+        assert all(not torch.all(v == 1) for v in variances), "running variances are all ones"
+        print(f"{arch:18s} zoo random → torch.load(weights_only=True) → load_state_dict(strict=True)  ok", flush=True)
+        passed += 1
+    except Exception as error:  # noqa: BLE001 - report every failure and go on
+        print(f"{arch:18s} FAIL: {error}", flush=True)
+        failed += 1
+print(f"pth-writer: {passed} passed, {failed} failed")
+sys.exit(1 if failed else 0)
