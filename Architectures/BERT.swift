@@ -15,8 +15,8 @@ public enum BERT {
         summary: "BERT-style encoder (Hugging Face BertModel naming), sized by config.json or the weights",
         defaults: ArchitectureOptions(transformer: base),
         make: { options in try build(options.transformer!) },
-        infer: infer,
-        normalizeKey: normalize,
+        infer: { infer($0) },
+        normalizeKey: { normalize($0) },
         tolerated: { $0 == "embeddings.position_ids" || $0 == "embeddings.token_type_ids" }
     )
 
