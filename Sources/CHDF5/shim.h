@@ -24,6 +24,16 @@ static inline unsigned zoo_h5f_acc_excl(void)   { return H5F_ACC_EXCL; }
 /// `H5T_VARIABLE`, the size that makes a string type variable-length.
 static inline size_t zoo_h5t_variable(void)     { return H5T_VARIABLE; }
 
-/// Silences HDF5's automatic error stack printing; zoo reports errors itself.
-static inline void zoo_h5_silence_errors(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
+/// Prepares HDF5 for zoo, once, before any other HDF5 call: no automatic error printing (zoo
+/// reports errors itself), and no clean-up at process exit. HDF5's exit handler retries closing
+/// a file whose close already failed (a full disk) and crashes doing so; zoo closes every file
+/// itself, so the handler has nothing left to do.
+static inline void zoo_h5_silence_errors(void) {
+    static int prepared = 0;
+    if (!prepared) {
+        H5dont_atexit();
+        prepared = 1;
+    }
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+}
 #endif

@@ -84,7 +84,12 @@ public enum Converter {
         let staging = stagingPath(for: request.output)
         defer { unlink(staging) }
         progress?("writing \(request.format.rawValue)")
-        try KerasFile.write(model, weights: weights, to: staging, format: request.format, overwrite: true)
+        do {
+            try KerasFile.write(model, weights: weights, to: staging, format: request.format, overwrite: true)
+        } catch let error as ZooError {
+            // name the file the user asked for, not the hidden staging file
+            throw ZooError(error.kind, error.message.replacingAll(staging, request.output))
+        }
 
         var verification: VerificationReport?
         if request.verify {

@@ -4,6 +4,11 @@ import CZip
 
 /// Versions of the C libraries zoo is linked against, for `zoo --version` and bug reports.
 public enum NativeLibraries {
+    /// Call first thing in a process, before any HDF5 use: turns off HDF5's error printing and
+    /// its clean-up at exit (which crashes retrying the close of a file whose close failed, as on
+    /// a full disk; zoo closes its files itself).
+    public static func prepareHDF5() { zoo_h5_silence_errors() }
+
     public static var hdf5Version: String {
         var major: UInt32 = 0, minor: UInt32 = 0, release: UInt32 = 0
         H5get_libversion(&major, &minor, &release)

@@ -31,6 +31,13 @@ struct Zoo: ParsableCommand {
 
 let zooVersion = "0.1.0"
 
+extension Zoo {
+    static func main() {
+        NativeLibraries.prepareHDF5()
+        main(nil)
+    }
+}
+
 /// Runs a command body, turning zoo's errors into one line on stderr and exit status 1.
 func reportingErrors(_ body: () throws -> Void) throws {
     do {

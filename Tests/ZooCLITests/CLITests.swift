@@ -271,3 +271,30 @@ enum CLI {
         #expect(report["regressions"]?.array?.first?.string?.contains("bert keras") == true)
     }
 }
+
+@Suite struct FullDiskTests {
+    /// A file-size limit makes every write past 25 KB fail as a full disk would (EFBIG instead of
+    /// ENOSPC); SIGXFSZ is ignored so the write returns the error instead of killing zoo.
+    @Test(arguments: ["keras", "weights.h5", "h5"])
+    func aFailedWriteLeavesNothingAndSaysSo(_ ext: String) throws {
+        let dir = NSTemporaryDirectory() + "zoo-full-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let out = "\(dir)/bert.\(ext)"
+        let script = "ulimit -f 50; trap '' XFSZ; exec \"$0\" convert bert \"$1\" -o \"$2\""
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", script, CLI.executable, ConvertCommandTests.example, out]
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = Pipe()
+        try process.run()
+        let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 1, "\(message)")
+        #expect(message.hasPrefix("zoo: error: "))
+        #expect(message.contains(out), "\(message)")
+        #expect(message.split(separator: "\n").count == 1, "\(message)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).isEmpty)
+    }
+}
