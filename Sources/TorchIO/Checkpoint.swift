@@ -343,7 +343,9 @@ public final class Checkpoint: @unchecked Sendable {
                         cache[ref.storage.key] = storage
                     }
                 }
-                let bytes = storage.withUnsafeBytes { gather(ref, from: $0) }
+                // A view of the whole storage (the usual case) takes the record as it is: no copy.
+                let whole = ref.offset == 0 && entry.byteCount == storage.count && isRowMajor(ref)
+                let bytes = whole ? storage : storage.withUnsafeBytes { gather(ref, from: $0) }
                 return Tensor(dtype: entry.dtype, shape: entry.shape, bytes: isBigEndian ? byteSwapped(bytes, size: entry.dtype.size) : bytes)
             case (.strided(let ref), .mapped(let file, let ranges)):
                 let range = ranges[ref.storage.key]!
@@ -484,20 +486,23 @@ func checkedProduct(_ shape: [Int]) -> Int? {
     return n
 }
 
+/// Whether a view's strides are row-major (dimensions of size 1 may carry any stride).
+func isRowMajor(_ ref: TensorRef) -> Bool {
+    var expected = 1
+    for (dim, step) in zip(ref.shape, ref.stride).reversed() where dim != 1 {
+        if step != expected { return false }
+        expected *= dim
+    }
+    return true
+}
+
 /// Copies a strided view out of its storage into row-major order.
 func gather(_ ref: TensorRef, from storage: UnsafeRawBufferPointer) -> [UInt8] {
     let size = ref.dtype.size
     let count = ref.shape.reduce(1, *)
     guard count > 0 else { return [] }
-    // Contiguous (dimensions of size 1 may carry any stride).
-    var expected = 1
-    var contiguous = true
-    for (dim, step) in zip(ref.shape, ref.stride).reversed() where dim != 1 {
-        if step != expected { contiguous = false; break }
-        expected *= dim
-    }
     let start = ref.offset * size
-    if contiguous {
+    if isRowMajor(ref) {
         return Array(storage[start..<(start + count * size)])
     }
     var out = [UInt8](repeating: 0, count: count * size)
