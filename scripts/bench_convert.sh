@@ -15,7 +15,8 @@ trap 'rm -rf "$work"' EXIT
 measure() { # prints "seconds peak_kb" of a command (best of 3 runs for time; peak of the best run)
   local best="" line
   for _ in 1 2 3; do
-    line=$( { /usr/bin/time -f "%e %M" "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1 )
+    /usr/bin/time -f "%e %M" -o "$work/time.txt" "$@" >/dev/null 2>&1
+    line=$(tail -1 "$work/time.txt")
     if [ -z "$best" ] || awk -v a="${line%% *}" -v b="${best%% *}" 'BEGIN{exit !(a<b)}'; then best=$line; fi
   done
   echo "$best"

@@ -54,20 +54,80 @@ public enum Transform: Equatable, Sendable {
     public func apply(_ x: [Float], shape s: [Int]) -> [Float] {
         switch self {
         case .identity, .headsBias, .drop: return x
-        case .convKernel: return permute(x, shape: s, order: [2, 3, 1, 0])
-        case .denseKernel, .headsKernel: return permute(x, shape: s, order: [1, 0])
-        case .headsOutputKernel: return permute(x, shape: s, order: [1, 0])
+        case .convKernel:
+            // (O, I, kh, kw) → (kh, kw, I, O): transpose to (I·kh·kw, O), then move the O-long rows
+            // from (I, kh·kw) order to (kh·kw, I) order.
+            let (o, i, hw) = (s[0], s[1], s[2] * s[3])
+            let t = transpose2D(x, rows: o, columns: i * hw)
+            return transposeBlocks(t, rows: i, columns: hw, block: o)
+        case .denseKernel, .headsKernel, .headsOutputKernel:
+            return transpose2D(x, rows: s[0], columns: s[1])
         case .denseKernelAfterFlatten(let c, let h, let w):
-            // (out, C·H·W) → (out, H·W·C), then transpose to (H·W·C, out)
+            // (out, C·H·W) → (out, H·W·C) by transposing each row's (C, H·W) block, then (H·W·C, out)
             let out = s[0]
-            let chw = permute(x, shape: [out, c, h, w], order: [0, 2, 3, 1])
-            return permute(chw, shape: [out, h * w * c], order: [1, 0])
+            let hwc = transposeBlocks2D(x, count: out, rows: c, columns: h * w)
+            return transpose2D(hwc, rows: out, columns: h * w * c)
         case .slice(let part, let of, let then):
             let rows = s[0] / of
             let rowSize = s.dropFirst().reduce(1, *)
             let block = Array(x[(part * rows * rowSize)..<((part + 1) * rows * rowSize)])
             return then.apply(block, shape: [rows] + s.dropFirst())
         }
+    }
+}
+
+/// The transpose of a row-major rows × columns matrix, in cache-sized tiles.
+public func transpose2D(_ x: [Float], rows: Int, columns: Int) -> [Float] {
+    let tile = 32
+    return [Float](unsafeUninitializedCapacity: x.count) { out, initialized in
+        x.withUnsafeBufferPointer { src in
+            var r0 = 0
+            while r0 < rows {
+                let r1 = min(r0 + tile, rows)
+                var c0 = 0
+                while c0 < columns {
+                    let c1 = min(c0 + tile, columns)
+                    for r in r0..<r1 {
+                        let row = r * columns
+                        for c in c0..<c1 { out[c * rows + r] = src[row + c] }
+                    }
+                    c0 = c1
+                }
+                r0 = r1
+            }
+        }
+        initialized = x.count
+    }
+}
+
+/// Reorders a rows × columns grid of contiguous blocks of `block` floats into columns × rows.
+func transposeBlocks(_ x: [Float], rows: Int, columns: Int, block: Int) -> [Float] {
+    if rows == 1 || columns == 1 { return x }
+    return [Float](unsafeUninitializedCapacity: x.count) { out, initialized in
+        x.withUnsafeBufferPointer { src in
+            for r in 0..<rows {
+                for c in 0..<columns {
+                    (out.baseAddress! + (c * rows + r) * block).update(from: src.baseAddress! + (r * columns + c) * block, count: block)
+                }
+            }
+        }
+        initialized = x.count
+    }
+}
+
+/// `count` consecutive rows × columns matrices, each transposed in place of order.
+func transposeBlocks2D(_ x: [Float], count: Int, rows: Int, columns: Int) -> [Float] {
+    let size = rows * columns
+    return [Float](unsafeUninitializedCapacity: x.count) { out, initialized in
+        x.withUnsafeBufferPointer { src in
+            for k in 0..<count {
+                let base = k * size
+                for r in 0..<rows {
+                    for c in 0..<columns { out[base + c * rows + r] = src[base + r * columns + c] }
+                }
+            }
+        }
+        initialized = x.count
     }
 }
 

@@ -11,7 +11,7 @@ struct SizingOptions: ParsableArguments {
     @Option(help: "Output classes of an image classifier (default: read from the checkpoint, else 1000).")
     var classes: Int?
 
-    @Option(name: .customLong("image-size"), help: "Input height and width of an image model (default 224).")
+    @Option(name: [.customLong("image-size"), .customLong("input-size")], help: "Input height and width of an image model (default 224).")
     var imageSize: Int?
 
     @Option(help: ArgumentHelp("A Hugging Face config.json for a transformer (default: config.json beside the checkpoint).", valueName: "file"))

@@ -241,3 +241,19 @@ enum Reference {
         #expect(try ok.build(outputs: [y]).kerasModel().layer("pool_pad")?.className == "ZeroPadding2D")
     }
 }
+
+@Suite struct FastTransformTests {
+    /// The tiled transposes agree with the plain axis permutation on shapes that do not divide
+    /// the tile size.
+    @Test func tiledTransformsEqualThePlainPermutation() {
+        var rng = SeededGenerator(seed: 3)
+        func random(_ n: Int) -> [Float] { (0..<n).map { _ in rng.normal() } }
+        let conv = random(37 * 5 * 3 * 2)
+        #expect(Transform.convKernel.apply(conv, shape: [37, 5, 3, 2]) == permute(conv, shape: [37, 5, 3, 2], order: [2, 3, 1, 0]))
+        let dense = random(45 * 70)
+        #expect(Transform.denseKernel.apply(dense, shape: [45, 70]) == permute(dense, shape: [45, 70], order: [1, 0]))
+        let flat = random(9 * 6 * 5 * 7)
+        let expected = permute(permute(flat, shape: [9, 6, 5, 7], order: [0, 2, 3, 1]), shape: [9, 210], order: [1, 0])
+        #expect(Transform.denseKernelAfterFlatten(channels: 6, height: 5, width: 7).apply(flat, shape: [9, 210]) == expected)
+    }
+}
