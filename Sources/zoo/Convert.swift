@@ -74,11 +74,7 @@ struct Convert: ParsableCommand {
     @Flag(name: .customLong("keep-unverified"), help: "Keep the output even when verification fails.")
     var keepUnverified = false
 
-    @Option(help: "Seed of the verification inputs.")
-    var seed: UInt64 = 0
-
-    @Option(help: "Verification tolerance on max |Δ| / max |y|.")
-    var tolerance: Double?
+    @OptionGroup var check: VerificationOptions
 
     @Flag(help: "Print a JSON summary instead of text.")
     var json = false
@@ -105,8 +101,9 @@ struct Convert: ParsableCommand {
             request.overwrite = force
             request.verify = !noVerify
             request.keepUnverified = keepUnverified
-            request.seed = seed
-            request.tolerance = tolerance
+            request.seed = check.seed
+            request.batch = check.batch
+            request.tolerance = check.tolerance
             let terminal = isatty(2) != 0 && !quiet && !json
             let result = try Converter.convert(request, checkpoint: checkpoint, architecture: arch, options: options,
                                                progress: terminal ? { printProgress($0) } : nil,

@@ -25,21 +25,13 @@ struct Verify: ParsableCommand {
 
     @OptionGroup var selection: CheckpointSelection
 
-    @Option(help: "Seed of the random inputs.")
-    var seed: UInt64 = 0
-
-    @Option(help: "Batch size of the random inputs.")
-    var batch: Int = 2
-
-    @Option(help: "Tolerance on max |Δ| / max |y|.")
-    var tolerance: Double?
+    @OptionGroup var check: VerificationOptions
 
     @Flag(help: "Print one JSON object instead of text.")
     var json = false
 
     func validate() throws {
         guard (1...3).contains(items.count) else { throw ValidationError("expected [ARCH] WEIGHTS [KERAS_FILE], found \(items.count) arguments") }
-        guard batch >= 1 && batch <= 64 else { throw ValidationError("--batch must be between 1 and 64, found \(batch)") }
     }
 
     func run() throws {
@@ -48,7 +40,7 @@ struct Verify: ParsableCommand {
             guard rest.count <= 1 else { throw ZooError(.usage, "expected [ARCH] WEIGHTS [KERAS_FILE], found extra arguments \(rest.dropFirst())") }
             let (checkpoint, arch, options) = try selection.open(path, architecture: name)
             let report = try Converter.verify(checkpoint: checkpoint, architecture: arch, options: options, kerasFile: rest.first,
-                                              seed: seed, batch: batch, tolerance: tolerance,
+                                              seed: check.seed, batch: check.batch, tolerance: check.tolerance,
                                               mismatch: { printError($0.description) })
             if json {
                 var object = verificationJSON(report)
@@ -68,7 +60,7 @@ struct Verify: ParsableCommand {
     }
 
     func text(_ r: VerificationReport, architecture: String, file: String?) -> String {
-        var lines = ["\(architecture): \(file ?? "temporary .keras") against the checkpoint, seed \(seed), batch \(batch)"]
+        var lines = ["\(architecture): \(file ?? "temporary .keras") against the checkpoint, seed \(check.seed), batch \(check.batch)"]
         lines.append(String(format: "forward: PyTorch layout %.1f ms, Keras layout %.1f ms", r.torchMilliseconds, r.kerasMilliseconds))
         let width = min(48, r.comparison.layers.map(\.name.count).max() ?? 10)
         lines.append("layer".padding(width) + "  max |Δ|     max |Δ|/max|y|")
@@ -78,5 +70,22 @@ struct Verify: ParsableCommand {
         }
         lines.append("result: \(r.summary) \(r.passed ? "✓" : "✗")")
         return lines.joined(separator: "\n")
+    }
+}
+
+/// How the random-input check runs; shared by `convert` and `verify`.
+struct VerificationOptions: ParsableArguments {
+    @Option(help: "Seed of the random inputs of the verification.")
+    var seed: UInt64 = 0
+
+    @Option(help: "Batch size of the random inputs of the verification.")
+    var batch: Int = 2
+
+    @Option(help: "Tolerance on max |Δ| / max |y| (default 1e-5 for CNNs, 1e-4 for transformers).")
+    var tolerance: Double?
+
+    func validate() throws {
+        guard batch >= 1 && batch <= 64 else { throw ValidationError("--batch must be between 1 and 64, found \(batch)") }
+        if let tolerance, !(tolerance > 0) { throw ValidationError("--tolerance must be positive, found \(tolerance)") }
     }
 }
