@@ -52,8 +52,7 @@ public enum Converter {
             }
             return arch
         }
-        let shapes = checkpoint.tensorShapes
-        let matches = Registry.all.filter { $0.match(shapes).1.isExact }
+        let matches = matchingArchitectures(checkpoint)
         guard matches.count == 1 else {
             if matches.isEmpty {
                 throw ZooError(.mismatch, "\(checkpoint.path): expected a checkpoint of a registered architecture, found none that matches; name one (`zoo map ARCH --checkpoint FILE` lists the differences)")
@@ -61,6 +60,12 @@ public enum Converter {
             throw ZooError(.mismatch, "\(checkpoint.path): expected one matching architecture, found several (\(matches.map(\.name).joined(separator: ", "))); name one")
         }
         return matches[0]
+    }
+
+    /// Registered architectures the checkpoint matches exactly.
+    public static func matchingArchitectures(_ checkpoint: Checkpoint) -> [Architecture] {
+        let shapes = checkpoint.tensorShapes
+        return Registry.all.filter { $0.match(shapes).1.isExact }
     }
 
     /// Converts, writes and (by default) verifies. The output appears only when the file is

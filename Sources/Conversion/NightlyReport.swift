@@ -238,11 +238,3 @@ extension String {
         split(separator: target, omittingEmptySubsequences: false).joined(separator: replacement)
     }
 }
-
-func humanBytes(_ n: Int) -> String {
-    let units = ["B", "KB", "MB", "GB"]
-    var value = Double(n), unit = 0
-    while value >= 1000 && unit < units.count - 1 { value /= 1000; unit += 1 }
-    let rounded = (value * 10).rounded() / 10
-    return unit == 0 ? "\(n) B" : "\(rounded) \(units[unit])"
-}

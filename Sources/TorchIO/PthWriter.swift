@@ -114,9 +114,3 @@ struct PickleBytes {
         }
     }
 }
-
-extension Array where Element == UInt8 {
-    mutating func le<T: FixedWidthInteger>(_ value: T) {
-        Swift.withUnsafeBytes(of: value.littleEndian) { append(contentsOf: $0) }
-    }
-}

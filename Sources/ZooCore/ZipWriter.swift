@@ -71,9 +71,19 @@ public final class ZipWriter {
 }
 
 extension Array where Element == UInt8 {
-    mutating func le<T: FixedWidthInteger>(_ value: T) {
+    /// Appends `value` in little-endian byte order.
+    public mutating func le<T: FixedWidthInteger>(_ value: T) {
         Swift.withUnsafeBytes(of: value.littleEndian) { append(contentsOf: $0) }
     }
+}
+
+/// A byte count for people: "512 B", "45.0 MB" (decimal units, one decimal).
+public func humanBytes(_ n: Int) -> String {
+    let units = ["B", "KB", "MB", "GB", "TB"]
+    var value = Double(n), unit = 0
+    while value >= 1000 && unit < units.count - 1 { value /= 1000; unit += 1 }
+    let rounded = (value * 10).rounded() / 10
+    return unit == 0 ? "\(n) B" : "\(rounded) \(units[unit])"
 }
 
 /// CRC-32 (IEEE 802.3, as zip uses), slicing-by-8.

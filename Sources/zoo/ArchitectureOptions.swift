@@ -56,12 +56,3 @@ func lookUpArchitecture(_ name: String) throws -> Architecture {
     }
     return arch
 }
-
-extension Checkpoint {
-    var shapes: TensorShapes { TensorShapes(entries.map { ($0.name, $0.shape, $0.dtype) }) }
-
-    /// Registered architectures this checkpoint matches exactly.
-    func matchingArchitectures() -> [Architecture] {
-        Registry.all.filter { $0.match(shapes).1.isExact }
-    }
-}

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Conversion
 import TorchIO
 import ZooGraph
 import ZooCore
@@ -31,7 +32,7 @@ struct Inspect: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let checkpoint = try Checkpoint.open(file, key: key)
-            let matches = checkpoint.matchingArchitectures().map(\.name)
+            let matches = Converter.matchingArchitectures(checkpoint).map(\.name)
             print(json ? describeJSON(checkpoint, matches: matches).pretty : describeText(checkpoint, matches: matches))
         }
     }
@@ -100,14 +101,6 @@ func grouped(_ n: Int) -> String {
         out.append(ch)
     }
     return out
-}
-
-func humanBytes(_ n: Int) -> String {
-    let units = ["B", "KB", "MB", "GB", "TB"]
-    var value = Double(n)
-    var unit = 0
-    while value >= 1000 && unit < units.count - 1 { value /= 1000; unit += 1 }
-    return unit == 0 ? "\(n) B" : String(format: "%.1f %@", value, units[unit])
 }
 
 extension String {

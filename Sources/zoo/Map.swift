@@ -1,4 +1,5 @@
 import ArgumentParser
+import Conversion
 import Architectures
 import TorchIO
 import ZooCore
@@ -38,7 +39,7 @@ struct Map: ParsableCommand {
         try reportingErrors {
             let arch = try lookUpArchitecture(architecture)
             var shapes: TensorShapes?
-            if let checkpoint { shapes = try Checkpoint.open(checkpoint, key: key).shapes }
+            if let checkpoint { shapes = try Checkpoint.open(checkpoint, key: key).tensorShapes }
             let options = try sizing.options(for: arch, shapes: shapes, checkpointPath: checkpoint)
             let graph = try arch.graph(options)
             if let shapes {
