@@ -120,7 +120,7 @@ public enum KerasFile {
     /// Reads a `.keras` archive: config, layer list, metadata and weights.
     public static func readArchive(_ path: String) throws -> KerasArchive {
         try requireFile(path)
-        let zip = try Zip.Reader(path: path)
+        let zip = try ZipReader(path: path, kind: "a .keras file", displayName: path)
         let config = try JSONValue.parse(try zip.read("config.json"))
         let layers = try KerasConfig.layers(of: config, file: path)
         var version: String?

@@ -19,7 +19,7 @@ enum Zip {
     static func write(path: String, displayName: String, entries: [(name: String, source: Source)]) throws {
         var code: Int32 = 0
         guard let archive = zip_open(path, ZIP_CREATE | ZIP_TRUNCATE, &code) else {
-            throw ZooError(.io, "could not create the zip archive \(displayName): \(reason(code))")
+            throw ZooError(.io, "could not create the zip archive \(displayName): \(ZipReader.reason(code))")
         }
         var closed = false
         defer { if !closed { zip_discard(archive) } }
@@ -53,66 +53,5 @@ enum Zip {
             throw ZooError(.io, "could not write the zip archive \(displayName): \(String(cString: zip_strerror(archive)).lowercased())")
         }
         closed = true
-    }
-
-    private static func reason(_ code: Int32) -> String {
-        var error = zip_error_t()
-        zip_error_init_with_code(&error, code)
-        defer { zip_error_fini(&error) }
-        return String(cString: zip_error_strerror(&error)).lowercased()
-    }
-
-    /// A read-only archive.
-    final class Reader {
-        private let handle: OpaquePointer
-        let displayName: String
-        /// Entry names in central-directory order.
-        let names: [String]
-
-        init(path: String) throws {
-            displayName = path
-            var code: Int32 = 0
-            guard let handle = zip_open(path, ZIP_RDONLY, &code) else {
-                if code == ZIP_ER_NOENT || code == ZIP_ER_OPEN || code == ZIP_ER_READ {
-                    throw ZooError(.io, "could not open \(path): \(Zip.reason(code))")
-                }
-                throw ZooError(.format, "expected a .keras file (a zip archive) at \(path), found a damaged or different file: \(Zip.reason(code))")
-            }
-            self.handle = handle
-            let count = max(0, zip_get_num_entries(handle, 0))
-            names = (0..<count).compactMap { i in
-                zip_get_name(handle, zip_uint64_t(i), zip_flags_t(ZIP_FL_ENC_GUESS)).map { String(cString: $0) }
-            }
-        }
-
-        deinit { zip_discard(handle) }
-
-        /// The whole entry, checked against its CRC by libzip.
-        func read(_ name: String) throws -> [UInt8] {
-            let index = zip_name_locate(handle, name, 0)
-            guard index >= 0 else {
-                throw ZooError(.format, "expected an entry '\(name)' in \(displayName), found only \(names.isEmpty ? "no entries" : names.joined(separator: ", "))")
-            }
-            var st = zip_stat_t()
-            zip_stat_init(&st)
-            guard zip_stat_index(handle, zip_uint64_t(index), 0, &st) == 0, st.size <= UInt64(Int.max) else {
-                throw ZooError(.format, "could not read the size of '\(name)' in \(displayName)")
-            }
-            guard let file = zip_fopen_index(handle, zip_uint64_t(index), 0) else {
-                throw ZooError(.format, "could not open '\(name)' in \(displayName): \(String(cString: zip_strerror(handle)).lowercased())")
-            }
-            defer { zip_fclose(file) }
-            let expected = Int(st.size)
-            var out = [UInt8](repeating: 0, count: expected)
-            var filled = 0
-            while filled < expected {
-                let n = out.withUnsafeMutableBytes { zip_fread(file, $0.baseAddress! + filled, zip_uint64_t(expected - filled)) }
-                guard n > 0 else {
-                    throw ZooError(.format, "expected \(expected) bytes in '\(name)' of \(displayName), found \(filled) (truncated or damaged archive)")
-                }
-                filled += Int(n)
-            }
-            return out
-        }
     }
 }

@@ -56,7 +56,7 @@ public final class Checkpoint: @unchecked Sendable {
     private let source: StorageSource
 
     enum StorageSource {
-        case zip(ZipArchive, prefix: String)
+        case zip(ZipReader, prefix: String)
         case mapped(MappedFile, storageRanges: [String: Range<Int>])
     }
 
@@ -123,7 +123,7 @@ public final class Checkpoint: @unchecked Sendable {
     }
 
     private static func openZip(_ path: String, key: String?) throws -> Checkpoint {
-        let archive = try ZipArchive(path: path)
+        let archive = try ZipReader(path: path, kind: "a torch ≥ 1.6 .pth", displayName: nil)
         guard let pickleName = archive.names.first(where: { $0 == "data.pkl" || $0.hasSuffix("/data.pkl") && !$0.dropLast(9).contains("/") }) else {
             if archive.names.contains(where: { $0.hasSuffix("constants.pkl") }) {
                 throw ZooError(.format, "expected a torch.save checkpoint, found a TorchScript archive without data.pkl")

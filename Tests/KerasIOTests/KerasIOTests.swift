@@ -245,7 +245,7 @@ func normalized(_ value: JSONValue, dropping: Set<String> = []) -> JSONValue {
         #expect(archive.layers.first { $0.name == "pooler_first_token_flatten" }?.className == "Reshape")
         #expect(archive.config["config"]?["input_layers"]?.array?.count == 4)
         #expect(archive.config["config"]?["output_layers"]?.array?.count == 2)
-        let zipNames = try Zip.Reader(path: path).names
+        let zipNames = try ZipReader(path: path, kind: "a .keras file", displayName: path).names
         #expect(zipNames == ["metadata.json", "config.json", "model.weights.h5"])
     }
 

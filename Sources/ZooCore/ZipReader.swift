@@ -1,0 +1,88 @@
+import CZip
+
+/// A read-only zip archive through libzip (the `.pth` container and the `.keras` container).
+/// No libzip type leaves this file.
+public final class ZipReader {
+    private let handle: OpaquePointer
+    /// How messages name the archive (nil: the caller puts the path in front itself).
+    private let displayName: String?
+    /// Entry names in central-directory order.
+    public let names: [String]
+    private let indexByName: [String: Int]
+
+    /// - Parameters:
+    ///   - kind: what the archive should be, for messages ("a torch ≥ 1.6 .pth", "a .keras file").
+    ///   - displayName: how messages name the file, or nil when the caller prefixes the path.
+    public init(path: String, kind: String, displayName: String?) throws {
+        self.displayName = displayName
+        var code: Int32 = 0
+        guard let handle = zip_open(path, ZIP_RDONLY, &code) else {
+            let at = displayName.map { " at \($0)" } ?? ""
+            if code == ZIP_ER_NOENT || code == ZIP_ER_OPEN || code == ZIP_ER_READ {
+                throw ZooError(.io, "could not open \(displayName ?? path): \(Self.reason(code))")
+            }
+            throw ZooError(.format, "expected \(kind) (a zip archive)\(at), found a damaged or different file: \(Self.reason(code)); the file may be truncated")
+        }
+        self.handle = handle
+        var names: [String] = []
+        var index: [String: Int] = [:]
+        for i in 0..<max(0, zip_get_num_entries(handle, 0)) {
+            guard let cName = zip_get_name(handle, zip_uint64_t(i), zip_flags_t(ZIP_FL_ENC_RAW)) else { continue }
+            let name = String(cString: cName)
+            names.append(name)
+            index[name] = Int(i)
+        }
+        self.names = names
+        self.indexByName = index
+    }
+
+    deinit { zip_discard(handle) }
+
+    /// libzip's sentence for an error code, lower-cased for use inside zoo's messages.
+    public static func reason(_ code: Int32) -> String {
+        var error = zip_error_t()
+        zip_error_init_with_code(&error, code)
+        defer { zip_error_fini(&error) }
+        return String(cString: zip_error_strerror(&error)).lowercased()
+    }
+
+    public func contains(_ name: String) -> Bool { indexByName[name] != nil }
+
+    /// Uncompressed size from the central directory, without reading the entry.
+    public func size(of name: String) -> Int? {
+        guard let i = indexByName[name] else { return nil }
+        var st = zip_stat_t()
+        zip_stat_init(&st)
+        guard zip_stat_index(handle, zip_uint64_t(i), 0, &st) == 0, st.size <= UInt64(Int.max) else { return nil }
+        return Int(st.size)
+    }
+
+    /// The whole entry, checked against its CRC by libzip.
+    public func read(_ name: String) throws -> [UInt8] {
+        let of = displayName.map { " of \($0)" } ?? ""
+        guard let i = indexByName[name] else {
+            throw ZooError(.format, "expected an entry '\(name)'\(of), found only \(names.isEmpty ? "no entries" : names.joined(separator: ", "))")
+        }
+        guard let expected = size(of: name) else {
+            throw ZooError(.format, "could not read the size of '\(name)'\(of)")
+        }
+        guard let file = zip_fopen_index(handle, zip_uint64_t(i), 0) else {
+            throw ZooError(.format, "could not open '\(name)'\(of): \(String(cString: zip_strerror(handle)).lowercased())")
+        }
+        defer { zip_fclose(file) }
+        var out = [UInt8](repeating: 0, count: expected)
+        var filled = 0
+        while filled < expected {
+            let n = out.withUnsafeMutableBytes { zip_fread(file, $0.baseAddress! + filled, zip_uint64_t(expected - filled)) }
+            if n < 0 {
+                throw ZooError(.format, "entry '\(name)'\(of) is damaged: \(String(cString: zip_file_strerror(file)).lowercased())")
+            }
+            if n == 0 { break }
+            filled += Int(n)
+        }
+        guard filled == expected else {
+            throw ZooError(.format, "expected \(expected) bytes in '\(name)'\(of), found \(filled) (truncated or damaged archive)")
+        }
+        return out
+    }
+}
