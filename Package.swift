@@ -2,7 +2,7 @@
 import PackageDescription
 
 // zoo: PyTorch checkpoints in, verified Keras files out. No Python at run time.
-// Folder map: C libraries (CHDF5, CZip, CBLAS) · core (ZooCore) · PyTorch I/O (TorchIO)
+// Folder map: C libraries (CHDF5, CZip, CBLAS) and kernels (CZooKernels) · core (ZooCore) · PyTorch I/O (TorchIO)
 // · graph vocabulary (ZooGraph) · Keras I/O (KerasIO) · compute (ZooCompute) · CLI (zoo) · Architectures/ (descriptors). See shared DESIGN.md for the flow.
 let package = Package(
     name: "zoo",
@@ -19,7 +19,10 @@ let package = Package(
         .systemLibrary(name: "CZip", path: "Sources/CZip", pkgConfig: "libzip", providers: [.apt(["libzip-dev"])]),
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "blas", providers: [.apt(["libblas-dev", "libopenblas0-pthread"])]),
 
-        .target(name: "ZooCore", dependencies: ["CHDF5", "CZip", "CBLAS"]),
+        // C kernels that need CPU intrinsics: CRC-32 by carry-less multiplication, the slab permutation.
+        .target(name: "CZooKernels", path: "Sources/CZooKernels", linkerSettings: [.linkedLibrary("z")]),
+
+        .target(name: "ZooCore", dependencies: ["CHDF5", "CZip", "CBLAS", "CZooKernels"]),
         .target(name: "TorchIO", dependencies: ["ZooCore", "CZip"]),
         .target(name: "ZooGraph", dependencies: ["ZooCore"]),
         .target(name: "KerasIO", dependencies: ["ZooCore", "ZooGraph", "CHDF5", "CZip"]),

@@ -21,6 +21,8 @@ static inline hid_t zoo_h5s_all(void)           { return H5S_ALL; }
 static inline unsigned zoo_h5f_acc_trunc(void)  { return H5F_ACC_TRUNC; }
 static inline unsigned zoo_h5f_acc_rdonly(void) { return H5F_ACC_RDONLY; }
 static inline unsigned zoo_h5f_acc_excl(void)   { return H5F_ACC_EXCL; }
+/// `HADDR_UNDEF`, the address of storage not yet allocated.
+static inline haddr_t zoo_haddr_undef(void)     { return HADDR_UNDEF; }
 /// `H5T_VARIABLE`, the size that makes a string type variable-length.
 static inline size_t zoo_h5t_variable(void)     { return H5T_VARIABLE; }
 

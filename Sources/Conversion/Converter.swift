@@ -20,6 +20,8 @@ public struct ConversionRequest: Sendable {
     public var overwrite = false
     public var verify = true
     public var keepUnverified = false
+    /// Flush the file to disk before it is moved into place (survives a power cut; slower).
+    public var sync = false
     public var seed: UInt64 = 0
     public var batch = 2
     public var tolerance: Double?
@@ -82,15 +84,14 @@ public enum Converter {
         }
         let (graph, report, model) = try prepare(checkpoint, arch, options, mismatch: mismatch)
         progress?("mapping \(report.sourceKey.count) tensors of \(arch.name)")
-        let weights = try KerasWeightBuilder.build(checkpoint: checkpoint, graph: graph, model: model, report: report) { done, total in
-            progress?("transformed \(done)/\(total) layers")
-        }
-
         let staging = stagingPath(for: request.output)
         defer { unlink(staging) }
-        progress?("writing \(request.format.rawValue)")
         do {
-            try KerasFile.write(model, weights: weights, to: staging, format: request.format, overwrite: true)
+            try KerasFile.write(model, to: staging, format: request.format, overwrite: true, sync: request.sync) { writer in
+                try KerasWeightBuilder.stream(checkpoint: checkpoint, graph: graph, report: report, into: writer) { done, total in
+                    progress?("writing \(request.format.rawValue): \(humanBytes(done)) of \(humanBytes(total))")
+                }
+            }
         } catch let error as ZooError {
             // name the file the user asked for, not the hidden staging file
             throw ZooError(error.kind, error.message.replacingAll(staging, request.output))
@@ -169,10 +170,11 @@ extension Converter {
         if let kerasFile {
             readBack = try KerasFile.read(kerasFile, expecting: model)
         } else {
-            let weights = try KerasWeightBuilder.build(checkpoint: checkpoint, graph: graph, model: model, report: report)
             let temporary = (getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp") + "/zoo-verify-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).keras"
             defer { unlink(temporary) }
-            try KerasFile.write(model, weights: weights, to: temporary, format: .keras, overwrite: true)
+            try KerasFile.write(model, to: temporary, format: .keras, overwrite: true) { writer in
+                try KerasWeightBuilder.stream(checkpoint: checkpoint, graph: graph, report: report, into: writer)
+            }
             readBack = try KerasFile.read(temporary, format: .keras, expecting: model)
         }
         let torchWeights = try KerasWeightBuilder.torchWeights(checkpoint: checkpoint, graph: graph, report: report)

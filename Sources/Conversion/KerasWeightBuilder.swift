@@ -1,3 +1,4 @@
+import KerasIO
 import TorchIO
 import ZooCore
 import ZooGraph
@@ -52,6 +53,96 @@ public enum KerasWeightBuilder {
             progress?(index + 1, weighted.count)
         }
         return out
+    }
+
+    /// Streams every Keras weight from the checkpoint into `writer`: each tensor is read where it
+    /// lies in the mapped checkpoint, transformed a slab of channels at a time (about 8 MB) into a
+    /// per-thread buffer and written straight to its place in the file, on every core. Memory
+    /// stays near the largest tensor, whatever the model's size. Zip records read in place have
+    /// their CRC-32 checked as well.
+    /// - Parameter progress: called with (bytes written, bytes in all) after each slab.
+    public static func stream(checkpoint: Checkpoint, graph: Graph, report: MatchReport, into writer: KerasFileWriter,
+                              progress: ((Int, Int) -> Void)? = nil) throws {
+        guard report.isExact else { throw ZooError(.mismatch, "\(checkpoint.path): \(report.summary)") }
+        var specs: [String: ParameterSpec] = [:]
+        for p in graph.parameters {
+            if let layer = p.kerasLayer, let weight = p.kerasWeight { specs["\(layer)/\(weight)"] = p }
+        }
+        // What feeds each slot, and the work: record checks, then slabs in file order.
+        struct Job { var slot: Int; var entry: Int; var plan: TransformPlan; var channels: Range<Int> }
+        var entryIndex: [String: Int] = [:]
+        for (i, e) in checkpoint.entries.enumerated() { entryIndex[e.name] = i }
+        var jobs: [Job] = []
+        var checks: [Int] = []
+        var users = [Int](repeating: 0, count: checkpoint.entries.count)
+        for (i, slot) in writer.slots.enumerated() {
+            guard let spec = specs["\(slot.layer)/\(slot.name)"], let source = report.sourceKey[spec.torchName], let e = entryIndex[source],
+                  let plan = spec.transform.plan(shape: spec.torchShape) else {
+                throw ZooError(.mismatch, "internal: no PyTorch tensor feeds Keras weight \(slot.layer)/\(slot.name)")
+            }
+            let entry = checkpoint.entries[e]
+            guard entry.dtype.isFloatingPoint else {
+                throw ZooError(.mismatch, "\(checkpoint.path): expected a floating-point tensor for '\(source)', found \(entry.dtype.rawValue)")
+            }
+            guard spec.kerasShape == slot.shape, plan.count == slot.count, plan.sourceOffset + plan.count <= entry.count else {
+                throw ZooError(.mismatch, "internal: \(slot.layer)/\(slot.name) expected shape \(slot.shape), transform gives \(spec.kerasShape ?? [])")
+            }
+            if users[e] == 0 { checks.append(e) }
+            users[e] += 1
+            // Tensors converted from another dtype are materialised once, so they go in one slab.
+            let slabBytes = checkpoint.readsInPlace(entry) ? 8 << 20 : Int.max
+            for range in plan.slabs(ofAbout: slabBytes) { jobs.append(Job(slot: i, entry: e, plan: plan, channels: range)) }
+        }
+        var slabsLeft = [Int](repeating: 0, count: checkpoint.entries.count)
+        for job in jobs { slabsLeft[job.entry] += 1 }
+        let total = writer.slots.reduce(0) { $0 + $1.byteCount }
+        let lock = Lock()
+        nonisolated(unsafe) var written = 0
+        nonisolated(unsafe) var left = slabsLeft
+        let workers = ProcessInfoCores.count
+        let buffers = (0..<workers).map { _ in Buffer() }
+        let entries = checkpoint.entries
+        let (checkList, jobList) = (checks, jobs)
+        try parallelItems(checkList.count + jobList.count, workers: workers) { worker, item in
+            if item < checkList.count {
+                try checkpoint.verifyRecord(of: entries[checkList[item]])
+                return
+            }
+            let job = jobList[item - checkList.count]
+            let entry = entries[job.entry]
+            let plan = job.plan
+            let run = job.channels.count * plan.outer
+            let buffer = buffers[worker].floats(plan.inner * run)
+            try checkpoint.withFloats(entry) { source in
+                plan.fill(from: source.baseAddress!, channels: job.channels, into: buffer)
+            }
+            for k in 0..<plan.inner {
+                try writer.write(job.slot, at: plan.runStart(k, channelsFrom: job.channels.lowerBound),
+                                 UnsafeBufferPointer(start: buffer + k * run, count: run))
+            }
+            let (done, last) = lock.locked { () -> (Int, Bool) in
+                written += plan.inner * run * MemoryLayout<Float>.size
+                left[job.entry] -= 1
+                return (written, left[job.entry] == 0)
+            }
+            if last { checkpoint.release(entry) }
+            progress?(done, total)
+        }
+    }
+
+    /// A worker's scratch space, grown to the largest slab it meets.
+    private final class Buffer: @unchecked Sendable {
+        private var pointer: UnsafeMutablePointer<Float>?
+        private var capacity = 0
+        func floats(_ count: Int) -> UnsafeMutablePointer<Float> {
+            if count > capacity {
+                pointer?.deallocate()
+                pointer = .allocate(capacity: count)
+                capacity = count
+            }
+            return pointer!
+        }
+        deinit { pointer?.deallocate() }
     }
 
     /// The checkpoint's tensors keyed by descriptor (PyTorch) name, widened to float32, for the

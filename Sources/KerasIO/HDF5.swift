@@ -33,9 +33,19 @@ final class H5File {
 
     /// Creates (truncating) a file for writing, with the library defaults h5py uses
     /// (earliest format, 8-byte offsets).
-    static func create(path: String, displayName: String) throws -> H5File {
+    /// - Parameter userblock: bytes HDF5 leaves alone at the start of the file (0, or a power of
+    ///   two ≥ 512); the HDF5 data begins after them and reads as a file of its own from there.
+    static func create(path: String, displayName: String, userblock: Int = 0) throws -> H5File {
         HDF5.silence()
-        let id = H5Fcreate(path, zoo_h5f_acc_trunc(), zoo_h5p_default(), zoo_h5p_default())
+        let fcpl = H5Pcreate(zoo_h5p_file_create())
+        guard fcpl >= 0 else { throw ZooError(.io, "could not set up HDF5 to write \(displayName)") }
+        defer { H5Pclose(fcpl) }
+        if userblock > 0 {
+            guard H5Pset_userblock(fcpl, hsize_t(userblock)) >= 0 else {
+                throw ZooError(.io, "could not reserve \(userblock) bytes at the start of \(displayName)")
+            }
+        }
+        let id = H5Fcreate(path, zoo_h5f_acc_trunc(), fcpl, zoo_h5p_default())
         guard id >= 0 else { throw ZooError(.io, "could not create the HDF5 file \(displayName)") }
         return H5File(id: id, displayName: displayName)
     }
@@ -272,8 +282,10 @@ final class H5Group {
 
     // MARK: datasets
 
-    /// A contiguous little-endian float32 dataset holding `values` in row-major order.
-    func writeFloat32(_ name: String, shape: [Int], values: UnsafeBufferPointer<Float>) throws {
+    /// A contiguous little-endian float32 dataset whose space is allocated now but not written
+    /// (no fill values either): returns the byte offset in the file where its row-major values
+    /// go, to be written there directly once the file is closed.
+    func reserveFloat32(_ name: String, shape: [Int]) throws -> Int {
         let space: hid_t
         if shape.isEmpty {
             space = H5Screate(H5S_SCALAR)
@@ -283,13 +295,21 @@ final class H5Group {
         }
         guard space >= 0 else { throw ZooError(.io, "could not describe the dataset '\(childPath(name))' of shape \(shape) in \(file.displayName)") }
         defer { H5Sclose(space) }
-        let dset = H5Dcreate2(id, name, zoo_h5t_ieee_f32le(), space, zoo_h5p_default(), zoo_h5p_default(), zoo_h5p_default())
-        guard dset >= 0 else { throw ZooError(.io, "could not create the dataset '\(childPath(name))' in \(file.displayName)") }
-        defer { H5Dclose(dset) }
-        if values.isEmpty { return }
-        guard H5Dwrite(dset, zoo_h5t_native_float(), zoo_h5s_all(), zoo_h5s_all(), zoo_h5p_default(), values.baseAddress) >= 0 else {
-            throw ZooError(.io, "could not write the dataset '\(childPath(name))' in \(file.displayName) (disk full?)")
+        let dcpl = H5Pcreate(zoo_h5p_dataset_create())
+        guard dcpl >= 0 else { throw ZooError(.io, "could not set up the dataset '\(childPath(name))' in \(file.displayName)") }
+        defer { H5Pclose(dcpl) }
+        guard H5Pset_layout(dcpl, H5D_CONTIGUOUS) >= 0, H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY) >= 0,
+              H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER) >= 0 else {
+            throw ZooError(.io, "could not set up the dataset '\(childPath(name))' in \(file.displayName)")
         }
+        let dset = H5Dcreate2(id, name, zoo_h5t_ieee_f32le(), space, zoo_h5p_default(), dcpl, zoo_h5p_default())
+        guard dset >= 0 else { throw ZooError(.io, "could not create the dataset '\(childPath(name))' in \(file.displayName) (disk full?)") }
+        defer { H5Dclose(dset) }
+        let offset = H5Dget_offset(dset)
+        guard offset != zoo_haddr_undef(), offset <= UInt64(Int.max) else {
+            throw ZooError(.io, "could not place the dataset '\(childPath(name))' in \(file.displayName)")
+        }
+        return Int(offset)
     }
 
     /// A floating-point dataset of any width, converted to float32 by HDF5.

@@ -59,29 +59,49 @@ public enum KerasFile {
     /// folder and renamed into place; on any error the temporary file is removed.
     /// - Parameters:
     ///   - overwrite: replace an existing file; when false an existing `path` is an error.
+    ///   - sync: flush the file to disk before renaming it into place.
     public static func write(_ model: KerasModel, weights: KerasWeights, to path: String,
-                             format: KerasFormat? = nil, overwrite: Bool = false) throws {
-        try write(model, weights: weights, to: path, format: format, overwrite: overwrite, faultAfterFirstDataset: nil)
+                             format: KerasFormat? = nil, overwrite: Bool = false, sync: Bool = false) throws {
+        try write(model, weights: weights, to: path, format: format, overwrite: overwrite, sync: sync, faultAfterFirstDataset: nil)
     }
 
     /// `write` with a hook run after the first dataset is written, so tests can make a write
     /// fail half-way and check that nothing is left behind.
     static func write(_ model: KerasModel, weights: KerasWeights, to path: String, format: KerasFormat?,
-                      overwrite: Bool, faultAfterFirstDataset: (() throws -> Void)?) throws {
+                      overwrite: Bool, sync: Bool = false, faultAfterFirstDataset: (() throws -> Void)?) throws {
+        let validated = try weights.validated(for: model)
+        try write(model, to: path, format: format, overwrite: overwrite, sync: sync) { writer in
+            var hook = faultAfterFirstDataset
+            for (i, slot) in writer.slots.enumerated() {
+                guard let tensor = validated[slot.layer]?[slot.index] else {
+                    throw ZooError(.mismatch, "expected a value for '\(slot.layer)/\(slot.name)', found none")
+                }
+                try tensor.bytes.withUnsafeBytes { try writer.write(i, at: 0, $0) }
+                if let h = hook { hook = nil; try h() }
+            }
+        }
+    }
+
+    /// Writes `model` with weights supplied by `fill`, which writes every slot of the writer it
+    /// is given (see `KerasFileWriter`): the values go straight to their place in the file, so a
+    /// caller can stream them from a checkpoint without holding the model in memory. Same
+    /// guarantees as `write(_:weights:to:)`: the file appears complete or not at all.
+    public static func write(_ model: KerasModel, to path: String, format: KerasFormat? = nil, overwrite: Bool = false,
+                             sync: Bool = false, fill: (KerasFileWriter) throws -> Void) throws {
         guard let format = format ?? KerasFormat(path: path) else {
             throw ZooError(.usage, "expected a Keras file name ending in .keras, .weights.h5 or .h5, found '\(path)'")
         }
-        let validated = try weights.validated(for: model)
         let saved = try SavedModel(model)
-        try AtomicFile.write(to: path, overwrite: overwrite) { temporary in
-            switch format {
-            case .weightsH5:
-                try WeightsH5.write(saved, validated, path: temporary, displayName: path, afterFirstDataset: faultAfterFirstDataset)
-            case .legacyH5:
-                try LegacyH5.write(saved, validated, path: temporary, displayName: path, afterFirstDataset: faultAfterFirstDataset)
-            case .keras:
-                try writeArchive(saved, validated, path: temporary, displayName: path, fault: faultAfterFirstDataset)
-            }
+        var metadata: [UInt8] = [], config: [UInt8] = []
+        if format == .keras {
+            metadata = Array(JSONValue.object([("keras_version", .string(kerasVersion)), ("date_saved", .string(dateSaved()))]).serialized.utf8)
+            config = Array(try KerasConfig.functional(saved).serialized.utf8)
+        }
+        try AtomicFile.write(to: path, overwrite: overwrite, sync: sync) { temporary in
+            let writer = try KerasFileWriter.create(saved, format: format, path: temporary, displayName: path,
+                                                    metadata: metadata, config: config)
+            try fill(writer)
+            try writer.finish()
         }
     }
 
@@ -133,22 +153,6 @@ public enum KerasFile {
     }
 
     // MARK: - internals
-
-    private static func writeArchive(_ model: SavedModel, _ weights: [String: [Tensor]], path: String, displayName: String,
-                                     fault: (() throws -> Void)?) throws {
-        let metadata = JSONValue.object([("keras_version", .string(kerasVersion)), ("date_saved", .string(dateSaved()))])
-        let config = try KerasConfig.functional(model)
-        // The weights go to a second temporary file beside the first; libzip copies it into the
-        // archive at close, and it is removed whatever happens.
-        let weightsPath = path + ".weights.h5"
-        defer { unlink(weightsPath) }
-        try WeightsH5.write(model, weights, path: weightsPath, displayName: "\(displayName) (model.weights.h5)", afterFirstDataset: fault)
-        try Zip.write(path: path, displayName: displayName, entries: [
-            ("metadata.json", .bytes(Array(metadata.serialized.utf8))),
-            ("config.json", .bytes(Array(config.serialized.utf8))),
-            ("model.weights.h5", .file(weightsPath)),
-        ])
-    }
 
     /// `date_saved` as Keras writes it: local time, `%Y-%m-%d@%H:%M:%S`.
     private static func dateSaved() -> String {

@@ -14,37 +14,33 @@ enum LegacyH5 {
     /// `encoder_layer_0_attention/query/kernel:0`.
     static func weightName(layer: String, weight: String) -> String { "\(layer)/\(weight):0" }
 
-    static func write(_ model: SavedModel, _ weights: [String: [Tensor]], path: String, displayName: String,
-                      afterFirstDataset: (() throws -> Void)? = nil) throws {
-        let file = try H5File.create(path: path, displayName: displayName)
-        var hook = afterFirstDataset
-        do {
-            let root = try file.root()
-            try root.setStringAttribute("backend", backend, utf8: false)
-            try root.setStringAttribute("keras_version", kerasVersion, utf8: false)
-            try root.setStringArrayAttribute("layer_names", model.layers.map(\.name))
-            for saved in model.layers {
-                let group = try root.createGroup(saved.name)
-                let names = saved.layer.weights.map { weightName(layer: saved.name, weight: $0.name) }
-                try group.setStringArrayAttribute("weight_names", names)
-                for (name, tensor) in zip(names, weights[saved.name] ?? []) {
-                    // "a/b/c:0" is a dataset c:0 inside groups a and b
-                    var parent = group
-                    let components = name.split(separator: "/").map(String.init)
-                    for component in components.dropLast() {
-                        parent = parent.contains(component) ? try parent.openGroup(component) : try parent.createGroup(component)
-                    }
-                    try tensor.bytes.withUnsafeBytes { raw in
-                        try parent.writeFloat32(components.last!, shape: tensor.shape, values: raw.bindMemory(to: Float.self))
-                    }
-                    if let h = hook { hook = nil; try h() }
+    /// Lays out the attributes, groups and (reserved, unwritten) datasets of every weight of
+    /// `model` in `file`, and says where each weight's bytes go.
+    static func layout(_ model: SavedModel, in file: H5File) throws -> [WeightSlot] {
+        var slots: [WeightSlot] = []
+        let root = try file.root()
+        try root.setStringAttribute("backend", backend, utf8: false)
+        try root.setStringAttribute("keras_version", kerasVersion, utf8: false)
+        try root.setStringArrayAttribute("layer_names", model.layers.map(\.name))
+        for saved in model.layers {
+            let group = try root.createGroup(saved.name)
+            let names = saved.layer.weights.map { weightName(layer: saved.name, weight: $0.name) }
+            try group.setStringArrayAttribute("weight_names", names)
+            for (index, (name, weight)) in zip(names, saved.layer.weights).enumerated() {
+                // "a/b/c:0" is a dataset c:0 inside groups a and b
+                var parent = group
+                let components = name.split(separator: "/").map(String.init)
+                for component in components.dropLast() {
+                    parent = parent.contains(component) ? try parent.openGroup(component) : try parent.createGroup(component)
                 }
+                let offset = try parent.reserveFloat32(components.last!, shape: weight.shape)
+                slots.append(WeightSlot(layer: saved.name, index: index, name: weight.name, shape: weight.shape, offset: offset))
             }
-            // tf.keras writes (and its loader checks) the model's own weights here: none.
-            let top = try root.createGroup("top_level_model_weights")
-            try top.setStringArrayAttribute("weight_names", [])
         }
-        try file.close()
+        // tf.keras writes (and its loader checks) the model's own weights here: none.
+        let top = try root.createGroup("top_level_model_weights")
+        try top.setStringArrayAttribute("weight_names", [])
+        return slots
     }
 
     /// Reads every layer that has weights, in `layer_names` order, keyed by layer name.

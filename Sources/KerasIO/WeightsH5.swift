@@ -55,36 +55,30 @@ enum WeightsH5 {
         }
     }
 
-    /// Writes the file at `path` (`displayName` in messages). `weights` are validated.
-    static func write(_ model: SavedModel, _ weights: [String: [Tensor]], path: String, displayName: String,
-                      afterFirstDataset: (() throws -> Void)? = nil) throws {
-        let file = try H5File.create(path: path, displayName: displayName)
-        var hook = afterFirstDataset
-        do {
-            let root = try file.root()
-            let layersGroup = try root.createGroup("layers")
-            for (saved, (groupName, ordinal)) in zip(model.layers, groupNames(model)) {
-                let layerGroup = try layersGroup.createGroup(groupName)
-                let tensors = weights[saved.name] ?? []
-                for vars in try varsGroups(saved.layer, ordinal: ordinal) {
-                    var group = layerGroup
-                    for component in vars.path {
-                        group = group.contains(component) ? try group.openGroup(component) : try group.createGroup(component)
-                    }
-                    try group.setStringAttribute("name", vars.name, utf8: true)
-                    for (i, w) in vars.weights.enumerated() {
-                        let tensor = tensors[w]
-                        try tensor.bytes.withUnsafeBytes { raw in
-                            try group.writeFloat32(String(i), shape: tensor.shape, values: raw.bindMemory(to: Float.self))
-                        }
-                        if let h = hook { hook = nil; try h() }
-                    }
+    /// Lays out the groups, attributes and (reserved, unwritten) datasets of every weight of
+    /// `model` in `file`, and says where each weight's bytes go.
+    static func layout(_ model: SavedModel, in file: H5File) throws -> [WeightSlot] {
+        var slots: [WeightSlot] = []
+        let root = try file.root()
+        let layersGroup = try root.createGroup("layers")
+        for (saved, (groupName, ordinal)) in zip(model.layers, groupNames(model)) {
+            let layerGroup = try layersGroup.createGroup(groupName)
+            for vars in try varsGroups(saved.layer, ordinal: ordinal) {
+                var group = layerGroup
+                for component in vars.path {
+                    group = group.contains(component) ? try group.openGroup(component) : try group.createGroup(component)
+                }
+                try group.setStringAttribute("name", vars.name, utf8: true)
+                for (i, w) in vars.weights.enumerated() {
+                    let weight = saved.layer.weights[w]
+                    let offset = try group.reserveFloat32(String(i), shape: weight.shape)
+                    slots.append(WeightSlot(layer: saved.name, index: w, name: weight.name, shape: weight.shape, offset: offset))
                 }
             }
-            let rootVars = try root.createGroup("vars")
-            try rootVars.setStringAttribute("name", model.name, utf8: true)
         }
-        try file.close()
+        let rootVars = try root.createGroup("vars")
+        try rootVars.setStringAttribute("name", model.name, utf8: true)
+        return slots
     }
 
     /// Reads every layer's weights, keyed by the `name` attribute of its `vars` group.

@@ -54,9 +54,12 @@ public final class Checkpoint: @unchecked Sendable {
     public let metadata: [(String, String)]
 
     private let source: StorageSource
+    /// zip records whose CRC-32 has been checked by `verifyRecord`.
+    private var verifiedRecords: Set<String> = []
+    private let lock = Lock()
 
     enum StorageSource {
-        case zip(ZipReader, prefix: String)
+        case zip(ZipReader, prefix: String, file: MappedFile, directory: ZipDirectory)
         case mapped(MappedFile, storageRanges: [String: Range<Int>])
     }
 
@@ -94,7 +97,7 @@ public final class Checkpoint: @unchecked Sendable {
                 throw ZooError(.format, "expected a PyTorch checkpoint or safetensors file, found an empty file (0 bytes)")
             }
             if head.starts(with: [0x50, 0x4b, 0x03, 0x04]) || head.starts(with: [0x50, 0x4b, 0x05, 0x06]) {
-                return try openZip(path, key: key)
+                return try openZip(path, file: file, key: key)
             }
             // safetensors before pickles: a header length of 128, 384 … starts with the byte 0x80,
             // which is also a pickle's PROTO opcode.
@@ -122,7 +125,7 @@ public final class Checkpoint: @unchecked Sendable {
         return i < file.count && file.bytes[i] == UInt8(ascii: "{")
     }
 
-    private static func openZip(_ path: String, key: String?) throws -> Checkpoint {
+    private static func openZip(_ path: String, file: MappedFile, key: String?) throws -> Checkpoint {
         let archive = try ZipReader(path: path, kind: "a torch ≥ 1.6 .pth", displayName: nil)
         guard let pickleName = archive.names.first(where: { $0 == "data.pkl" || $0.hasSuffix("/data.pkl") && !$0.dropLast(9).contains("/") }) else {
             if archive.names.contains(where: { $0.hasSuffix("constants.pkl") }) {
@@ -160,7 +163,7 @@ public final class Checkpoint: @unchecked Sendable {
         let entries = try makeEntries(selection, available: { recordSizes[$0.key]! }, where: { "zip record '\(prefix)data/\($0.key)'" })
         return Checkpoint(path: path, format: .zip, isBigEndian: bigEndian, entries: entries, otherEntries: selection.others,
                           selectedKey: selection.key, strippedPrefix: selection.strippedPrefix, metadata: [],
-                          source: .zip(archive, prefix: prefix))
+                          source: .zip(archive, prefix: prefix, file: file, directory: ZipDirectory(file.bytes)))
     }
 
     /// Magic number at the start of a legacy stream (`torch.serialization.MAGIC_NUMBER`).
@@ -333,7 +336,7 @@ public final class Checkpoint: @unchecked Sendable {
             switch (entry.location, source) {
             case (.range(let offset, let count), .mapped(let file, _)):
                 return Tensor(dtype: entry.dtype, shape: entry.shape, bytes: Array(file.bytes[offset..<(offset + count)]))
-            case (.strided(let ref), .zip(let archive, let prefix)):
+            case (.strided(let ref), .zip(let archive, let prefix, _, _)):
                 let storage: [UInt8]
                 if let cached = cache[ref.storage.key] {
                     storage = cached
@@ -358,7 +361,69 @@ public final class Checkpoint: @unchecked Sendable {
             throw error.prefixed("\(path): tensor '\(entry.name)'")
         }
     }
+
+    // MARK: - Reading in place
+
+    /// The tensor's float32 elements, row-major, for the duration of `body`: straight from the
+    /// mapped file when they are stored that way (float32, little-endian, contiguous, aligned:
+    /// every checkpoint torch.save writes), otherwise from a converted copy (other dtypes,
+    /// views with strides, big-endian files). Zip records read in place are not CRC-checked
+    /// here; call `verifyRecord` for that.
+    public func withFloats<T>(_ entry: CheckpointEntry, _ body: (UnsafeBufferPointer<Float>) throws -> T) throws -> T {
+        if let (file, range) = inPlace(entry) {
+            let pointer = (file.bytes.baseAddress! + range.lowerBound).assumingMemoryBound(to: Float.self)
+            return try body(UnsafeBufferPointer(start: pointer, count: entry.count))
+        }
+        let floats = try tensor(entry).floats()
+        return try floats.withUnsafeBufferPointer(body)
+    }
+
+    /// Checks the CRC-32 of the zip record holding `entry` against the one the archive records,
+    /// once per record (libzip checks records it reads itself; this covers records read in place).
+    public func verifyRecord(of entry: CheckpointEntry) throws {
+        guard case .strided(let ref) = entry.location, case .zip(_, let prefix, let file, let directory) = source else { return }
+        let record = prefix + "data/" + ref.storage.key
+        guard let stored = directory.stored[record], !lock.locked({ verifiedRecords.contains(record) }) else { return }
+        let found = CRC32.checksum(UnsafeRawBufferPointer(rebasing: file.bytes[stored.range]))
+        guard found == stored.crc else {
+            throw ZooError(.format, "\(path): expected record '\(record)' (tensor '\(entry.name)') to have CRC-32 \(hex(stored.crc)) as the archive records, found \(hex(found)): the file is damaged")
+        }
+        lock.locked { _ = verifiedRecords.insert(record) }
+    }
+
+    /// Whether `withFloats` serves `entry` from the mapped file without a copy.
+    public func readsInPlace(_ entry: CheckpointEntry) -> Bool { inPlace(entry) != nil }
+
+    /// Drops the pages of `entry` from this process's resident memory once it has been used (they
+    /// stay in the page cache; touching them again maps them back).
+    public func release(_ entry: CheckpointEntry) {
+        guard let (file, range) = inPlace(entry) else { return }
+        file.release(range)
+    }
+
+    /// The mapped file and byte range holding `entry` as row-major little-endian float32, if so.
+    private func inPlace(_ entry: CheckpointEntry) -> (MappedFile, Range<Int>)? {
+        guard entry.dtype == .float32, !isBigEndian, entry.count > 0 else { return nil }
+        let file: MappedFile, start: Int
+        switch (entry.location, source) {
+        case (.range(let offset, _), .mapped(let f, _)):
+            (file, start) = (f, offset)
+        case (.strided(let ref), .mapped(let f, let ranges)):
+            guard isRowMajor(ref), let range = ranges[ref.storage.key] else { return nil }
+            (file, start) = (f, range.lowerBound + ref.offset * 4)
+        case (.strided(let ref), .zip(_, let prefix, let f, let directory)):
+            guard isRowMajor(ref), let stored = directory.stored[prefix + "data/" + ref.storage.key],
+                  ref.offset * 4 + entry.byteCount <= stored.range.count else { return nil }
+            (file, start) = (f, stored.range.lowerBound + ref.offset * 4)
+        default:
+            return nil
+        }
+        guard start % 4 == 0, start + entry.byteCount <= file.count else { return nil }
+        return (file, start..<(start + entry.byteCount))
+    }
 }
+
+private func hex(_ v: UInt32) -> String { "0x" + String(v, radix: 16).leftPadded(8) }
 
 // MARK: - Choosing the state dict inside a pickle
 

@@ -37,4 +37,15 @@ public final class MappedFile: @unchecked Sendable {
     }
 
     public var count: Int { bytes.count }
+
+    /// Returns the pages under `range` to the kernel (MADV_DONTNEED): this process's resident
+    /// memory shrinks; a later read maps them again from the page cache.
+    public func release(_ range: Range<Int>) {
+        guard let base, !range.isEmpty else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let lower = range.lowerBound / page * page
+        let upper = min(bytes.count, (range.upperBound + page - 1) / page * page)
+        guard upper > lower else { return }
+        madvise(base + lower, upper - lower, MADV_DONTNEED)
+    }
 }

@@ -5,14 +5,16 @@ import Darwin
 #endif
 
 /// Writes a file so that it is either complete or absent: the bytes go to a temporary file in
-/// the target's folder, which is renamed into place only after a successful `fsync`. On any
-/// error the temporary file is removed and the target is untouched.
+/// the target's folder, which is renamed into place only when complete (and, with `sync`, after
+/// a successful `fsync`). On any error the temporary file is removed and the target is untouched.
 public enum AtomicFile {
     /// - Parameters:
     ///   - path: the final file.
     ///   - overwrite: replace an existing file; otherwise an existing file is an error.
+    ///   - sync: flush the file to the disk before the rename, so it survives a power cut (costs
+    ///     the disk's write time; without it the kernel writes the pages back in its own time).
     ///   - body: writes the content to the temporary path it is given.
-    public static func write(to path: String, overwrite: Bool, _ body: (String) throws -> Void) throws {
+    public static func write(to path: String, overwrite: Bool, sync: Bool = true, _ body: (String) throws -> Void) throws {
         let slash = path.lastIndex(of: "/")
         let folder = slash.map { String(path[..<$0]) }.map { $0.isEmpty ? "/" : $0 } ?? "."
         let base = slash.map { String(path[path.index(after: $0)...]) } ?? path
@@ -38,11 +40,11 @@ public enum AtomicFile {
         close(fd)
         do {
             try body(temporary)
-            let sync = open(temporary, O_RDONLY)
-            if sync >= 0 {
-                let synced = fsync(sync) == 0
+            let syncFD = sync ? open(temporary, O_RDONLY) : -1
+            if syncFD >= 0 {
+                let synced = fsync(syncFD) == 0
                 let syncError = errno
-                close(sync)
+                close(syncFD)
                 guard synced else { throw ZooError(.io, "cannot flush \(path) to disk: \(String(cString: strerror(syncError)).lowercased())") }
             }
             if !overwrite, stat(path, &st) == 0 {

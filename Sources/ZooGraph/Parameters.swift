@@ -50,84 +50,65 @@ public enum Transform: Equatable, Sendable {
         }
     }
 
-    /// Applies the transform to float32 data in row-major order.
-    public func apply(_ x: [Float], shape s: [Int]) -> [Float] {
+    /// How the transform moves elements: every one is a window of the source (a `slice` of a fused
+    /// in_proj) seen as (outer, channels, inner) and laid out as (inner, channels, outer). A conv
+    /// kernel (O, I, kh, kw) is (O, I, kh·kw); a dense kernel (out, in) is (out, in, 1); a dense
+    /// kernel after a flatten of (C, H, W) is (out, C, H·W), which also moves the flatten order
+    /// from channels-first to channels-last; copies are (1, n, 1). nil for `drop`.
+    public func plan(shape s: [Int]) -> TransformPlan? {
+        let count = s.reduce(1, *)
         switch self {
-        case .identity, .headsBias, .drop: return x
-        case .convKernel:
-            // (O, I, kh, kw) → (kh, kw, I, O): transpose to (I·kh·kw, O), then move the O-long rows
-            // from (I, kh·kw) order to (kh·kw, I) order.
-            let (o, i, hw) = (s[0], s[1], s[2] * s[3])
-            let t = transpose2D(x, rows: o, columns: i * hw)
-            return transposeBlocks(t, rows: i, columns: hw, block: o)
-        case .denseKernel, .headsKernel, .headsOutputKernel:
-            return transpose2D(x, rows: s[0], columns: s[1])
-        case .denseKernelAfterFlatten(let c, let h, let w):
-            // (out, C·H·W) → (out, H·W·C) by transposing each row's (C, H·W) block, then (H·W·C, out)
-            let out = s[0]
-            let hwc = transposeBlocks2D(x, count: out, rows: c, columns: h * w)
-            return transpose2D(hwc, rows: out, columns: h * w * c)
+        case .identity, .headsBias: return TransformPlan(sourceOffset: 0, outer: 1, channels: count, inner: 1)
+        case .convKernel: return TransformPlan(sourceOffset: 0, outer: s[0], channels: s[1], inner: s[2] * s[3])
+        case .denseKernel, .headsKernel, .headsOutputKernel: return TransformPlan(sourceOffset: 0, outer: s[0], channels: s[1], inner: 1)
+        case .denseKernelAfterFlatten(let c, let h, let w): return TransformPlan(sourceOffset: 0, outer: s[0], channels: c, inner: h * w)
         case .slice(let part, let of, let then):
             let rows = s[0] / of
-            let rowSize = s.dropFirst().reduce(1, *)
-            let block = Array(x[(part * rows * rowSize)..<((part + 1) * rows * rowSize)])
-            return then.apply(block, shape: [rows] + s.dropFirst())
+            guard var plan = then.plan(shape: [rows] + s.dropFirst()) else { return nil }
+            plan.sourceOffset += part * rows * s.dropFirst().reduce(1, *)
+            return plan
+        case .drop: return nil
+        }
+    }
+
+    /// Applies the transform to float32 data in row-major order.
+    public func apply(_ x: [Float], shape s: [Int]) -> [Float] {
+        guard let plan = plan(shape: s) else { return x }
+        return [Float](unsafeUninitializedCapacity: plan.count) { out, initialized in
+            x.withUnsafeBufferPointer { src in
+                plan.fill(from: src.baseAddress!, channels: 0..<plan.channels, into: out.baseAddress!)
+            }
+            initialized = plan.count
         }
     }
 }
 
-/// The transpose of a row-major rows × columns matrix, in cache-sized tiles.
-public func transpose2D(_ x: [Float], rows: Int, columns: Int) -> [Float] {
-    let tile = 32
-    return [Float](unsafeUninitializedCapacity: x.count) { out, initialized in
-        x.withUnsafeBufferPointer { src in
-            var r0 = 0
-            while r0 < rows {
-                let r1 = min(r0 + tile, rows)
-                var c0 = 0
-                while c0 < columns {
-                    let c1 = min(c0 + tile, columns)
-                    for r in r0..<r1 {
-                        let row = r * columns
-                        for c in c0..<c1 { out[c * rows + r] = src[row + c] }
-                    }
-                    c0 = c1
-                }
-                r0 = r1
-            }
-        }
-        initialized = x.count
-    }
-}
+/// A transform as a layout change: `count` source elements from `sourceOffset`, viewed as
+/// (outer, channels, inner) row-major, written as (inner, channels, outer).
+public struct TransformPlan: Equatable, Sendable {
+    public var sourceOffset: Int
+    public var outer: Int
+    public var channels: Int
+    public var inner: Int
 
-/// Reorders a rows × columns grid of contiguous blocks of `block` floats into columns × rows.
-func transposeBlocks(_ x: [Float], rows: Int, columns: Int, block: Int) -> [Float] {
-    if rows == 1 || columns == 1 { return x }
-    return [Float](unsafeUninitializedCapacity: x.count) { out, initialized in
-        x.withUnsafeBufferPointer { src in
-            for r in 0..<rows {
-                for c in 0..<columns {
-                    (out.baseAddress! + (c * rows + r) * block).update(from: src.baseAddress! + (r * columns + c) * block, count: block)
-                }
-            }
-        }
-        initialized = x.count
-    }
-}
+    public var count: Int { outer * channels * inner }
 
-/// `count` consecutive rows × columns matrices, each transposed in place of order.
-func transposeBlocks2D(_ x: [Float], count: Int, rows: Int, columns: Int) -> [Float] {
-    let size = rows * columns
-    return [Float](unsafeUninitializedCapacity: x.count) { out, initialized in
-        x.withUnsafeBufferPointer { src in
-            for k in 0..<count {
-                let base = k * size
-                for r in 0..<rows {
-                    for c in 0..<columns { out[base + c * rows + r] = src[base + r * columns + c] }
-                }
-            }
-        }
-        initialized = x.count
+    /// Fills the target elements of `channels` from the whole source (`source` points at the
+    /// tensor's first element, before `sourceOffset`): `inner` runs of `channels.count · outer`
+    /// values each, run k belonging at target element `runStart(k, channels)`.
+    public func fill(from source: UnsafePointer<Float>, channels range: Range<Int>, into target: UnsafeMutablePointer<Float>) {
+        permuteSlab(source + sourceOffset, outer: outer, channels: channels, inner: inner, channelRange: range, into: target)
+    }
+
+    /// Where run k of a slab starting at channel c0 belongs in the target.
+    public func runStart(_ k: Int, channelsFrom c0: Int) -> Int { (k * channels + c0) * outer }
+
+    /// Slabs of about `bytes` each (at least one channel), covering every channel.
+    public func slabs(ofAbout bytes: Int) -> [Range<Int>] {
+        let perChannel = max(1, outer * inner * MemoryLayout<Float>.size)
+        var width = max(1, min(channels, bytes / perChannel))
+        if width > 8 && width < channels { width -= width % 8 } // whole 8 × 8 blocks in the kernel
+        return stride(from: 0, to: channels, by: width).map { $0..<min($0 + width, channels) }
     }
 }
 

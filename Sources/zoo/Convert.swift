@@ -74,6 +74,9 @@ struct Convert: ParsableCommand {
     @Flag(name: .customLong("keep-unverified"), help: "Keep the output even when verification fails.")
     var keepUnverified = false
 
+    @Flag(name: .customLong("sync"), help: "Flush the output to disk before moving it into place, so it survives a power cut (slower: waits for the disk).")
+    var sync = false
+
     @OptionGroup var check: VerificationOptions
 
     @Flag(help: "Print a JSON summary instead of text.")
@@ -101,6 +104,7 @@ struct Convert: ParsableCommand {
             request.overwrite = force
             request.verify = !noVerify
             request.keepUnverified = keepUnverified
+            request.sync = sync
             request.seed = check.seed
             request.batch = check.batch
             request.tolerance = check.tolerance

@@ -256,4 +256,48 @@ enum Reference {
         let expected = permute(permute(flat, shape: [9, 6, 5, 7], order: [0, 2, 3, 1]), shape: [9, 210], order: [1, 0])
         #expect(Transform.denseKernelAfterFlatten(channels: 6, height: 5, width: 7).apply(flat, shape: [9, 210]) == expected)
     }
+
+    /// Slab by slab, as conversion streams them, on shapes that hit the 8 × 8 block path, its
+    /// ragged edges, an inner size past the gather buffer, and slices of a fused projection.
+    @Test func slabsAssembleTheWholeTransform() {
+        var rng = SeededGenerator(seed: 5)
+        let cases: [(Transform, [Int])] = [
+            (.convKernel, [70, 33, 3, 3]), (.convKernel, [64, 64, 1, 1]), (.convKernel, [19, 3, 7, 7]),
+            (.denseKernel, [129, 260]), (.denseKernel, [16, 8]), (.denseKernelAfterFlatten(channels: 24, height: 3, width: 5), [40, 360]),
+            (.convKernel, [9, 2, 20, 21]), (.identity, [77]),
+            (.slice(part: 1, of: 3, then: .headsKernel(heads: 4)), [96, 32]), (.slice(part: 2, of: 3, then: .headsBias(heads: 4)), [96]),
+        ]
+        for (transform, shape) in cases {
+            let x = (0..<shape.reduce(1, *)).map { _ in rng.normal() }
+            let whole = transform.apply(x, shape: shape)
+            let plan = transform.plan(shape: shape)!
+            var expected: [Float]
+            switch transform {
+            case .identity: expected = x
+            case .slice(let part, let of, _):
+                let n = x.count / of
+                expected = Array(x[(part * n)..<((part + 1) * n)])
+                if shape.count == 2 { expected = permute(expected, shape: [shape[0] / of, shape[1]], order: [1, 0]) }
+            case .denseKernelAfterFlatten: expected = permute(x, shape: [40, 24, 15], order: [2, 1, 0])
+            case .denseKernel: expected = permute(x, shape: shape, order: [1, 0])
+            default: expected = permute(x, shape: [shape[0], shape[1], shape[2] * shape[3]], order: [2, 1, 0])
+            }
+            #expect(whole == expected, "\(transform.name) \(shape)")
+            for bytes in [1, 700, 5000] {
+                var assembled = [Float](repeating: .nan, count: plan.count)
+                x.withUnsafeBufferPointer { src in
+                    for range in plan.slabs(ofAbout: bytes) {
+                        let run = range.count * plan.outer
+                        var buffer = [Float](repeating: 0, count: run * plan.inner)
+                        buffer.withUnsafeMutableBufferPointer { plan.fill(from: src.baseAddress!, channels: range, into: $0.baseAddress!) }
+                        for k in 0..<plan.inner {
+                            let start = plan.runStart(k, channelsFrom: range.lowerBound)
+                            assembled.replaceSubrange(start..<(start + run), with: buffer[(k * run)..<((k + 1) * run)])
+                        }
+                    }
+                }
+                #expect(assembled == whole, "\(transform.name) \(shape) in slabs of \(bytes) bytes")
+            }
+        }
+    }
 }

@@ -301,8 +301,10 @@ func normalized(_ value: JSONValue, dropping: Set<String> = []) -> JSONValue {
         defer { folder.remove() }
         let path = folder.file("x.keras")
         let config = try KerasFile.functionalConfig(try Self.model())
-        try Zip.write(path: path, displayName: path, entries: [("metadata.json", .bytes(Array("{}".utf8))),
-                                                                ("config.json", .bytes(Array(config.serialized.utf8)))])
+        let zip = ZipWriter(sink: try FileSink(path: path))
+        try zip.add("metadata.json", Array("{}".utf8))
+        try zip.add("config.json", Array(config.serialized.utf8))
+        try zip.finish()
         let error = #expect(throws: ZooError.self) { try KerasFile.read(path) }
         if let error { Self.expectOneSentence(error, .format, mentioning: "model.weights.h5") }
     }

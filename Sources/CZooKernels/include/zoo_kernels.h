@@ -1,0 +1,26 @@
+#ifndef ZOO_KERNELS_H
+#define ZOO_KERNELS_H
+#include <stddef.h>
+#include <stdint.h>
+
+/// CRC-32 (IEEE 802.3, as zip uses) of `len` bytes continuing from `crc` (0 to start).
+/// Carry-less multiplication folding on x86-64 CPUs that have it (about 10 GB/s a core),
+/// zlib's crc32 elsewhere.
+uint32_t zoo_crc32(uint32_t crc, const void *buf, size_t len);
+
+/// The CRC-32 of A followed by B, from crc(A), crc(B) and B's length (zlib's crc32_combine).
+uint32_t zoo_crc32_combine(uint32_t crc_a, uint32_t crc_b, uint64_t len_b);
+
+/// Whether zoo_crc32 uses the carry-less multiplication path on this CPU.
+int zoo_crc32_is_accelerated(void);
+
+/// One slab of the layout change every kernel transform is made of: the source holds
+/// (outer, channels, inner) float32 values row-major; the target is (inner, channels, outer).
+/// This fills channels [c0, c1) of every inner position into `dst`, laid out as `inner` runs of
+/// (c1 - c0) * outer values: run k belongs at element (k * channels + c0) * outer of the target.
+/// A conv kernel (O, I, kh, kw) → (kh, kw, I, O) is outer = O, channels = I, inner = kh*kw; a
+/// dense kernel (out, in) → (in, out) is inner = 1.
+void zoo_permute_slab(const float *src, size_t outer, size_t channels, size_t inner,
+                      size_t c0, size_t c1, float *dst);
+
+#endif

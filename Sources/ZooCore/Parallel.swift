@@ -1,0 +1,58 @@
+import CZooKernels
+import Dispatch
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A mutual-exclusion lock for the few shared counters of parallel writers.
+public final class Lock: @unchecked Sendable {
+    private var mutex = pthread_mutex_t()
+    public init() { pthread_mutex_init(&mutex, nil) }
+    deinit { pthread_mutex_destroy(&mutex) }
+    public func locked<T>(_ body: () throws -> T) rethrows -> T {
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        return try body()
+    }
+}
+
+/// Runs `count` items on every core, each worker taking the next item in order; the first error
+/// stops the others from starting new items and is rethrown.
+/// - Parameter body: (worker index, item index).
+public func parallelItems(_ count: Int, workers: Int = ProcessInfoCores.count, _ body: @Sendable (Int, Int) throws -> Void) throws {
+    guard count > 0 else { return }
+    let lock = Lock()
+    nonisolated(unsafe) var next = 0
+    nonisolated(unsafe) var failure: Error?
+    let threads = max(1, min(workers, count))
+    DispatchQueue.concurrentPerform(iterations: threads) { worker in
+        while true {
+            let item: Int? = lock.locked {
+                guard failure == nil, next < count else { return nil }
+                next += 1
+                return next - 1
+            }
+            guard let item else { return }
+            do { try body(worker, item) } catch { lock.locked { if failure == nil { failure = error } } }
+        }
+    }
+    if let failure { throw failure }
+}
+
+/// The number of cores this process may use.
+public enum ProcessInfoCores {
+    public static let count: Int = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+}
+
+/// Channels [c0, c1) of the (outer, channels, inner) → (inner, channels, outer) layout change,
+/// as `inner` runs of (c1 − c0)·outer values (see zoo_permute_slab).
+public func permuteSlab(_ src: UnsafePointer<Float>, outer: Int, channels: Int, inner: Int, channelRange: Range<Int>,
+                        into dst: UnsafeMutablePointer<Float>) {
+    if outer == 1 && inner == 1 {
+        dst.update(from: src + channelRange.lowerBound, count: channelRange.count)
+        return
+    }
+    zoo_permute_slab(src, outer, channels, inner, channelRange.lowerBound, channelRange.upperBound, dst)
+}
