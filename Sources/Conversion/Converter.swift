@@ -100,11 +100,10 @@ public enum Converter {
         var verification: VerificationReport?
         if request.verify {
             progress?("verifying: reading back \(request.output) and running both layouts")
-            let readBack = try KerasFile.read(staging, format: request.format, expecting: model)
-            let torchWeights = try KerasWeightBuilder.torchWeights(checkpoint: checkpoint, graph: graph, report: report)
             let tolerance = request.tolerance ?? Verifier.defaultTolerance(for: graph)
-            let result = try Verifier.verify(graph: graph, model: model, torchWeights: torchWeights, kerasWeights: readBack,
-                                             seed: request.seed, batch: request.batch, tolerance: tolerance)
+            let result = try Verifier.verify(graph: graph, model: model, seed: request.seed, batch: request.batch, tolerance: tolerance,
+                torch: { try KerasWeightBuilder.torchExecutor(checkpoint: checkpoint, graph: graph, report: report) },
+                keras: { try KerasWeightBuilder.kerasExecutor(model: model, file: try KerasFile.reader(staging, format: request.format, expecting: model)) })
             verification = result
             if !result.passed && !request.keepUnverified {
                 let layer = result.comparison.firstDivergent.map { " (first divergent layer: \($0.name))" } ?? ""
@@ -166,19 +165,18 @@ extension Converter {
                               kerasFile: String?, seed: UInt64, batch: Int, tolerance: Double?,
                               mismatch: ((MatchReport) -> Void)? = nil) throws -> VerificationReport {
         let (graph, report, model) = try prepare(checkpoint, arch, options, mismatch: mismatch)
-        let readBack: KerasWeights
-        if let kerasFile {
-            readBack = try KerasFile.read(kerasFile, expecting: model)
-        } else {
-            let temporary = (getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp") + "/zoo-verify-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).keras"
-            defer { unlink(temporary) }
-            try KerasFile.write(model, to: temporary, format: .keras, overwrite: true) { writer in
+        var temporary: String?
+        defer { if let temporary { unlink(temporary) } }
+        if kerasFile == nil {
+            let path = (getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp") + "/zoo-verify-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).keras"
+            temporary = path
+            try KerasFile.write(model, to: path, format: .keras, overwrite: true) { writer in
                 try KerasWeightBuilder.stream(checkpoint: checkpoint, graph: graph, report: report, into: writer)
             }
-            readBack = try KerasFile.read(temporary, format: .keras, expecting: model)
         }
-        let torchWeights = try KerasWeightBuilder.torchWeights(checkpoint: checkpoint, graph: graph, report: report)
-        return try Verifier.verify(graph: graph, model: model, torchWeights: torchWeights, kerasWeights: readBack,
-                                   seed: seed, batch: batch, tolerance: tolerance ?? Verifier.defaultTolerance(for: graph))
+        let reader = try KerasFile.reader(kerasFile ?? temporary!, format: kerasFile == nil ? .keras : nil, expecting: model)
+        return try Verifier.verify(graph: graph, model: model, seed: seed, batch: batch, tolerance: tolerance ?? Verifier.defaultTolerance(for: graph),
+                                   torch: { try KerasWeightBuilder.torchExecutor(checkpoint: checkpoint, graph: graph, report: report) },
+                                   keras: { try KerasWeightBuilder.kerasExecutor(model: model, file: reader) })
     }
 }

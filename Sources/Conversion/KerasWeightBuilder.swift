@@ -1,5 +1,6 @@
 import KerasIO
 import TorchIO
+import ZooCompute
 import ZooCore
 import ZooGraph
 
@@ -143,6 +144,27 @@ public enum KerasWeightBuilder {
             return pointer!
         }
         deinit { pointer?.deallocate() }
+    }
+
+    /// A PyTorch-layout executor over the checkpoint's tensors, each read from the mapped file
+    /// into the executor and its pages released at once (one copy of the model in memory).
+    public static func torchExecutor(checkpoint: Checkpoint, graph: Graph, report: MatchReport) throws -> TorchExecutor {
+        try TorchExecutor(graph: graph) { name, shape in
+            guard let source = report.sourceKey[name], let entry = checkpoint.entry(named: source) else {
+                throw ZooError(.mismatch, "\(graph.name): expected a tensor '\(name)' of shape \(shape), found none")
+            }
+            guard entry.shape == shape, entry.dtype.isFloatingPoint else {
+                throw ZooError(.mismatch, "\(graph.name): '\(name)': expected a floating-point tensor of shape \(shape), found \(entry.dtype.rawValue) \(entry.shape)")
+            }
+            defer { checkpoint.release(entry) }
+            return try checkpoint.withFloats(entry) { Array($0) }
+        }
+    }
+
+    /// A Keras-layout executor over the weights of a written file, each read from the file as
+    /// the executor takes it (one copy of the model in memory).
+    public static func kerasExecutor(model: KerasModel, file: KerasWeightReader) throws -> KerasExecutor {
+        try KerasExecutor(model: model, counts: { file.count($0.name) }) { layer, i in try file.floats(layer.name, i) }
     }
 
     /// The checkpoint's tensors keyed by descriptor (PyTorch) name, widened to float32, for the

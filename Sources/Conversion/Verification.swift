@@ -95,9 +95,19 @@ public enum Verifier {
     /// outputs and every named intermediate.
     public static func verify(graph: Graph, model: KerasModel, torchWeights: [String: Tensor], kerasWeights: KerasWeights,
                               seed: UInt64, batch: Int, tolerance: Double) throws -> VerificationReport {
+        try verify(graph: graph, model: model, seed: seed, batch: batch, tolerance: tolerance,
+                   torch: { try TorchExecutor(graph: graph, weights: torchWeights) },
+                   keras: { try KerasExecutor(model: model, weights: kerasWeights) })
+    }
+
+    /// The same check with each side's weights loaded only for its own run: the PyTorch-layout
+    /// executor is built, run and released before the Keras-layout one is built, so at most one
+    /// copy of the model is in memory.
+    public static func verify(graph: Graph, model: KerasModel, seed: UInt64, batch: Int, tolerance: Double,
+                              torch makeTorch: () throws -> TorchExecutor, keras makeKeras: () throws -> KerasExecutor) throws -> VerificationReport {
         let inputs = try VerificationInputs(graph: graph, seed: seed, batch: batch)
-        let torch = try TorchExecutor(graph: graph, weights: torchWeights).run(inputs.torch)
-        let keras = try KerasExecutor(model: model, weights: kerasWeights).run(inputs.keras)
+        let torch = try makeTorch().run(inputs.torch)
+        let keras = try makeKeras().run(inputs.keras)
         let comparison = compareLayers(reference: torch, candidate: keras, tolerance: tolerance)
         return VerificationReport(comparison: comparison, torchMilliseconds: torch.milliseconds,
                                   kerasMilliseconds: keras.milliseconds, tolerance: tolerance)

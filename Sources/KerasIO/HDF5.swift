@@ -314,6 +314,32 @@ final class H5Group {
 
     /// A floating-point dataset of any width, converted to float32 by HDF5.
     func readFloat32(_ name: String) throws -> Tensor {
+        let (shape, values) = try readFloats(name)
+        return Tensor(shape: shape, floats: values)
+    }
+
+    /// The shape of a floating-point dataset, without reading it.
+    func datasetShape(_ name: String) throws -> [Int] {
+        try withFloatDataset(name) { _, shape in shape }
+    }
+
+    /// A floating-point dataset's shape and values, converted to float32 by HDF5.
+    func readFloats(_ name: String) throws -> (shape: [Int], values: [Float]) {
+        try withFloatDataset(name) { dset, shape in
+            var values = [Float](repeating: 0, count: shape.reduce(1, *))
+            if !values.isEmpty {
+                let status = values.withUnsafeMutableBufferPointer {
+                    H5Dread(dset, zoo_h5t_native_float(), zoo_h5s_all(), zoo_h5s_all(), zoo_h5p_default(), $0.baseAddress)
+                }
+                guard status >= 0 else {
+                    throw ZooError(.format, "could not read the values of '\(childPath(name))' in \(file.displayName) (truncated file?)")
+                }
+            }
+            return (shape, values)
+        }
+    }
+
+    private func withFloatDataset<T>(_ name: String, _ body: (hid_t, [Int]) throws -> T) throws -> T {
         guard kind(of: name) == .dataset else {
             throw ZooError(.format, "expected a dataset '\(childPath(name))' in \(file.displayName), found \(describe(name))")
         }
@@ -329,16 +355,15 @@ final class H5Group {
         guard rank >= 0 else { throw ZooError(.format, "could not read the shape of '\(childPath(name))' in \(file.displayName)") }
         var dims = [hsize_t](repeating: 0, count: rank)
         if rank > 0 { H5Sget_simple_extent_dims(space, &dims, nil) }
-        let shape = dims.map { Int($0) }
-        var values = [Float](repeating: 0, count: shape.reduce(1, *))
-        if !values.isEmpty {
-            let status = values.withUnsafeMutableBufferPointer {
-                H5Dread(dset, zoo_h5t_native_float(), zoo_h5s_all(), zoo_h5s_all(), zoo_h5p_default(), $0.baseAddress)
-            }
-            guard status >= 0 else {
-                throw ZooError(.format, "could not read the values of '\(childPath(name))' in \(file.displayName) (truncated file?)")
-            }
-        }
-        return Tensor(shape: shape, floats: values)
+        return try body(dset, dims.map { Int($0) })
     }
+}
+
+/// A float dataset found in a file but not read yet.
+struct H5DatasetRef {
+    let group: H5Group
+    let name: String
+    func read() throws -> Tensor { try group.readFloat32(name) }
+    func shape() throws -> [Int] { try group.datasetShape(name) }
+    func floats() throws -> [Float] { try group.readFloats(name).values }
 }

@@ -1,3 +1,4 @@
+import CHDF5
 import ZooCore
 import ZooGraph
 #if canImport(Glibc)
@@ -117,28 +118,41 @@ public enum KerasFile {
     ///   - model: when given, the file must belong to it: the same layers with weights, the same
     ///     shapes (and for `.keras`, the config's layers and classes match the model's).
     public static func read(_ path: String, format: KerasFormat? = nil, expecting model: KerasModel? = nil) throws -> KerasWeights {
+        let reader = try self.reader(path, format: format, expecting: model)
+        return try reader.index.mapValues { try $0.map { try $0.read() } }
+    }
+
+    /// Opens a Keras file for reading its weights one at a time (see `KerasWeightReader`), with
+    /// the same checks as `read`.
+    public static func reader(_ path: String, format: KerasFormat? = nil, expecting model: KerasModel? = nil) throws -> KerasWeightReader {
         guard let format = format ?? KerasFormat(path: path) else {
             throw ZooError(.usage, "expected a Keras file name ending in .keras, .weights.h5 or .h5, found '\(path)'")
         }
-        let weights: KerasWeights
+        let index: [String: [H5DatasetRef]]
         switch format {
         case .keras:
-            let archive = try readArchive(path)
-            if let model { try checkLayers(archive, belongTo: model, file: path) }
-            weights = archive.weights
+            let archive = try openArchive(path)
+            if let model { try checkLayers(archive.layers, belongTo: model, file: path) }
+            index = try WeightsH5.index(archive.weights)
         case .weightsH5:
             try requireFile(path)
-            weights = try WeightsH5.read(try H5File.open(path: path))
+            index = try WeightsH5.index(try H5File.open(path: path))
         case .legacyH5:
             try requireFile(path)
-            weights = try LegacyH5.read(try H5File.open(path: path))
+            index = try LegacyH5.index(try H5File.open(path: path))
         }
-        if let model { try checkWeights(weights, belongTo: model, file: path) }
-        return weights
+        if let model { try checkWeights(index, belongTo: model, file: path) }
+        return KerasWeightReader(index: index)
     }
 
     /// Reads a `.keras` archive: config, layer list, metadata and weights.
     public static func readArchive(_ path: String) throws -> KerasArchive {
+        let archive = try openArchive(path)
+        let weights = try WeightsH5.index(archive.weights).mapValues { try $0.map { try $0.read() } }
+        return KerasArchive(config: archive.config, layers: archive.layers, kerasVersion: archive.version, weights: weights)
+    }
+
+    private static func openArchive(_ path: String) throws -> (config: JSONValue, layers: [(name: String, className: String)], version: String?, weights: H5File) {
         try requireFile(path)
         let zip = try ZipReader(path: path, kind: "a .keras file", displayName: path)
         let config = try JSONValue.parse(try zip.read("config.json"))
@@ -147,12 +161,27 @@ public enum KerasFile {
         if zip.names.contains("metadata.json") {
             version = try JSONValue.parse(try zip.read("metadata.json"))["keras_version"]?.string
         }
-        let image = try zip.read("model.weights.h5")
-        let weights = try WeightsH5.read(try H5File.open(image: image, displayName: "\(path) (model.weights.h5)"))
-        return KerasArchive(config: config, layers: layers, kerasVersion: version, weights: weights)
+        return (config, layers, version, try openWeightsEntry(of: path, zip: zip))
     }
 
     // MARK: - internals
+
+    /// The `model.weights.h5` of a `.keras`: read in place when it is stored uncompressed where
+    /// HDF5 looks for a superblock (the start of the file or a power of two from 512 on — every
+    /// file zoo writes), else copied out of the zip into memory.
+    private static func openWeightsEntry(of path: String, zip: ZipReader) throws -> H5File {
+        let name = "model.weights.h5"
+        let displayName = "\(path) (\(name))"
+        if let file = try? MappedFile(path: path), let stored = ZipDirectory(file.bytes).stored[name] {
+            let start = stored.range.lowerBound
+            let signature: [UInt8] = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]
+            if start >= 512, start & (start - 1) == 0, stored.range.count >= 8,
+               Array(file.bytes[start..<(start + 8)]) == signature, H5Fis_hdf5(path) > 0 {
+                return try H5File.open(path: path, displayName: displayName)
+            }
+        }
+        return try H5File.open(image: try zip.read(name), displayName: displayName)
+    }
 
     /// `date_saved` as Keras writes it: local time, `%Y-%m-%d@%H:%M:%S`.
     private static func dateSaved() -> String {
@@ -164,9 +193,9 @@ public enum KerasFile {
         return String(decoding: buffer.prefix(n).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
-    private static func checkLayers(_ archive: KerasArchive, belongTo model: KerasModel, file: String) throws {
+    private static func checkLayers(_ layers: [(name: String, className: String)], belongTo model: KerasModel, file: String) throws {
         let expected = try SavedModel(model).layers.map { ($0.name, $0.className) }
-        let found = Dictionary(archive.layers.map { ($0.name, $0.className) }, uniquingKeysWith: { a, _ in a })
+        let found = Dictionary(layers.map { ($0.name, $0.className) }, uniquingKeysWith: { a, _ in a })
         for (name, className) in expected {
             guard let other = found[name] else {
                 throw ZooError(.mismatch, "expected \(file) to hold the model '\(model.name)' with a layer '\(name)', found no such layer in its config.json")
@@ -175,12 +204,12 @@ public enum KerasFile {
                 throw ZooError(.mismatch, "expected the layer '\(name)' in \(file) to be a \(className), found a \(other)")
             }
         }
-        if archive.layers.count != expected.count {
-            throw ZooError(.mismatch, "expected \(file) to hold the model '\(model.name)' with \(expected.count) layers, found \(archive.layers.count)")
+        if layers.count != expected.count {
+            throw ZooError(.mismatch, "expected \(file) to hold the model '\(model.name)' with \(expected.count) layers, found \(layers.count)")
         }
     }
 
-    private static func checkWeights(_ weights: KerasWeights, belongTo model: KerasModel, file: String) throws {
+    private static func checkWeights(_ weights: [String: [H5DatasetRef]], belongTo model: KerasModel, file: String) throws {
         for layer in model.layers where !layer.weights.isEmpty {
             guard let tensors = weights[layer.name] else {
                 throw ZooError(.mismatch, "expected weights for the layer '\(layer.name)' of '\(model.name)' in \(file), found none")
@@ -188,8 +217,11 @@ public enum KerasFile {
             guard tensors.count == layer.weights.count else {
                 throw ZooError(.mismatch, "expected \(layer.weights.count) weights for the layer '\(layer.name)' in \(file), found \(tensors.count)")
             }
-            for (spec, tensor) in zip(layer.weights, tensors) where spec.shape != tensor.shape {
-                throw ZooError(.mismatch, "expected shape \(spec.shape) for '\(layer.name)/\(spec.name)' in \(file), found \(tensor.shape)")
+            for (spec, tensor) in zip(layer.weights, tensors) {
+                let shape = try tensor.shape()
+                if spec.shape != shape {
+                    throw ZooError(.mismatch, "expected shape \(spec.shape) for '\(layer.name)/\(spec.name)' in \(file), found \(shape)")
+                }
             }
         }
         let known = Set(model.layers.map(\.name))
@@ -202,5 +234,31 @@ public enum KerasFile {
         var st = stat()
         guard stat(path, &st) == 0 else { throw ZooError(.io, "could not read \(path): \(String(cString: strerror(errno)).lowercased())") }
         guard (st.st_mode & S_IFMT) == S_IFREG else { throw ZooError(.io, "expected a file at \(path), found a folder or device") }
+    }
+}
+
+/// The weights of a Keras file, each read only when asked for, so a caller can hand them on one
+/// at a time without the whole model in memory twice.
+public final class KerasWeightReader {
+    fileprivate let index: [String: [H5DatasetRef]]
+
+    fileprivate init(index: [String: [H5DatasetRef]]) { self.index = index }
+
+    /// Layers with weights.
+    public var layers: [String] { index.keys.sorted() }
+
+    /// How many weights the file holds for `layer` (0 when none).
+    public func count(_ layer: String) -> Int { index[layer]?.count ?? 0 }
+
+    public func shape(_ layer: String, _ i: Int) throws -> [Int] { try ref(layer, i).shape() }
+
+    /// Weight i of `layer`, row-major, converted to float32.
+    public func floats(_ layer: String, _ i: Int) throws -> [Float] { try ref(layer, i).floats() }
+
+    private func ref(_ layer: String, _ i: Int) throws -> H5DatasetRef {
+        guard let refs = index[layer], refs.indices.contains(i) else {
+            throw ZooError(.mismatch, "expected weight \(i) of the layer '\(layer)', found \(count(layer)) weights")
+        }
+        return refs[i]
     }
 }

@@ -45,6 +45,11 @@ enum LegacyH5 {
 
     /// Reads every layer that has weights, in `layer_names` order, keyed by layer name.
     static func read(_ file: H5File) throws -> KerasWeights {
+        try index(file).mapValues { try $0.map { try $0.read() } }
+    }
+
+    /// Every layer's weight datasets, in `weight_names` order, keyed by layer name, not yet read.
+    static func index(_ file: H5File) throws -> [String: [H5DatasetRef]] {
         var root = try file.root()
         // A whole-model legacy save keeps the weights under model_weights.
         if try root.stringsAttribute("layer_names") == nil, root.kind(of: "model_weights") == .group {
@@ -56,7 +61,7 @@ enum LegacyH5 {
             }
             throw ZooError(.format, "expected a legacy tf.keras .h5 with a root attribute 'layer_names' in \(file.displayName), found none")
         }
-        var out = KerasWeights()
+        var out: [String: [H5DatasetRef]] = [:]
         for layer in layerNames {
             let group = try root.openGroup(layer)
             let names = try group.stringsAttribute("weight_names") ?? []
@@ -65,7 +70,7 @@ enum LegacyH5 {
                 var parent = group
                 let components = name.split(separator: "/").map(String.init)
                 for component in components.dropLast() { parent = try parent.openGroup(component) }
-                return try parent.readFloat32(components.last ?? name)
+                return H5DatasetRef(group: parent, name: components.last ?? name)
             }
         }
         return out

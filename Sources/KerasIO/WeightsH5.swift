@@ -47,8 +47,10 @@ enum WeightsH5 {
     /// layer of a class on.
     static func groupNames(_ model: SavedModel) -> [(group: String, ordinal: Int)] {
         var counters: [String: Int] = [:]
+        var snake: [String: String] = [:] // kerasSnakeCase runs regexes: once per class
         return model.layers.map { saved in
-            let base = kerasSnakeCase(saved.className)
+            let base = snake[saved.className] ?? kerasSnakeCase(saved.className)
+            snake[saved.className] = base
             let n = counters[base, default: 0]
             counters[base] = n + 1
             return (n == 0 ? base : "\(base)_\(n)", n)
@@ -83,6 +85,11 @@ enum WeightsH5 {
 
     /// Reads every layer's weights, keyed by the `name` attribute of its `vars` group.
     static func read(_ file: H5File) throws -> KerasWeights {
+        try index(file).mapValues { try $0.map { try $0.read() } }
+    }
+
+    /// Every layer's weight datasets, keyed by the `name` attribute of its `vars` group, not yet read.
+    static func index(_ file: H5File) throws -> [String: [H5DatasetRef]] {
         let root = try file.root()
         guard root.contains("layers") else {
             if root.hasAttribute("layer_names") || root.contains("model_weights") {
@@ -91,7 +98,7 @@ enum WeightsH5 {
             throw ZooError(.format, "expected a Keras 3 weights file with a 'layers' group in \(file.displayName), found none")
         }
         let layers = try root.openGroup("layers")
-        var out = KerasWeights()
+        var out: [String: [H5DatasetRef]] = [:]
         for groupName in try layers.childNames() {
             let group = try layers.openGroup(groupName)
             guard group.contains("vars") else { continue } // not a layer (Keras writes none such)
@@ -111,12 +118,12 @@ enum WeightsH5 {
     }
 
     /// Datasets `0`, `1`, … of a `vars` group, in numeric order.
-    private static func readVars(_ vars: H5Group) throws -> [Tensor] {
+    private static func readVars(_ vars: H5Group) throws -> [H5DatasetRef] {
         let names = try vars.childNames()
         let indices = names.compactMap { Int($0) }.sorted()
         guard indices.count == names.count, indices == Array(0..<indices.count) else {
             throw ZooError(.format, "expected datasets named 0…\(names.count - 1) in '\(vars.path)' of \(vars.file.displayName), found \(names.sorted())")
         }
-        return try indices.map { try vars.readFloat32(String($0)) }
+        return indices.map { H5DatasetRef(group: vars, name: String($0)) }
     }
 }

@@ -68,6 +68,19 @@ struct ValueStore {
 }
 
 /// Milliseconds since `start`.
+/// Turns recorded values into tensors one at a time, dropping each value as it goes, so the
+/// two copies of every intermediate never coexist.
+func tensors(draining recorded: inout [(String, FloatTensor)]) -> [(name: String, tensor: Tensor)] {
+    var out: [(name: String, tensor: Tensor)] = []
+    out.reserveCapacity(recorded.count)
+    for i in recorded.indices {
+        out.append((recorded[i].0, recorded[i].1.tensor))
+        recorded[i].1 = FloatTensor(shape: [0], data: [])
+    }
+    recorded = []
+    return out
+}
+
 func elapsedMilliseconds(since start: ContinuousClock.Instant) -> Double {
     let d = ContinuousClock.now - start
     return Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15

@@ -26,6 +26,21 @@ public struct KerasExecutor: Sendable {
     ///   - weights: each layer's weights in the layer's declared order (`KerasLayer.weights`).
     /// - Throws: `ZooError` for an unsupported class or config, a missing weight, or another shape.
     public init(model: KerasModel, weights: [String: [Tensor]]) throws {
+        try self.init(model: model, counts: { weights[$0.name]?.count ?? 0 }) { layer, i in
+            let (declared, tensor) = (layer.weights[i], weights[layer.name]![i])
+            guard declared.shape == tensor.shape else {
+                throw ZooError(.mismatch, "Keras layer '\(layer.name)' weight '\(declared.name)': expected shape \(shapeText(declared.shape)), found \(shapeText(tensor.shape))")
+            }
+            return try tensor.floats()
+        }
+    }
+
+    /// - Parameters:
+    ///   - model: the functional model (layers in an order where inbound layers come first).
+    ///   - counts: how many weights the source holds for a layer (checked against the model).
+    ///   - load: the values (row-major float32) of weight i of a layer; called once per weight,
+    ///     so a caller can read each from a file without holding a second copy of the model.
+    public init(model: KerasModel, counts: (KerasLayer) -> Int, load: (KerasLayer, Int) throws -> [Float]) throws {
         self.model = model
         var steps: [Step] = []
         var index: [String: Int] = [:]
@@ -36,16 +51,17 @@ public struct KerasExecutor: Sendable {
                 }
                 return i
             }
-            let given = weights[layer.name] ?? []
-            guard given.count == layer.weights.count else {
-                throw ZooError(.mismatch, "Keras layer '\(layer.name)': expected \(layer.weights.count) weights (\(layer.weights.map(\.name).joined(separator: ", "))), found \(given.count)")
+            let given = counts(layer)
+            guard given == layer.weights.count else {
+                throw ZooError(.mismatch, "Keras layer '\(layer.name)': expected \(layer.weights.count) weights (\(layer.weights.map(\.name).joined(separator: ", "))), found \(given)")
             }
             var values: [[Float]] = []
-            for (declared, tensor) in zip(layer.weights, given) {
-                guard declared.shape == tensor.shape else {
-                    throw ZooError(.mismatch, "Keras layer '\(layer.name)' weight '\(declared.name)': expected shape \(shapeText(declared.shape)), found \(shapeText(tensor.shape))")
+            for (i, declared) in layer.weights.enumerated() {
+                let v = try load(layer, i)
+                guard v.count == declared.shape.reduce(1, *) else {
+                    throw ZooError(.mismatch, "Keras layer '\(layer.name)' weight '\(declared.name)': expected \(declared.shape.reduce(1, *)) values (shape \(shapeText(declared.shape))), found \(v.count)")
                 }
-                values.append(try tensor.floats())
+                values.append(v)
             }
             do {
                 steps.append(Step(name: layer.name, op: try Op(layer), inbound: inbound, weights: values))
@@ -69,7 +85,7 @@ public struct KerasExecutor: Sendable {
         var consumers = [[Int]](repeating: [], count: steps.count)
         for (i, s) in steps.enumerated() { for j in s.inbound { consumers[j].append(i) } }
         let outputs = model.outputs.map { position[$0]! }
-        var store = ValueStore(count: steps.count, consumers: consumers, keep: Set(outputs), keepAll: recordIntermediates)
+        var store = ValueStore(count: steps.count, consumers: consumers, keep: Set(outputs), keepAll: false)
         var recorded: [(String, FloatTensor)] = []
         var batch: Int?
         let start = ContinuousClock.now
@@ -85,7 +101,9 @@ public struct KerasExecutor: Sendable {
             if recordIntermediates, !step.inbound.isEmpty { recorded.append((step.name, value)) }
         }
         let ms = elapsedMilliseconds(since: start)
-        return ExecutionResult(outputs: outputs.map { store[$0].tensor }, intermediates: recorded.map { ($0.0, $0.1.tensor) }, milliseconds: ms)
+        let results = outputs.map { store[$0].tensor }
+        store = ValueStore(count: 0, consumers: [], keep: [], keepAll: false)
+        return ExecutionResult(outputs: results, intermediates: tensors(draining: &recorded), milliseconds: ms)
     }
 
     // MARK: - Layers

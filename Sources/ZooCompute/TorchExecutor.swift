@@ -20,20 +20,35 @@ public struct TorchExecutor: Sendable {
     ///     entries are ignored; missing ones and other shapes are errors.
     /// - Throws: `ZooError` naming the first missing tensor or shape that differs.
     public init(graph: Graph, weights: [String: Tensor]) throws {
+        try self.init(graph: graph) { name, shape in
+            guard let tensor = weights[name] else {
+                throw ZooError(.mismatch, "\(graph.name): expected a tensor '\(name)' of shape \(shapeText(shape)), found none")
+            }
+            guard tensor.shape == shape else {
+                throw ZooError(.mismatch, "\(graph.name): '\(name)': expected shape \(shapeText(shape)), found \(shapeText(tensor.shape))")
+            }
+            guard tensor.dtype.isFloatingPoint else {
+                throw ZooError(.mismatch, "\(graph.name): '\(name)': expected a floating-point tensor, found \(tensor.dtype.rawValue)")
+            }
+            return try tensor.floats()
+        }
+    }
+
+    /// - Parameters:
+    ///   - graph: the network.
+    ///   - load: the values of one state-dict tensor (row-major float32), given its name and the
+    ///     shape the graph expects; called once per tensor, so a caller can read each straight
+    ///     from a checkpoint without holding a second copy of the model.
+    public init(graph: Graph, load: (String, [Int]) throws -> [Float]) throws {
         self.graph = graph
         var loaded: [String: [Float]] = [:]
         for node in graph.nodes {
             for (name, shape) in TorchExecutor.required(node) where loaded[name] == nil {
-                guard let tensor = weights[name] else {
-                    throw ZooError(.mismatch, "\(graph.name): expected a tensor '\(name)' of shape \(shapeText(shape)), found none")
+                let values = try load(name, shape)
+                guard values.count == shape.reduce(1, *) else {
+                    throw ZooError(.mismatch, "\(graph.name): '\(name)': expected \(shape.reduce(1, *)) values (shape \(shapeText(shape))), found \(values.count)")
                 }
-                guard tensor.shape == shape else {
-                    throw ZooError(.mismatch, "\(graph.name): '\(name)': expected shape \(shapeText(shape)), found \(shapeText(tensor.shape))")
-                }
-                guard tensor.dtype.isFloatingPoint else {
-                    throw ZooError(.mismatch, "\(graph.name): '\(name)': expected a floating-point tensor, found \(tensor.dtype.rawValue)")
-                }
-                loaded[name] = try tensor.floats()
+                loaded[name] = values
             }
         }
         self.weights = loaded
@@ -73,7 +88,7 @@ public struct TorchExecutor: Sendable {
     ///   - recordIntermediates: keep every node's output (costs memory; needed by `compareLayers`).
     public func run(_ inputs: [String: Tensor], recordIntermediates: Bool = true) throws -> ExecutionResult {
         let consumers = graph.nodes.map { n in graph.nodes.filter { $0.inputs.contains(n.id) }.flatMap { c in c.inputs.filter { $0 == n.id }.map { _ in c.id } } }
-        var store = ValueStore(count: graph.nodes.count, consumers: consumers, keep: Set(graph.outputs), keepAll: recordIntermediates)
+        var store = ValueStore(count: graph.nodes.count, consumers: consumers, keep: Set(graph.outputs), keepAll: false)
         var recorded: [(String, FloatTensor)] = []
         var layouts: [Int: ValueLayout] = [:]
         var batch: Int?
@@ -99,8 +114,9 @@ public struct TorchExecutor: Sendable {
         }
         let ms = elapsedMilliseconds(since: start)
         let named = Dictionary(layouts.map { (graph.nodes[$0.key].kerasName, $0.value) }, uniquingKeysWith: { a, _ in a })
-        return ExecutionResult(outputs: graph.outputs.map { store[$0].tensor },
-                               intermediates: recorded.map { ($0.0, $0.1.tensor) }, milliseconds: ms, layouts: named)
+        let results = graph.outputs.map { store[$0].tensor }
+        store = ValueStore(count: 0, consumers: [], keep: [], keepAll: false)
+        return ExecutionResult(outputs: results, intermediates: tensors(draining: &recorded), milliseconds: ms, layouts: named)
     }
 
     private func w(_ name: String) -> [Float] { weights[name]! }

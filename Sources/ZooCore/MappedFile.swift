@@ -3,7 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import ZooCore
+
 
 /// A read-only memory map of a whole file, so a reader touches only the pages it needs.
 public final class MappedFile: @unchecked Sendable {
