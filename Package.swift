@@ -39,7 +39,7 @@ let package = Package(
         .testTarget(name: "TorchIOTests", dependencies: ["TorchIO", "ZooCore"]),
         .testTarget(name: "KerasIOTests", dependencies: ["KerasIO", "ZooGraph", "ZooCore", "Architectures"]),
         .testTarget(name: "ZooComputeTests", dependencies: ["ZooCompute", "ZooGraph", "ZooCore", "Architectures", "TorchIO"]),
-        .testTarget(name: "ConversionTests", dependencies: ["Conversion", "TorchIO", "ZooGraph", "ZooCore", "Architectures"]),
+        .testTarget(name: "ConversionTests", dependencies: ["Conversion", "TorchIO", "ZooGraph", "ZooCore", "Architectures", "KerasIO"]),
         .testTarget(name: "ZooCLITests", dependencies: ["ZooCore"]),
     ],
     swiftLanguageModes: [.v5]
