@@ -2,7 +2,7 @@
 import PackageDescription
 
 // zoo: PyTorch checkpoints in, verified Keras files out. No Python at run time.
-// Folder map: C libraries (CHDF5, CZip, CBLAS) and kernels (CZooKernels) · core (ZooCore) · PyTorch I/O (TorchIO)
+// Folder map: C libraries (CHDF5, CZip) and kernels + lazily bound BLAS (CZooKernels) · core (ZooCore) · PyTorch I/O (TorchIO)
 // · graph vocabulary (ZooGraph) · Keras I/O (KerasIO) · compute (ZooCompute) · CLI (zoo) · Architectures/ (descriptors). See shared DESIGN.md for the flow.
 let package = Package(
     name: "zoo",
@@ -17,16 +17,16 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CHDF5", path: "Sources/CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
         .systemLibrary(name: "CZip", path: "Sources/CZip", pkgConfig: "libzip", providers: [.apt(["libzip-dev"])]),
-        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "blas", providers: [.apt(["libblas-dev", "libopenblas0-pthread"])]),
 
-        // C kernels that need CPU intrinsics: CRC-32 by carry-less multiplication, the slab permutation.
-        .target(name: "CZooKernels", path: "Sources/CZooKernels", linkerSettings: [.linkedLibrary("z")]),
+        // C kernels: CRC-32 by carry-less multiplication, the slab permutation, and BLAS bound at
+        // first use (libblas.so.3 from libblas-dev / libopenblas0-pthread, see scripts/bootstrap.sh).
+        .target(name: "CZooKernels", path: "Sources/CZooKernels", linkerSettings: [.linkedLibrary("z"), .linkedLibrary("dl")]),
 
-        .target(name: "ZooCore", dependencies: ["CHDF5", "CZip", "CBLAS", "CZooKernels"]),
+        .target(name: "ZooCore", dependencies: ["CHDF5", "CZip", "CZooKernels"]),
         .target(name: "TorchIO", dependencies: ["ZooCore", "CZip"]),
         .target(name: "ZooGraph", dependencies: ["ZooCore"]),
         .target(name: "KerasIO", dependencies: ["ZooCore", "ZooGraph", "CHDF5", "CZip"]),
-        .target(name: "ZooCompute", dependencies: ["ZooCore", "ZooGraph", "CBLAS"]),
+        .target(name: "ZooCompute", dependencies: ["ZooCore", "ZooGraph", "CZooKernels"]),
         .target(name: "Conversion", dependencies: ["ZooCore", "TorchIO", "ZooGraph", "KerasIO", "ZooCompute", "Architectures"]),
         .target(name: "Architectures", dependencies: ["ZooCore", "ZooGraph"], path: "Architectures"),
         .executableTarget(name: "zoo", dependencies: [

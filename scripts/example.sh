@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-out}
 bash scripts/bootstrap.sh
-swift build -c release --product zoo 2>&1 | tail -1
+swift build -c release --product zoo --static-swift-stdlib 2>&1 | tail -1
 zoo=.build/release/zoo
 example=examples/bert-tiny/pytorch_model.pth
 mkdir -p "$out"

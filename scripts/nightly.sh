@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 root=${1:-nightly}
 shift || true
 bash scripts/bootstrap.sh
-swift build -c release --product zoo 2>&1 | tail -1 || exit 1
+swift build -c release --product zoo --static-swift-stdlib 2>&1 | tail -1 || exit 1
 zoo=.build/release/zoo
 today=$(date -u +%Y-%m-%d)
 out="$root/$today"

@@ -17,7 +17,7 @@ fi
 swift build --build-tests
 swift test --skip-build
 
-swift build -c release --product zoo
+swift build -c release --product zoo --static-swift-stdlib
 nightly=$(mktemp -d "${TMPDIR:-/tmp}/zoo-nightly.XXXXXX")
 trap 'rm -rf "$nightly"' EXIT
 .build/release/zoo nightly --small --only resnet18,resnext50_32x4d,vgg11_bn,alexnet,bert --out "$nightly" | tail -n +3 | head -12

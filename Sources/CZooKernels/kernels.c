@@ -1,4 +1,6 @@
 #include "zoo_kernels.h"
+#include <dlfcn.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -236,4 +238,37 @@ void zoo_permute_slab(const float *src, size_t outer, size_t channels, size_t in
         }
     }
     free(tile);
+}
+
+/* BLAS, bound at first use. CBLAS constants: row-major 101, no transpose 111, transpose 112. */
+typedef void (*sgemm_fn)(int, int, int, int, int, int, float, const float *, int, const float *, int, float, float *, int);
+typedef void (*sgemv_fn)(int, int, int, int, float, const float *, int, const float *, int, float, float *, int);
+static sgemm_fn blas_sgemm;
+static sgemv_fn blas_sgemv;
+static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
+
+static void blas_bind(void) {
+    static const char *const names[] = {"libblas.so.3", "libblas.so", "libopenblas.so.0", "libcblas.so.3", "libblas.dylib"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        void *handle = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
+        if (!handle) continue;
+        sgemm_fn gemm = (sgemm_fn)dlsym(handle, "cblas_sgemm");
+        sgemv_fn gemv = (sgemv_fn)dlsym(handle, "cblas_sgemv");
+        if (gemm && gemv) { blas_sgemm = gemm; blas_sgemv = gemv; return; }
+        dlclose(handle);
+    }
+}
+
+const char *zoo_blas_load(void) {
+    pthread_once(&blas_once, blas_bind);
+    return blas_sgemm ? NULL : "expected a BLAS library with cblas_sgemm (libblas.so.3, from libblas-dev or OpenBLAS; scripts/bootstrap.sh installs it), found none";
+}
+
+void zoo_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a, int lda,
+               const float *b, int ldb, float beta, float *c, int ldc) {
+    blas_sgemm(101, trans_a ? 112 : 111, trans_b ? 112 : 111, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+void zoo_sgemv(int trans, int m, int n, float alpha, const float *a, int lda, const float *x, float beta, float *y) {
+    blas_sgemv(101, trans ? 112 : 111, m, n, alpha, a, lda, x, 1, beta, y, 1);
 }

@@ -87,10 +87,13 @@ public enum Converter {
         let staging = stagingPath(for: request.output)
         defer { unlink(staging) }
         do {
+            let check = KerasWeightBuilder.RecordCheck(checkpoint: checkpoint, graph: graph, report: report)
+            defer { try? check.wait() }
             try KerasFile.write(model, to: staging, format: request.format, overwrite: true, sync: request.sync) { writer in
-                try KerasWeightBuilder.stream(checkpoint: checkpoint, graph: graph, report: report, into: writer) { done, total in
+                try KerasWeightBuilder.stream(checkpoint: checkpoint, graph: graph, report: report, into: writer, checkRecords: false) { done, total in
                     progress?("writing \(request.format.rawValue): \(humanBytes(done)) of \(humanBytes(total))")
                 }
+                try check.wait()
             }
         } catch let error as ZooError {
             // name the file the user asked for, not the hidden staging file

@@ -1,3 +1,4 @@
+import Dispatch
 import KerasIO
 import TorchIO
 import ZooCompute
@@ -62,8 +63,10 @@ public enum KerasWeightBuilder {
     /// stays near the largest tensor, whatever the model's size. Zip records read in place have
     /// their CRC-32 checked as well.
     /// - Parameter progress: called with (bytes written, bytes in all) after each slab.
+    /// - Parameter checkRecords: check zip records' CRC-32 here (false when the caller runs
+    ///   `RecordCheck` alongside).
     public static func stream(checkpoint: Checkpoint, graph: Graph, report: MatchReport, into writer: KerasFileWriter,
-                              progress: ((Int, Int) -> Void)? = nil) throws {
+                              checkRecords: Bool = true, progress: ((Int, Int) -> Void)? = nil) throws {
         guard report.isExact else { throw ZooError(.mismatch, "\(checkpoint.path): \(report.summary)") }
         var specs: [String: ParameterSpec] = [:]
         for p in graph.parameters {
@@ -88,7 +91,7 @@ public enum KerasWeightBuilder {
             guard spec.kerasShape == slot.shape, plan.count == slot.count, plan.sourceOffset + plan.count <= entry.count else {
                 throw ZooError(.mismatch, "internal: \(slot.layer)/\(slot.name) expected shape \(slot.shape), transform gives \(spec.kerasShape ?? [])")
             }
-            if users[e] == 0 { checks.append(e) }
+            if users[e] == 0 && checkRecords { checks.append(e) }
             users[e] += 1
             // Tensors converted from another dtype are materialised once, so they go in one slab.
             let slabBytes = checkpoint.readsInPlace(entry) ? 8 << 20 : Int.max
@@ -128,6 +131,28 @@ public enum KerasWeightBuilder {
             }
             if last { checkpoint.release(entry) }
             progress?(done, total)
+        }
+    }
+
+    /// Checks the CRC-32 of every zip record the conversion reads, on a thread of its own, so
+    /// it runs while the output file is being laid out.
+    public final class RecordCheck: @unchecked Sendable {
+        private let done = DispatchSemaphore(value: 0)
+        private var failure: Error?
+
+        public init(checkpoint: Checkpoint, graph: Graph, report: MatchReport) {
+            let entries = graph.torchEntries.compactMap { report.sourceKey[$0.name].flatMap(checkpoint.entry(named:)) }
+            DispatchQueue.global().async {
+                do { for entry in entries { try checkpoint.verifyRecord(of: entry) } } catch { self.failure = error }
+                self.done.signal()
+            }
+        }
+
+        /// Waits for the check; rethrows what it found.
+        public func wait() throws {
+            done.wait()
+            done.signal()
+            if let failure { throw failure }
         }
     }
 

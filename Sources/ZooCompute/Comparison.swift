@@ -1,7 +1,11 @@
 // Layer-by-layer comparison of a PyTorch-semantics run with a Keras-semantics run of the same
 // network: max |Δ| and max |Δ| / max |y| (y = the reference, the PyTorch side) for every layer
 // both runs name, NCHW maps transposed to NHWC first, and the first layer above a tolerance.
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import ZooCore
 
 /// How far one layer (or output) of a candidate run is from the reference.
@@ -41,7 +45,7 @@ public struct LayerComparison: Sendable {
     public var report: String {
         func line(_ d: LayerDifference, mark: Bool) -> String {
             let rel = d.relative.isFinite ? formatted(d.relative) : "inf"
-            return "\(mark ? "✗" : " ") \(d.name.padding(toLength: 40, withPad: " ", startingAt: 0)) max|Δ| \(formatted(d.maxAbsolute))  rel \(rel)"
+            return "\(mark ? "✗" : " ") \(d.name + String(repeating: " ", count: max(0, 40 - d.name.count))) max|Δ| \(formatted(d.maxAbsolute))  rel \(rel)"
                 + (d.problem.map { "  (\($0))" } ?? "")
         }
         var lines = layers.map { line($0, mark: $0.exceeds(tolerance)) }

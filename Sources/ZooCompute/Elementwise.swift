@@ -2,7 +2,11 @@
 // being imitated, operation for operation where it is cheap to do so (GELU, batch norm's
 // scale-and-shift form); statistics are accumulated in Double, which lands within an ulp or two
 // of either framework's float32 reductions.
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Activation functions, with the PyTorch/Keras formula each is written as.
 enum Activation: String, Equatable {
@@ -23,13 +27,13 @@ enum Activation: String, Equatable {
             switch kind {
             case .linear: break
             case .relu: for i in range { let v = x[i]; x[i] = v < 0 ? 0 : v } // a select (vectorises); NaN stays NaN
-            case .tanh: for i in range { x[i] = Foundation.tanh(x[i]) }
+            case .tanh: for i in range { x[i] = Glibc.tanh(x[i]) }
             case .gelu:
                 let invSqrt2 = Float(0.70710678118654752440)
                 for i in range { let v = x[i]; x[i] = 0.5 * v * (1 + erf(v * invSqrt2)) }
             case .geluTanh:
                 let k = Float(0.79788456080286535588) // √(2/π)
-                for i in range { let v = x[i]; x[i] = 0.5 * v * (1 + Foundation.tanh(k * (v + 0.044715 * v * v * v))) }
+                for i in range { let v = x[i]; x[i] = 0.5 * v * (1 + Glibc.tanh(k * (v + 0.044715 * v * v * v))) }
             }
         }
     }

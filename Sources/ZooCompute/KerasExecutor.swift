@@ -41,6 +41,7 @@ public struct KerasExecutor: Sendable {
     ///   - load: the values (row-major float32) of weight i of a layer; called once per weight,
     ///     so a caller can read each from a file without holding a second copy of the model.
     public init(model: KerasModel, counts: (KerasLayer) -> Int, load: (KerasLayer, Int) throws -> [Float]) throws {
+        try NativeLibraries.requireBLAS()
         self.model = model
         var steps: [Step] = []
         var index: [String: Int] = [:]

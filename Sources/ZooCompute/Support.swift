@@ -1,8 +1,12 @@
 // Shared machinery of the kernels: the executors' working value (float32 with a batch-first
 // shape), spreading loops over cores, and the one BLAS entry point zoo uses.
-import CBLAS
+import CZooKernels
 import Dispatch
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import ZooCore
 
 /// A float32 array with its full shape (batch first). Executors pass these between layers; the
@@ -44,8 +48,8 @@ enum Parallel {
     /// Cores to spread over: all active ones, or ZOO_COMPUTE_THREADS when set (benchmarks match
     /// it to OPENBLAS_NUM_THREADS and torch.set_num_threads).
     static let cores: Int = {
-        let all = max(1, ProcessInfo.processInfo.activeProcessorCount)
-        if let text = ProcessInfo.processInfo.environment["ZOO_COMPUTE_THREADS"], let n = Int(text), n > 0 { return min(n, all) }
+        let all = ProcessInfoCores.count
+        if let text = getenv("ZOO_COMPUTE_THREADS").map({ String(cString: $0) }), let n = Int(text), n > 0 { return min(n, all) }
         return all
     }()
 
@@ -82,14 +86,13 @@ enum BLAS {
             for i in 0..<m { for j in 0..<n { c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j] } }
             return
         }
-        cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+        zoo_sgemm(transA ? 1 : 0, transB ? 1 : 0, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
     /// y = alpha·op(A)·x + beta·y for a row-major A [m, n]; op(A) = Aᵀ when `trans`.
     static func sgemv(trans: Bool = false, m: Int, n: Int, alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
                       x: UnsafePointer<Float>, beta: Float = 0, y: UnsafeMutablePointer<Float>) {
         guard m > 0, n > 0 else { return }
-        cblas_sgemv(CblasRowMajor, trans ? CblasTrans : CblasNoTrans, Int32(m), Int32(n), alpha, a, Int32(lda), x, 1, beta, y, 1)
+        zoo_sgemv(trans ? 1 : 0, Int32(m), Int32(n), alpha, a, Int32(lda), x, beta, y)
     }
 }

@@ -40,6 +40,7 @@ public struct TorchExecutor: Sendable {
     ///     shape the graph expects; called once per tensor, so a caller can read each straight
     ///     from a checkpoint without holding a second copy of the model.
     public init(graph: Graph, load: (String, [Int]) throws -> [Float]) throws {
+        try NativeLibraries.requireBLAS()
         self.graph = graph
         var loaded: [String: [Float]] = [:]
         for node in graph.nodes {

@@ -79,7 +79,7 @@ public indirect enum JSONValue: Equatable, Sendable {
 
     private func write(to out: inout String, indent: String?, level: Int) {
         let newline = indent == nil ? "" : "\n"
-        let pad = { (n: Int) in String(repeating: indent ?? "", count: n) }
+        let pad = { (n: Int) in indent == nil ? "" : String(repeating: indent!, count: n) }
         switch self {
         case .null: out += "null"
         case .bool(let b): out += b ? "true" : "false"
@@ -113,6 +113,8 @@ public indirect enum JSONValue: Equatable, Sendable {
     }
 
     public static func quote(_ s: String) -> String {
+        // most strings (names, classes) need no escaping: copy them whole
+        if !s.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5c }) { return "\"" + s + "\"" }
         var out = "\""
         for scalar in s.unicodeScalars {
             switch scalar {

@@ -48,4 +48,10 @@ public final class MappedFile: @unchecked Sendable {
         guard upper > lower else { return }
         madvise(base + lower, upper - lower, MADV_DONTNEED)
     }
+
+    /// A whole (small) file's bytes, copied out while it is mapped.
+    public static func contents(of path: String) throws -> [UInt8] {
+        let file = try MappedFile(path: path)
+        return withExtendedLifetime(file) { Array(file.bytes) }
+    }
 }

@@ -1,4 +1,4 @@
-import CBLAS
+import CZooKernels
 import CHDF5
 import CZip
 
@@ -17,11 +17,17 @@ public enum NativeLibraries {
 
     public static var libzipVersion: String { String(cString: zip_libzip_version()) }
 
-    /// A 2×2 sgemm through CBLAS, proving the BLAS library links and computes.
+    /// Binds BLAS (once; it is loaded only by processes that compute). Throws when it is missing.
+    public static func requireBLAS() throws {
+        if let problem = zoo_blas_load() { throw ZooError(.io, String(cString: problem)) }
+    }
+
+    /// A 2×2 sgemm through BLAS, proving the library loads and computes.
     public static func blasSelfCheck() -> Bool {
+        guard (try? requireBLAS()) != nil else { return false }
         let a: [Float] = [1, 2, 3, 4], b: [Float] = [5, 6, 7, 8]
         var c = [Float](repeating: 0, count: 4)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, 2, 2, 2, 1, a, 2, b, 2, 0, &c, 2)
+        zoo_sgemm(0, 0, 2, 2, 2, 1, a, 2, b, 2, 0, &c, 2)
         return c == [19, 22, 43, 50]
     }
 }

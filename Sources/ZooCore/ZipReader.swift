@@ -9,6 +9,8 @@ public final class ZipReader {
     /// Entry names in central-directory order.
     public let names: [String]
     private let indexByName: [String: Int]
+    /// libzip's archive handle is not safe to read from two threads at once.
+    private let lock = Lock()
 
     /// - Parameters:
     ///   - kind: what the archive should be, for messages ("a torch ≥ 1.6 .pth", "a .keras file").
@@ -57,8 +59,12 @@ public final class ZipReader {
         return Int(st.size)
     }
 
-    /// The whole entry, checked against its CRC by libzip.
+    /// The whole entry, checked against its CRC by libzip. Safe to call from several threads.
     public func read(_ name: String) throws -> [UInt8] {
+        try lock.locked { try readLocked(name) }
+    }
+
+    private func readLocked(_ name: String) throws -> [UInt8] {
         let of = displayName.map { " of \($0)" } ?? ""
         guard let i = indexByName[name] else {
             throw ZooError(.format, "expected an entry '\(name)'\(of), found only \(names.isEmpty ? "no entries" : names.joined(separator: ", "))")

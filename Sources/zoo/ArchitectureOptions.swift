@@ -1,6 +1,10 @@
 import ArgumentParser
 import Architectures
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import TorchIO
 import ZooCore
 import ZooGraph
@@ -31,9 +35,12 @@ struct SizingOptions: ParsableArguments {
         var options = shapes.map(architecture.infer) ?? ArchitectureOptions()
         if architecture.family == "bert" {
             var transformer = options.transformer ?? architecture.defaults.transformer!
-            let beside = checkpointPath.map { URL(fileURLWithPath: $0).deletingLastPathComponent().appendingPathComponent("config.json").path }
-            if let path = config ?? beside.flatMap({ FileManager.default.fileExists(atPath: $0) ? $0 : nil }) {
-                guard let data = FileManager.default.contents(atPath: path) else {
+            let beside = checkpointPath.map { path -> String in
+                guard let slash = path.lastIndex(of: "/") else { return "config.json" }
+                return String(path[...slash]) + "config.json"
+            }
+            if let path = config ?? beside.flatMap({ access($0, F_OK) == 0 ? $0 : nil }) {
+                guard let data = try? MappedFile.contents(of: path) else {
                     throw ZooError(.io, "cannot read config file '\(path)'")
                 }
                 let json: JSONValue

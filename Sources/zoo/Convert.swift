@@ -1,7 +1,11 @@
 import ArgumentParser
 import Architectures
 import Conversion
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import KerasIO
 import TorchIO
 import ZooCore
@@ -17,7 +21,7 @@ struct CheckpointSelection: ParsableArguments {
     /// Splits positionals into (architecture?, checkpoint, rest).
     static func split(_ items: [String]) throws -> (String?, String, [String]) {
         guard let first = items.first else { throw ValidationError("expected a checkpoint file") }
-        if Registry.named(first) != nil && !FileManager.default.fileExists(atPath: first) {
+        if Registry.named(first) != nil && access(first, F_OK) != 0 {
             guard items.count >= 2 else { throw ValidationError("expected a checkpoint file after the architecture '\(first)'") }
             return (first, items[1], Array(items.dropFirst(2)))
         }
@@ -125,7 +129,7 @@ struct Convert: ParsableCommand {
     }
 
     func summaryText(_ r: ConversionResult) -> String {
-        var lines = ["converted \(r.architecture): \(r.tensorsMapped) tensors, \(grouped(r.parameters)) parameters → \(r.output) (\(humanBytes(r.outputBytes))) in \(String(format: "%.2f", r.seconds)) s"]
+        var lines = ["converted \(r.architecture): \(r.tensorsMapped) tensors, \(grouped(r.parameters)) parameters → \(r.output) (\(humanBytes(r.outputBytes))) in \(fixed(r.seconds, 2)) s"]
         if let v = r.verification {
             lines.append("verified: \(v.summary) \(v.passed ? "✓" : "✗")")
         } else {

@@ -3,7 +3,11 @@ import Conversion
 import TorchIO
 import ZooGraph
 import ZooCore
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 struct Inspect: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -107,4 +111,22 @@ extension String {
     func padding(_ width: Int) -> String {
         count >= width ? self : self + String(repeating: " ", count: width - count)
     }
+}
+
+/// `x` with `digits` decimals ("4.20").
+func fixed(_ x: Double, _ digits: Int) -> String {
+    guard x.isFinite else { return String(x) }
+    var scale = 1
+    for _ in 0..<digits { scale *= 10 }
+    let scaled = Int((abs(x) * Double(scale)).rounded())
+    let fraction = String(scaled % scale)
+    let tail = digits == 0 ? "" : "." + String(repeating: "0", count: digits - fraction.count) + fraction
+    return (x < 0 && scaled > 0 ? "-" : "") + String(scaled / scale) + tail
+}
+
+/// printf-style formatting through the C library (`String(format:)` without Foundation).
+func cFormat(_ format: String, _ args: CVarArg...) -> String {
+    var buffer = [CChar](repeating: 0, count: 256)
+    let n = withVaList(args) { vsnprintf(&buffer, buffer.count, format, $0) }
+    return String(decoding: buffer.prefix(max(0, min(Int(n), buffer.count - 1))).map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }

@@ -19,7 +19,7 @@ struct List: ParsableCommand {
                 let graph = try arch.graph()
                 let input = graph.inputs.map { id -> String in
                     let node = graph.node(id)
-                    return node.kerasName + node.shape.map { $0 < 0 ? "T" : String($0) }.description.replacingOccurrences(of: "\"", with: "")
+                    return node.kerasName + "[" + node.shape.map { $0 < 0 ? "T" : String($0) }.joined(separator: ", ") + "]"
                 }.joined(separator: " ")
                 rows.append((arch.name, arch.family, graph.parameterCount, input, arch.summary))
             }

@@ -1,7 +1,11 @@
 import ArgumentParser
 import Architectures
 import Conversion
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import ZooCore
 
 struct NightlyCommand: ParsableCommand {
@@ -42,13 +46,13 @@ struct NightlyCommand: ParsableCommand {
             if let only {
                 archs = try only.split(separator: ",").map { try lookUpArchitecture(String($0)) }
             }
-            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+            try makeFolders(out)
             let previousPath = previous ?? "\(out)/report.json"
-            let previousReport = FileManager.default.contents(atPath: previousPath).flatMap { try? JSONValue.parse(Array($0)) }
+            let previousReport = (try? MappedFile.contents(of: previousPath)).flatMap { try? JSONValue.parse($0) }
             var plan = NightlyPlan(architectures: archs, small: small, seed: seed)
             plan.faults = Set(injectFault)
             let results = Nightly.run(plan, folder: out) { printError($0) }
-            let date = ISO8601DateFormatter().string(from: Date())
+            let date = utcTimestamp()
             let report = NightlyReport(results: results, previous: previousReport, small: small, seed: seed, date: date)
             try write(report.json.pretty + "\n", to: "\(out)/report.json")
             try write(report.markdown, to: "\(out)/report.md")
@@ -64,9 +68,30 @@ struct NightlyCommand: ParsableCommand {
 
     func write(_ text: String, to path: String) throws {
         try AtomicFile.write(to: path, overwrite: true) { temporary in
-            guard FileManager.default.createFile(atPath: temporary, contents: Data(text.utf8)) else {
-                throw ZooError(.io, "cannot write '\(path)'")
+            let sink = try FileSink(path: temporary)
+            try sink.write(Array(text.utf8))
+            try sink.flush()
+        }
+    }
+
+    /// `mkdir -p`.
+    func makeFolders(_ path: String) throws {
+        var prefix = path.hasPrefix("/") ? "/" : ""
+        for part in path.split(separator: "/") {
+            prefix += part + "/"
+            if mkdir(prefix, 0o755) != 0 && errno != EEXIST {
+                throw ZooError(.io, "cannot create the folder \(prefix): \(String(cString: strerror(errno)).lowercased())")
             }
         }
+    }
+
+    /// Now, as ISO 8601 in UTC ("2026-11-29T13:50:00Z").
+    func utcTimestamp() -> String {
+        var now = time(nil)
+        var parts = tm()
+        gmtime_r(&now, &parts)
+        var buffer = [CChar](repeating: 0, count: 32)
+        let n = strftime(&buffer, buffer.count, "%Y-%m-%dT%H:%M:%SZ", &parts)
+        return String(decoding: buffer.prefix(n).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }

@@ -1,6 +1,10 @@
 import ArgumentParser
 import Conversion
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import ZooCore
 
 struct Verify: ParsableCommand {
@@ -61,12 +65,12 @@ struct Verify: ParsableCommand {
 
     func text(_ r: VerificationReport, architecture: String, file: String?) -> String {
         var lines = ["\(architecture): \(file ?? "temporary .keras") against the checkpoint, seed \(check.seed), batch \(check.batch)"]
-        lines.append(String(format: "forward: PyTorch layout %.1f ms, Keras layout %.1f ms", r.torchMilliseconds, r.kerasMilliseconds))
+        lines.append(cFormat("forward: PyTorch layout %.1f ms, Keras layout %.1f ms", r.torchMilliseconds, r.kerasMilliseconds))
         let width = min(48, r.comparison.layers.map(\.name.count).max() ?? 10)
         lines.append("layer".padding(width) + "  max |Δ|     max |Δ|/max|y|")
         for layer in r.comparison.layers {
             let mark = layer.exceeds(r.tolerance) ? "  ✗" : ""
-            lines.append(layer.name.padding(width) + "  " + String(format: "%-10.2e  %.2e", layer.maxAbsolute, layer.relative) + mark)
+            lines.append(layer.name.padding(width) + "  " + cFormat("%-10.2e  %.2e", layer.maxAbsolute, layer.relative) + mark)
         }
         lines.append("result: \(r.summary) \(r.passed ? "✓" : "✗")")
         return lines.joined(separator: "\n")

@@ -64,7 +64,7 @@ import ZooCore
         let (record, entry) = try #require(stored.filter { $0.key.hasSuffix("/data/0") }.first)
         bytes[entry.range.lowerBound + 5] ^= 0x40
         let damaged = folder + "/damaged.pth"
-        FileManager.default.createFile(atPath: damaged, contents: Data(bytes))
+        #expect(FileManager.default.createFile(atPath: damaged, contents: Data(bytes)))
         let checkpoint = try Checkpoint.open(damaged)
         let output = folder + "/model.keras"
         let error = #expect(throws: ZooError.self) {

@@ -23,4 +23,15 @@ int zoo_crc32_is_accelerated(void);
 void zoo_permute_slab(const float *src, size_t outer, size_t channels, size_t inner,
                       size_t c0, size_t c1, float *dst);
 
+/// Binds BLAS (cblas_sgemm, cblas_sgemv) from libblas.so.3 — OpenBLAS through Debian's
+/// alternatives — on first use, so processes that never compute (conversion without
+/// verification) neither load it nor start its threads. Returns NULL when bound, else a
+/// sentence saying what was looked for.
+const char *zoo_blas_load(void);
+
+/// Row-major cblas_sgemm / cblas_sgemv (call zoo_blas_load first).
+void zoo_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a, int lda,
+               const float *b, int ldb, float beta, float *c, int ldc);
+void zoo_sgemv(int trans, int m, int n, float alpha, const float *a, int lda, const float *x, float beta, float *y);
+
 #endif
