@@ -21,6 +21,14 @@ static inline hid_t zoo_h5s_all(void)           { return H5S_ALL; }
 static inline unsigned zoo_h5f_acc_trunc(void)  { return H5F_ACC_TRUNC; }
 static inline unsigned zoo_h5f_acc_rdonly(void) { return H5F_ACC_RDONLY; }
 static inline unsigned zoo_h5f_acc_excl(void)   { return H5F_ACC_EXCL; }
+/// IEEE half precision, little-endian, defined exactly as h5py defines float16 (HDF5 has no
+/// predefined one). The caller closes it.
+static inline hid_t zoo_h5t_ieee_f16le_copy(void) {
+    hid_t t = H5Tcopy(H5T_IEEE_F32LE);
+    if (t < 0) return t;
+    if (H5Tset_fields(t, 15, 10, 5, 0, 10) < 0 || H5Tset_size(t, 2) < 0 || H5Tset_ebias(t, 15) < 0) { H5Tclose(t); return -1; }
+    return t;
+}
 /// `HADDR_UNDEF`, the address of storage not yet allocated.
 static inline haddr_t zoo_haddr_undef(void)     { return HADDR_UNDEF; }
 /// `H5T_VARIABLE`, the size that makes a string type variable-length.

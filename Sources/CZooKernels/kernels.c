@@ -1,5 +1,6 @@
 #include "zoo_kernels.h"
 #include <dlfcn.h>
+#include <stdio.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -240,6 +241,44 @@ void zoo_permute_slab(const float *src, size_t outer, size_t channels, size_t in
     free(tile);
 }
 
+static uint16_t half_of(float f) {
+    uint32_t x;
+    memcpy(&x, &f, 4);
+    uint32_t sign = (x >> 16) & 0x8000u, abs = x & 0x7fffffffu;
+    if (abs >= 0x7f800000u) return (uint16_t)(sign | 0x7c00u | (abs > 0x7f800000u ? 0x200u : 0)); /* inf, nan */
+    if (abs >= 0x477ff000u) return (uint16_t)(sign | 0x7c00u);                                      /* rounds past 65504 */
+    if (abs < 0x38800000u) {                                                                          /* subnormal or zero */
+        if (abs < 0x33000000u) return (uint16_t)sign;
+        uint32_t mant = (abs & 0x7fffffu) | 0x800000u;
+        int shift = 113 - (int)(abs >> 23) + 13;
+        uint32_t half = mant >> shift, rest = mant & ((1u << shift) - 1), mid = 1u << (shift - 1);
+        if (rest > mid || (rest == mid && (half & 1))) half++;
+        return (uint16_t)(sign | half);
+    }
+    uint32_t h = ((abs - 0x38000000u) >> 13), rest = abs & 0x1fffu;
+    if (rest > 0x1000u || (rest == 0x1000u && (h & 1))) h++;
+    return (uint16_t)(sign | h);
+}
+
+#if defined(__x86_64__)
+__attribute__((target("avx,f16c")))
+static void half_f16c(const float *src, uint16_t *dst, size_t n) {
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm_storeu_si128((__m128i *)(dst + i), _mm256_cvtps_ph(_mm256_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT));
+    for (; i < n; i++) dst[i] = half_of(src[i]);
+}
+#endif
+
+void zoo_float_to_half(const float *src, uint16_t *dst, size_t count) {
+#if defined(__x86_64__)
+    static int f16c = -1;
+    if (f16c < 0) { __builtin_cpu_init(); f16c = __builtin_cpu_supports("f16c") && __builtin_cpu_supports("avx"); }
+    if (f16c) { half_f16c(src, dst, count); return; }
+#endif
+    for (size_t i = 0; i < count; i++) dst[i] = half_of(src[i]);
+}
+
 /* BLAS, bound at first use. CBLAS constants: row-major 101, no transpose 111, transpose 112. */
 typedef void (*sgemm_fn)(int, int, int, int, int, int, float, const float *, int, const float *, int, float, float *, int);
 typedef void (*sgemv_fn)(int, int, int, int, float, const float *, int, const float *, int, float, float *, int);
@@ -264,11 +303,20 @@ const char *zoo_blas_load(void) {
     return blas_sgemm ? NULL : "expected a BLAS library with cblas_sgemm (libblas.so.3, from libblas-dev or OpenBLAS; scripts/bootstrap.sh installs it), found none";
 }
 
+/* The executors call zoo_blas_load (and report a missing library) before computing; kernels used
+   directly bind here, and a missing library then ends the process with the same sentence. */
+static void blas_require(void) {
+    const char *problem = zoo_blas_load();
+    if (problem) { fprintf(stderr, "zoo: error: %s\n", problem); exit(1); }
+}
+
 void zoo_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a, int lda,
                const float *b, int ldb, float beta, float *c, int ldc) {
+    if (!blas_sgemm) blas_require();
     blas_sgemm(101, trans_a ? 112 : 111, trans_b ? 112 : 111, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 void zoo_sgemv(int trans, int m, int n, float alpha, const float *a, int lda, const float *x, float beta, float *y) {
+    if (!blas_sgemv) blas_require();
     blas_sgemv(101, trans ? 112 : 111, m, n, alpha, a, lda, x, 1, beta, y, 1);
 }

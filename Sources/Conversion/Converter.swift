@@ -22,6 +22,8 @@ public struct ConversionRequest: Sendable {
     public var keepUnverified = false
     /// Flush the file to disk before it is moved into place (survives a power cut; slower).
     public var sync = false
+    /// How the weights are stored (float16: half the file, rounded; verified against 1e-2).
+    public var dtype = KerasDType.float32
     public var seed: UInt64 = 0
     public var batch = 2
     public var tolerance: Double?
@@ -89,7 +91,7 @@ public enum Converter {
         do {
             let check = KerasWeightBuilder.RecordCheck(checkpoint: checkpoint, graph: graph, report: report)
             defer { try? check.wait() }
-            try KerasFile.write(model, to: staging, format: request.format, overwrite: true, sync: request.sync) { writer in
+            try KerasFile.write(model, to: staging, format: request.format, overwrite: true, sync: request.sync, dtype: request.dtype) { writer in
                 try KerasWeightBuilder.stream(checkpoint: checkpoint, graph: graph, report: report, into: writer, checkRecords: false) { done, total in
                     progress?("writing \(request.format.rawValue): \(humanBytes(done)) of \(humanBytes(total))")
                 }
@@ -103,7 +105,7 @@ public enum Converter {
         var verification: VerificationReport?
         if request.verify {
             progress?("verifying: reading back \(request.output) and running both layouts")
-            let tolerance = request.tolerance ?? Verifier.defaultTolerance(for: graph)
+            let tolerance = request.tolerance ?? Verifier.defaultTolerance(for: graph, dtype: request.dtype)
             let result = try Verifier.verify(graph: graph, model: model, seed: request.seed, batch: request.batch, tolerance: tolerance,
                 torch: { try KerasWeightBuilder.torchExecutor(checkpoint: checkpoint, graph: graph, report: report) },
                 keras: { try KerasWeightBuilder.kerasExecutor(model: model, file: try KerasFile.reader(staging, format: request.format, expecting: model)) })

@@ -282,10 +282,10 @@ final class H5Group {
 
     // MARK: datasets
 
-    /// A contiguous little-endian float32 dataset whose space is allocated now but not written
+    /// A contiguous little-endian float32 or float16 dataset whose space is allocated now but not written
     /// (no fill values either): returns the byte offset in the file where its row-major values
     /// go, to be written there directly once the file is closed.
-    func reserveFloat32(_ name: String, shape: [Int]) throws -> Int {
+    func reserveFloats(_ name: String, shape: [Int], dtype: KerasDType) throws -> Int {
         let space: hid_t
         if shape.isEmpty {
             space = H5Screate(H5S_SCALAR)
@@ -302,7 +302,10 @@ final class H5Group {
               H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER) >= 0 else {
             throw ZooError(.io, "could not set up the dataset '\(childPath(name))' in \(file.displayName)")
         }
-        let dset = H5Dcreate2(id, name, zoo_h5t_ieee_f32le(), space, zoo_h5p_default(), dcpl, zoo_h5p_default())
+        let type = dtype == .float16 ? zoo_h5t_ieee_f16le_copy() : H5Tcopy(zoo_h5t_ieee_f32le())
+        guard type >= 0 else { throw ZooError(.io, "could not make the \(dtype.rawValue) type for '\(childPath(name))' in \(file.displayName)") }
+        defer { H5Tclose(type) }
+        let dset = H5Dcreate2(id, name, type, space, zoo_h5p_default(), dcpl, zoo_h5p_default())
         guard dset >= 0 else { throw ZooError(.io, "could not create the dataset '\(childPath(name))' in \(file.displayName) (disk full?)") }
         defer { H5Dclose(dset) }
         let offset = H5Dget_offset(dset)

@@ -61,23 +61,24 @@ public enum KerasFile {
     /// - Parameters:
     ///   - overwrite: replace an existing file; when false an existing `path` is an error.
     ///   - sync: flush the file to disk before renaming it into place.
+    ///   - dtype: how the weights are stored.
     public static func write(_ model: KerasModel, weights: KerasWeights, to path: String,
-                             format: KerasFormat? = nil, overwrite: Bool = false, sync: Bool = false) throws {
-        try write(model, weights: weights, to: path, format: format, overwrite: overwrite, sync: sync, faultAfterFirstDataset: nil)
+                             format: KerasFormat? = nil, overwrite: Bool = false, sync: Bool = false, dtype: KerasDType = .float32) throws {
+        try write(model, weights: weights, to: path, format: format, overwrite: overwrite, sync: sync, dtype: dtype, faultAfterFirstDataset: nil)
     }
 
     /// `write` with a hook run after the first dataset is written, so tests can make a write
     /// fail half-way and check that nothing is left behind.
     static func write(_ model: KerasModel, weights: KerasWeights, to path: String, format: KerasFormat?,
-                      overwrite: Bool, sync: Bool = false, faultAfterFirstDataset: (() throws -> Void)?) throws {
+                      overwrite: Bool, sync: Bool = false, dtype: KerasDType = .float32, faultAfterFirstDataset: (() throws -> Void)?) throws {
         let validated = try weights.validated(for: model)
-        try write(model, to: path, format: format, overwrite: overwrite, sync: sync) { writer in
+        try write(model, to: path, format: format, overwrite: overwrite, sync: sync, dtype: dtype) { writer in
             var hook = faultAfterFirstDataset
             for (i, slot) in writer.slots.enumerated() {
                 guard let tensor = validated[slot.layer]?[slot.index] else {
                     throw ZooError(.mismatch, "expected a value for '\(slot.layer)/\(slot.name)', found none")
                 }
-                try tensor.bytes.withUnsafeBytes { try writer.write(i, at: 0, $0) }
+                try tensor.floats().withUnsafeBufferPointer { try writer.write(i, at: 0, $0) }
                 if let h = hook { hook = nil; try h() }
             }
         }
@@ -88,7 +89,7 @@ public enum KerasFile {
     /// caller can stream them from a checkpoint without holding the model in memory. Same
     /// guarantees as `write(_:weights:to:)`: the file appears complete or not at all.
     public static func write(_ model: KerasModel, to path: String, format: KerasFormat? = nil, overwrite: Bool = false,
-                             sync: Bool = false, fill: (KerasFileWriter) throws -> Void) throws {
+                             sync: Bool = false, dtype: KerasDType = .float32, fill: (KerasFileWriter) throws -> Void) throws {
         guard let format = format ?? KerasFormat(path: path) else {
             throw ZooError(.usage, "expected a Keras file name ending in .keras, .weights.h5 or .h5, found '\(path)'")
         }
@@ -99,7 +100,7 @@ public enum KerasFile {
             config = Array(try KerasConfig.functional(saved).serialized.utf8)
         }
         try AtomicFile.write(to: path, overwrite: overwrite, sync: sync) { temporary in
-            let writer = try KerasFileWriter.create(saved, format: format, path: temporary, displayName: path,
+            let writer = try KerasFileWriter.create(saved, format: format, dtype: dtype, path: temporary, displayName: path,
                                                     metadata: metadata, config: config)
             try fill(writer)
             try writer.finish()

@@ -1,3 +1,4 @@
+import CZooKernels
 import ZooCore
 import ZooGraph
 #if canImport(Glibc)
@@ -5,6 +6,16 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+
+/// How weights are stored in a Keras file zoo writes.
+public enum KerasDType: String, CaseIterable, Sendable {
+    /// IEEE single precision (what Keras saves by default).
+    case float32
+    /// IEEE half precision: half the file; Keras casts to the layer's variable dtype on load.
+    case float16
+
+    public var size: Int { self == .float16 ? 2 : 4 }
+}
 
 /// Where one Keras weight's values go in a file being written.
 public struct WeightSlot: Sendable {
@@ -14,11 +25,13 @@ public struct WeightSlot: Sendable {
     /// The weight's Keras name ("kernel", "query/bias").
     public let name: String
     public let shape: [Int]
-    /// Byte offset of its row-major float32 values in the file.
+    /// How its values are stored.
+    public let dtype: KerasDType
+    /// Byte offset of its row-major values in the file.
     let offset: Int
 
     public var count: Int { shape.reduce(1, *) }
-    public var byteCount: Int { count * MemoryLayout<Float>.size }
+    public var byteCount: Int { count * dtype.size }
 }
 
 /// A Keras file being written in two steps, so weights stream straight from the source into
@@ -92,15 +105,15 @@ public final class KerasFileWriter: @unchecked Sendable {
     }
 
     /// Lays out the file at `path` (`displayName` in messages) and opens it for the values.
-    static func create(_ model: SavedModel, format: KerasFormat, path: String, displayName: String,
+    static func create(_ model: SavedModel, format: KerasFormat, dtype: KerasDType, path: String, displayName: String,
                        metadata: [UInt8], config: [UInt8]) throws -> KerasFileWriter {
         let archive = format == .keras ? ArchivePlan(metadata: metadata, config: config) : nil
         let file = try H5File.create(path: path, displayName: format == .keras ? "\(displayName) (model.weights.h5)" : displayName,
                                      userblock: archive?.userblock ?? 0)
         let slots: [WeightSlot]
         switch format {
-        case .legacyH5: slots = try LegacyH5.layout(model, in: file)
-        case .weightsH5, .keras: slots = try WeightsH5.layout(model, in: file)
+        case .legacyH5: slots = try LegacyH5.layout(model, in: file, dtype: dtype)
+        case .weightsH5, .keras: slots = try WeightsH5.layout(model, in: file, dtype: dtype)
         }
         try file.close()
         let fd = open(path, O_RDWR)
@@ -133,16 +146,27 @@ public final class KerasFileWriter: @unchecked Sendable {
 
     deinit { close(fd) }
 
-    /// Writes `values` as elements `start…` of slot `slot` (an index into `slots`). Safe to call
-    /// from several threads for different pieces.
+    /// Writes `values` as elements `start…` of slot `slot` (an index into `slots`), in the
+    /// slot's dtype. Safe to call from several threads for different pieces.
     public func write(_ slot: Int, at start: Int, _ values: UnsafeBufferPointer<Float>) throws {
-        try write(slot, at: start, UnsafeRawBufferPointer(values))
+        guard slots[slot].dtype == .float16 else { return try writeStored(slot, at: start, UnsafeRawBufferPointer(values)) }
+        guard let base = values.baseAddress, !values.isEmpty else { return }
+        let half = [UInt16](unsafeUninitializedCapacity: values.count) { out, n in
+            zoo_float_to_half(base, out.baseAddress!, values.count)
+            n = values.count
+        }
+        try half.withUnsafeBytes { try writeStored(slot, at: start, $0) }
     }
 
     /// `write` for raw little-endian float32 bytes (a whole number of elements).
     public func write(_ slot: Int, at start: Int, _ bytes: UnsafeRawBufferPointer) throws {
+        try write(slot, at: start, bytes.bindMemory(to: Float.self))
+    }
+
+    /// Bytes already in the slot's dtype.
+    private func writeStored(_ slot: Int, at start: Int, _ bytes: UnsafeRawBufferPointer) throws {
         let s = slots[slot]
-        let size = MemoryLayout<Float>.size
+        let size = s.dtype.size
         guard bytes.count % size == 0, start >= 0, start * size + bytes.count <= s.byteCount else {
             throw ZooError(.mismatch, "internal: \(bytes.count / size) values at \(start) do not fit '\(s.layer)/\(s.name)' of shape \(s.shape)")
         }

@@ -16,7 +16,7 @@ enum LegacyH5 {
 
     /// Lays out the attributes, groups and (reserved, unwritten) datasets of every weight of
     /// `model` in `file`, and says where each weight's bytes go.
-    static func layout(_ model: SavedModel, in file: H5File) throws -> [WeightSlot] {
+    static func layout(_ model: SavedModel, in file: H5File, dtype: KerasDType) throws -> [WeightSlot] {
         var slots: [WeightSlot] = []
         let root = try file.root()
         try root.setStringAttribute("backend", backend, utf8: false)
@@ -33,8 +33,8 @@ enum LegacyH5 {
                 for component in components.dropLast() {
                     parent = parent.contains(component) ? try parent.openGroup(component) : try parent.createGroup(component)
                 }
-                let offset = try parent.reserveFloat32(components.last!, shape: weight.shape)
-                slots.append(WeightSlot(layer: saved.name, index: index, name: weight.name, shape: weight.shape, offset: offset))
+                let offset = try parent.reserveFloats(components.last!, shape: weight.shape, dtype: dtype)
+                slots.append(WeightSlot(layer: saved.name, index: index, name: weight.name, shape: weight.shape, dtype: dtype, offset: offset))
             }
         }
         // tf.keras writes (and its loader checks) the model's own weights here: none.

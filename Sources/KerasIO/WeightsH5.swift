@@ -59,7 +59,7 @@ enum WeightsH5 {
 
     /// Lays out the groups, attributes and (reserved, unwritten) datasets of every weight of
     /// `model` in `file`, and says where each weight's bytes go.
-    static func layout(_ model: SavedModel, in file: H5File) throws -> [WeightSlot] {
+    static func layout(_ model: SavedModel, in file: H5File, dtype: KerasDType) throws -> [WeightSlot] {
         var slots: [WeightSlot] = []
         let root = try file.root()
         let layersGroup = try root.createGroup("layers")
@@ -73,8 +73,8 @@ enum WeightsH5 {
                 try group.setStringAttribute("name", vars.name, utf8: true)
                 for (i, w) in vars.weights.enumerated() {
                     let weight = saved.layer.weights[w]
-                    let offset = try group.reserveFloat32(String(i), shape: weight.shape)
-                    slots.append(WeightSlot(layer: saved.name, index: w, name: weight.name, shape: weight.shape, offset: offset))
+                    let offset = try group.reserveFloats(String(i), shape: weight.shape, dtype: dtype)
+                    slots.append(WeightSlot(layer: saved.name, index: w, name: weight.name, shape: weight.shape, dtype: dtype, offset: offset))
                 }
             }
         }

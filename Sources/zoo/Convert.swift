@@ -69,7 +69,7 @@ struct Convert: ParsableCommand {
     @Flag(help: "Replace the output file if it exists.")
     var force = false
 
-    @Option(help: "Weight dtype of the Keras file. float16 and bfloat16 checkpoints are widened to it.")
+    @Option(help: "How the Keras file stores weights: float32 (float16 and bfloat16 checkpoints are widened), or float16 (half the size, rounded; verified to 1e-2).")
     var dtype: String = "float32"
 
     @Flag(name: .customLong("no-verify"), help: "Skip the numerical verification.")
@@ -91,7 +91,10 @@ struct Convert: ParsableCommand {
 
     func validate() throws {
         guard (1...2).contains(items.count) else { throw ValidationError("expected [ARCH] WEIGHTS, found \(items.count) arguments") }
-        guard dtype == "float32" else { throw ValidationError("--dtype: only float32 Keras files are written so far, found '\(dtype)'") }
+        guard KerasDType(rawValue: dtype) != nil else {
+            let why = dtype == "bfloat16" ? " (HDF5 and h5py have no bfloat16 type, so Keras files cannot hold it)" : ""
+            throw ValidationError("--dtype: expected float32 or float16, found '\(dtype)'\(why)")
+        }
         if let output, KerasFormat(path: output) == nil {
             throw ValidationError("expected an output name ending in .keras, .weights.h5 or .h5, found '\(output)'")
         }
@@ -109,6 +112,7 @@ struct Convert: ParsableCommand {
             request.verify = !noVerify
             request.keepUnverified = keepUnverified
             request.sync = sync
+            request.dtype = KerasDType(rawValue: dtype)!
             request.seed = check.seed
             request.batch = check.batch
             request.tolerance = check.tolerance

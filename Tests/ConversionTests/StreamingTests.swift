@@ -54,6 +54,38 @@ import ZooCore
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder).sorted() == ["model.h5", "model.keras", "model.weights.h5"])
     }
 
+    /// `--dtype float16`: every dataset holds IEEE halves (the reference rounded to nearest
+    /// even), the file is smaller, and verification passes at the float16 tolerance.
+    @Test(arguments: KerasFormat.allCases)
+    func float16FilesHoldRoundedWeights(_ format: KerasFormat) throws {
+        let checkpoint = try Checkpoint.open(Example.checkpoint)
+        let arch = Registry.named("bert")!
+        let (graph, report, model) = try Converter.prepare(checkpoint, arch, try Self.options(), mismatch: nil)
+        let reference = try KerasWeightBuilder.build(checkpoint: checkpoint, graph: graph, model: model, report: report)
+        let folder = try Self.folder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        var sizes: [KerasDType: Int] = [:]
+        for dtype in KerasDType.allCases {
+            let output = folder + "/\(dtype.rawValue)" + format.fileExtension
+            var request = Self.request(Example.checkpoint, output)
+            request.dtype = dtype
+            let result = try Converter.convert(request, checkpoint: checkpoint, architecture: arch, options: try Self.options())
+            #expect(result.verification?.passed == true)
+            #expect(result.verification?.tolerance == (dtype == .float16 ? 1e-2 : 1e-4))
+            sizes[dtype] = result.outputBytes
+            guard dtype == .float16 else { continue }
+            #expect((result.verification?.maxRelative ?? 1) > 0, "rounding must show")
+            let back = try KerasFile.read(output, expecting: model)
+            for (layer, tensors) in reference {
+                let rounded = try tensors.map { Tensor(shape: $0.shape, floats: try $0.floats().map { Float(Float16($0)) }) }
+                #expect(back[layer] == rounded, "\(format) \(layer)")
+            }
+        }
+        let weightBytes = reference.values.flatMap { $0 }.reduce(0) { $0 + $1.count }
+        // two bytes fewer a weight; HDF5 lays small datasets out a little differently (< 1 KB)
+        #expect(abs(sizes[.float32]! - sizes[.float16]! - weightBytes * 2) < 1024, "\(sizes) for \(weightBytes / 4) weights")
+    }
+
     /// A flipped byte inside a tensor record of a zip checkpoint: the in-place path checks the
     /// record's CRC-32, names the record and leaves nothing behind.
     @Test func aDamagedRecordIsRefused() throws {

@@ -23,6 +23,9 @@ int zoo_crc32_is_accelerated(void);
 void zoo_permute_slab(const float *src, size_t outer, size_t channels, size_t inner,
                       size_t c0, size_t c1, float *dst);
 
+/// float32 → IEEE half, round to nearest even (F16C where the CPU has it); overflow gives ±inf.
+void zoo_float_to_half(const float *src, uint16_t *dst, size_t count);
+
 /// Binds BLAS (cblas_sgemm, cblas_sgemv) from libblas.so.3 — OpenBLAS through Debian's
 /// alternatives — on first use, so processes that never compute (conversion without
 /// verification) neither load it nor start its threads. Returns NULL when bound, else a
