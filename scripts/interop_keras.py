@@ -8,7 +8,8 @@ model.keras, model.weights.h5 and model.h5, runs the same input through
   - for vgg16/vgg19: keras.applications.VGGxx(weights=None) + load_weights(model.h5),
     and the same through tf-keras (tf.keras 2)
 and prints max |Δ| / max |y| against PyTorch's output. Exits 1 if any exceeds
-the bar (1e-5 for CNNs, 1e-4 for the encoders).
+the bar (1e-5 for CNNs, 1e-4 for the encoders; 1e-2 for the float16 .keras, whose
+weights are rounded to half precision).
 
 Usage: python interop_keras.py WORK ARCH [ARCH ...]
 """
@@ -59,6 +60,9 @@ for arch in archs:
 
     model = keras.saving.load_model(os.path.join(folder, "model.keras"))
     check(arch, ".keras load_model", first(model(x)), want, bar)
+    half = os.path.join(folder, "model.float16.keras")
+    if os.path.exists(half):
+        check(arch, ".keras --dtype float16 load_model", first(keras.saving.load_model(half)(x)), want, 1e-2)
     if meta["kind"] == "tokens":
         check(arch, ".keras load_model (pooler)", model(x)[1], np.load(os.path.join(folder, "output_pooler.npy")), bar)
     m = fresh(model)

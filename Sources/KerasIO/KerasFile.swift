@@ -185,14 +185,7 @@ public enum KerasFile {
     }
 
     /// `date_saved` as Keras writes it: local time, `%Y-%m-%d@%H:%M:%S`.
-    private static func dateSaved() -> String {
-        var now = time(nil)
-        var parts = tm()
-        localtime_r(&now, &parts)
-        var buffer = [CChar](repeating: 0, count: 32)
-        let n = strftime(&buffer, buffer.count, "%Y-%m-%d@%H:%M:%S", &parts)
-        return String(decoding: buffer.prefix(n).map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
+    private static func dateSaved() -> String { timestamp("%Y-%m-%d@%H:%M:%S", utc: false) }
 
     private static func checkLayers(_ layers: [(name: String, className: String)], belongTo model: KerasModel, file: String) throws {
         let expected = try SavedModel(model).layers.map { ($0.name, $0.className) }

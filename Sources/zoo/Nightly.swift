@@ -52,7 +52,7 @@ struct NightlyCommand: ParsableCommand {
             var plan = NightlyPlan(architectures: archs, small: small, seed: seed)
             plan.faults = Set(injectFault)
             let results = Nightly.run(plan, folder: out) { printError($0) }
-            let date = utcTimestamp()
+            let date = timestamp("%Y-%m-%dT%H:%M:%SZ", utc: true)
             let report = NightlyReport(results: results, previous: previousReport, small: small, seed: seed, date: date)
             try write(report.json.pretty + "\n", to: "\(out)/report.json")
             try write(report.markdown, to: "\(out)/report.md")
@@ -83,15 +83,5 @@ struct NightlyCommand: ParsableCommand {
                 throw ZooError(.io, "cannot create the folder \(prefix): \(String(cString: strerror(errno)).lowercased())")
             }
         }
-    }
-
-    /// Now, as ISO 8601 in UTC ("2026-11-29T13:50:00Z").
-    func utcTimestamp() -> String {
-        var now = time(nil)
-        var parts = tm()
-        gmtime_r(&now, &parts)
-        var buffer = [CChar](repeating: 0, count: 32)
-        let n = strftime(&buffer, buffer.count, "%Y-%m-%dT%H:%M:%SZ", &parts)
-        return String(decoding: buffer.prefix(n).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }
