@@ -133,7 +133,8 @@ struct Convert: ParsableCommand {
     }
 
     func summaryText(_ r: ConversionResult) -> String {
-        var lines = ["converted \(r.architecture): \(r.tensorsMapped) tensors, \(grouped(r.parameters)) parameters → \(r.output) (\(humanBytes(r.outputBytes))) in \(fixed(r.seconds, 2)) s"]
+        let stored = dtype == "float32" ? "" : ", \(dtype)"
+        var lines = ["converted \(r.architecture): \(r.tensorsMapped) tensors, \(grouped(r.parameters)) parameters → \(r.output) (\(humanBytes(r.outputBytes))\(stored)) in \(fixed(r.seconds, 2)) s"]
         if let v = r.verification {
             lines.append("verified: \(v.summary) \(v.passed ? "✓" : "✗")")
         } else {
@@ -145,7 +146,8 @@ struct Convert: ParsableCommand {
     func summaryJSON(_ r: ConversionResult) -> JSONValue {
         var fields: [(String, JSONValue)] = [
             ("architecture", .string(r.architecture)), ("tensors", .int(r.tensorsMapped)), ("parameters", .int(r.parameters)),
-            ("output", .string(r.output)), ("bytes", .int(r.outputBytes)), ("seconds", .double(r.seconds)),
+            ("output", .string(r.output)), ("format", .string(KerasFormat(path: r.output)?.rawValue ?? "")),
+            ("dtype", .string(dtype)), ("bytes", .int(r.outputBytes)), ("seconds", .double(r.seconds)),
         ]
         if let v = r.verification {
             fields.append(("verification", verificationJSON(v)))
