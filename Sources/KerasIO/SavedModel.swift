@@ -220,8 +220,35 @@ struct SavedModel {
 /// `ReLU` → `re_lu`): the group names of `.weights.h5`. Same three substitutions as
 /// `keras.src.utils.naming.to_snake_case`, with the same left-to-right, non-overlapping matching.
 func kerasSnakeCase(_ name: String) -> String {
-    var s = name.replacing(try! Regex(#"\W+"#), with: "")
-    s = s.replacing(try! Regex("(.)([A-Z][a-z]+)")) { match in "\(match.output[1].substring ?? "")_\(match.output[2].substring ?? "")" }
-    s = s.replacing(try! Regex("([a-z])([A-Z])")) { match in "\(match.output[1].substring ?? "")_\(match.output[2].substring ?? "")" }
-    return s.lowercased()
+    func upper(_ c: Unicode.Scalar) -> Bool { ("A"..."Z").contains(c) }
+    func lower(_ c: Unicode.Scalar) -> Bool { ("a"..."z").contains(c) }
+    // \W+ → ""
+    var s = Array(name.unicodeScalars.filter { $0.properties.isAlphabetic || $0.properties.numericType != nil || $0 == "_" })
+    // (.)([A-Z][a-z]+) → \1_\2
+    var out: [Unicode.Scalar] = []
+    var i = 0
+    while i < s.count {
+        if i + 2 < s.count, upper(s[i + 1]), lower(s[i + 2]) {
+            var j = i + 3
+            while j < s.count, lower(s[j]) { j += 1 }
+            out.append(s[i]); out.append("_"); out += s[(i + 1)..<j]
+            i = j
+        } else {
+            out.append(s[i]); i += 1
+        }
+    }
+    // ([a-z])([A-Z]) → \1_\2
+    s = out
+    out = []
+    i = 0
+    while i < s.count {
+        if i + 1 < s.count, lower(s[i]), upper(s[i + 1]) {
+            out += [s[i], "_", s[i + 1]]; i += 2
+        } else {
+            out.append(s[i]); i += 1
+        }
+    }
+    var text = String.UnicodeScalarView()
+    text.append(contentsOf: out)
+    return String(text).lowercased()
 }

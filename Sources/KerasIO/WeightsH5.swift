@@ -47,10 +47,8 @@ enum WeightsH5 {
     /// layer of a class on.
     static func groupNames(_ model: SavedModel) -> [(group: String, ordinal: Int)] {
         var counters: [String: Int] = [:]
-        var snake: [String: String] = [:] // kerasSnakeCase runs regexes: once per class
         return model.layers.map { saved in
-            let base = snake[saved.className] ?? kerasSnakeCase(saved.className)
-            snake[saved.className] = base
+            let base = kerasSnakeCase(saved.className)
             let n = counters[base, default: 0]
             counters[base] = n + 1
             return (n == 0 ? base : "\(base)_\(n)", n)
