@@ -91,12 +91,11 @@ public enum Converter {
         do {
             let check = KerasWeightBuilder.RecordCheck(checkpoint: checkpoint, graph: graph, report: report)
             defer { try? check.wait() }
-            try KerasFile.write(model, to: staging, format: request.format, overwrite: true, sync: request.sync, dtype: request.dtype) { writer in
-                try KerasWeightBuilder.stream(checkpoint: checkpoint, graph: graph, report: report, into: writer, checkRecords: false) { done, total in
-                    progress?("writing \(request.format.rawValue): \(humanBytes(done)) of \(humanBytes(total))")
-                }
-                try check.wait()
-            }
+            try KerasFile.write(model, to: staging, format: request.format, overwrite: true, sync: request.sync, dtype: request.dtype,
+                                feeder: KerasWeightBuilder.feeder(checkpoint: checkpoint, graph: graph, report: report, checkRecords: false) { done, total in
+                                    progress?("writing \(request.format.rawValue): \(humanBytes(done)) of \(humanBytes(total))")
+                                })
+            try check.wait()
         } catch let error as ZooError {
             // name the file the user asked for, not the hidden staging file
             throw ZooError(error.kind, error.message.replacingAll(staging, request.output))
@@ -175,9 +174,8 @@ extension Converter {
         if kerasFile == nil {
             let path = (getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp") + "/zoo-verify-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).keras"
             temporary = path
-            try KerasFile.write(model, to: path, format: .keras, overwrite: true) { writer in
-                try KerasWeightBuilder.stream(checkpoint: checkpoint, graph: graph, report: report, into: writer)
-            }
+            try KerasFile.write(model, to: path, format: .keras, overwrite: true,
+                                feeder: KerasWeightBuilder.feeder(checkpoint: checkpoint, graph: graph, report: report))
         }
         let reader = try KerasFile.reader(kerasFile ?? temporary!, format: kerasFile == nil ? .keras : nil, expecting: model)
         return try Verifier.verify(graph: graph, model: model, seed: seed, batch: batch, tolerance: tolerance ?? Verifier.defaultTolerance(for: graph),

@@ -1,4 +1,9 @@
 import Dispatch
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import KerasIO
 import TorchIO
 import ZooCompute
@@ -57,77 +62,131 @@ public enum KerasWeightBuilder {
         return out
     }
 
-    /// Streams every Keras weight from the checkpoint into `writer`: each tensor is read where it
-    /// lies in the mapped checkpoint, transformed a slab of channels at a time (about 8 MB) into a
-    /// per-thread buffer and written straight to its place in the file, on every core. Memory
-    /// stays near the largest tensor, whatever the model's size. Zip records read in place have
-    /// their CRC-32 checked as well.
-    /// - Parameter progress: called with (bytes written, bytes in all) after each slab.
-    /// - Parameter checkRecords: check zip records' CRC-32 here (false when the caller runs
-    ///   `RecordCheck` alongside).
-    public static func stream(checkpoint: Checkpoint, graph: Graph, report: MatchReport, into writer: KerasFileWriter,
-                              checkRecords: Bool = true, progress: ((Int, Int) -> Void)? = nil) throws {
-        guard report.isExact else { throw ZooError(.mismatch, "\(checkpoint.path): \(report.summary)") }
-        var specs: [String: ParameterSpec] = [:]
-        for p in graph.parameters {
-            if let layer = p.kerasLayer, let weight = p.kerasWeight { specs["\(layer)/\(weight)"] = p }
-        }
-        // What feeds each slot, and the work: record checks, then slabs in file order.
+    /// Streams every Keras weight from the checkpoint into the file being written: each tensor
+    /// is read where it lies in the mapped checkpoint, transformed a slab of channels at a time
+    /// (about 1 MB, at least 8 channels) into a per-thread buffer and written straight to its place, on every core,
+    /// starting as soon as HDF5 has placed its dataset. Memory stays near the largest tensor,
+    /// whatever the model's size. Pass the result to `KerasFile.write(_:to:…:feeder:)`.
+    /// - Parameters:
+    ///   - checkRecords: check zip records' CRC-32 here too (false when the caller runs
+    ///     `RecordCheck` alongside).
+    ///   - progress: called with (bytes written, bytes in all) after each slab.
+    public static func feeder(checkpoint: Checkpoint, graph: Graph, report: MatchReport, checkRecords: Bool = true,
+                              progress: ((Int, Int) -> Void)? = nil) -> ([WeightSlot]) throws -> KerasWeightFeeder {
+        { slots in try StreamFeeder(checkpoint: checkpoint, graph: graph, report: report, slots: slots, checkRecords: checkRecords, progress: progress) }
+    }
+
+    final class StreamFeeder: KerasWeightFeeder, @unchecked Sendable {
+        /// Slab size: small enough that the permuted slab is still in L2 when it is written and
+        /// checksummed (ZOO_SLAB_KB overrides, for measuring).
+        static let slabBytes = getenv("ZOO_SLAB_KB").flatMap { Int(String(cString: $0)) }.map { $0 << 10 } ?? (1 << 20)
         struct Job { var slot: Int; var entry: Int; var plan: TransformPlan; var channels: Range<Int> }
-        var entryIndex: [String: Int] = [:]
-        for (i, e) in checkpoint.entries.enumerated() { entryIndex[e.name] = i }
-        var jobs: [Job] = []
-        var checks: [Int] = []
-        var users = [Int](repeating: 0, count: checkpoint.entries.count)
-        for (i, slot) in writer.slots.enumerated() {
-            guard let spec = specs["\(slot.layer)/\(slot.name)"], let source = report.sourceKey[spec.torchName], let e = entryIndex[source],
-                  let plan = spec.transform.plan(shape: spec.torchShape) else {
-                throw ZooError(.mismatch, "internal: no PyTorch tensor feeds Keras weight \(slot.layer)/\(slot.name)")
+        enum Work { case check(Int), slab(Job) }
+
+        private let checkpoint: Checkpoint
+        private let progress: ((Int, Int) -> Void)?
+        private var jobs: [[Job]]          // by slot
+        private let queue = WorkQueue<Work>()
+        private var workers: [WorkerThread] = []
+        private let lock = Lock()
+        private var writer: KerasFileWriter?
+        private var failure: Error?
+        private var written = 0
+        private let total: Int
+        private var slabsLeft: [Int]      // by checkpoint entry
+
+        init(checkpoint: Checkpoint, graph: Graph, report: MatchReport, slots: [WeightSlot], checkRecords: Bool,
+             progress: ((Int, Int) -> Void)?) throws {
+            guard report.isExact else { throw ZooError(.mismatch, "\(checkpoint.path): \(report.summary)") }
+            self.checkpoint = checkpoint
+            self.progress = progress
+            var specs: [String: ParameterSpec] = [:]
+            for p in graph.parameters {
+                if let layer = p.kerasLayer, let weight = p.kerasWeight { specs["\(layer)/\(weight)"] = p }
             }
-            let entry = checkpoint.entries[e]
-            guard entry.dtype.isFloatingPoint else {
-                throw ZooError(.mismatch, "\(checkpoint.path): expected a floating-point tensor for '\(source)', found \(entry.dtype.rawValue)")
+            var entryIndex: [String: Int] = [:]
+            for (i, e) in checkpoint.entries.enumerated() { entryIndex[e.name] = i }
+            var jobs: [[Job]] = []
+            var checks: [Int] = []
+            var slabsLeft = [Int](repeating: 0, count: checkpoint.entries.count)
+            for (i, slot) in slots.enumerated() {
+                guard let spec = specs["\(slot.layer)/\(slot.name)"], let source = report.sourceKey[spec.torchName], let e = entryIndex[source],
+                      let plan = spec.transform.plan(shape: spec.torchShape) else {
+                    throw ZooError(.mismatch, "internal: no PyTorch tensor feeds Keras weight \(slot.layer)/\(slot.name)")
+                }
+                let entry = checkpoint.entries[e]
+                guard entry.dtype.isFloatingPoint else {
+                    throw ZooError(.mismatch, "\(checkpoint.path): expected a floating-point tensor for '\(source)', found \(entry.dtype.rawValue)")
+                }
+                guard spec.kerasShape == slot.shape, plan.count == slot.count, plan.sourceOffset + plan.count <= entry.count else {
+                    throw ZooError(.mismatch, "internal: \(slot.layer)/\(slot.name) expected shape \(slot.shape), transform gives \(spec.kerasShape ?? [])")
+                }
+                if slabsLeft[e] == 0 && checkRecords { checks.append(e) }
+                // Tensors converted from another dtype are materialised once, so they go in one slab.
+                let slabBytes = checkpoint.readsInPlace(entry) ? Self.slabBytes : Int.max
+                let slabs = plan.slabs(ofAbout: slabBytes).map { Job(slot: i, entry: e, plan: plan, channels: $0) }
+                slabsLeft[e] += slabs.count
+                jobs.append(slabs)
             }
-            guard spec.kerasShape == slot.shape, plan.count == slot.count, plan.sourceOffset + plan.count <= entry.count else {
-                throw ZooError(.mismatch, "internal: \(slot.layer)/\(slot.name) expected shape \(slot.shape), transform gives \(spec.kerasShape ?? [])")
+            self.jobs = jobs
+            self.slabsLeft = slabsLeft
+            total = slots.reduce(0) { $0 + $1.count * MemoryLayout<Float>.size }
+            queue.push(checks.map { .check($0) })
+            for _ in 0..<ProcessInfoCores.count {
+                let buffer = Buffer()
+                workers.append(WorkerThread { [unowned self] in self.work(buffer) })
             }
-            if users[e] == 0 && checkRecords { checks.append(e) }
-            users[e] += 1
-            // Tensors converted from another dtype are materialised once, so they go in one slab.
-            let slabBytes = checkpoint.readsInPlace(entry) ? 8 << 20 : Int.max
-            for range in plan.slabs(ofAbout: slabBytes) { jobs.append(Job(slot: i, entry: e, plan: plan, channels: range)) }
         }
-        var slabsLeft = [Int](repeating: 0, count: checkpoint.entries.count)
-        for job in jobs { slabsLeft[job.entry] += 1 }
-        let total = writer.slots.reduce(0) { $0 + $1.byteCount }
-        let lock = Lock()
-        nonisolated(unsafe) var written = 0
-        nonisolated(unsafe) var left = slabsLeft
-        let workers = ProcessInfoCores.count
-        let buffers = (0..<workers).map { _ in Buffer() }
-        let entries = checkpoint.entries
-        let (checkList, jobList) = (checks, jobs)
-        try parallelItems(checkList.count + jobList.count, workers: workers) { worker, item in
-            if item < checkList.count {
-                try checkpoint.verifyRecord(of: entries[checkList[item]])
-                return
+
+        func placed(_ slot: Int, in writer: KerasFileWriter) {
+            lock.locked { if self.writer == nil { self.writer = writer } }
+            queue.push(jobs[slot].map { .slab($0) })
+        }
+
+        func finish(_ writer: KerasFileWriter) throws {
+            queue.close()
+            workers.forEach { $0.join() }
+            workers = []
+            if let failure { throw failure }
+        }
+
+        func abandon() {
+            queue.cancel()
+            workers.forEach { $0.join() }
+            workers = []
+        }
+
+        private func work(_ buffer: Buffer) {
+            while let item = queue.next() {
+                do {
+                    switch item {
+                    case .check(let e): try checkpoint.verifyRecord(of: checkpoint.entries[e])
+                    case .slab(let job): try run(job, buffer)
+                    }
+                } catch {
+                    lock.locked { if failure == nil { failure = error } }
+                    queue.cancel()
+                }
             }
-            let job = jobList[item - checkList.count]
-            let entry = entries[job.entry]
+        }
+
+        private func run(_ job: Job, _ buffer: Buffer) throws {
+            guard let writer = lock.locked({ self.writer }) else { return }
+            let entry = checkpoint.entries[job.entry]
             let plan = job.plan
             let run = job.channels.count * plan.outer
-            let buffer = buffers[worker].floats(plan.inner * run)
+            let values = buffer.floats(plan.inner * run)
             try checkpoint.withFloats(entry) { source in
-                plan.fill(from: source.baseAddress!, channels: job.channels, into: buffer)
+                plan.fill(from: source.baseAddress!, channels: job.channels, into: values)
             }
             for k in 0..<plan.inner {
                 try writer.write(job.slot, at: plan.runStart(k, channelsFrom: job.channels.lowerBound),
-                                 UnsafeBufferPointer(start: buffer + k * run, count: run))
+                                 UnsafeBufferPointer(start: values + k * run, count: run))
             }
             let (done, last) = lock.locked { () -> (Int, Bool) in
                 written += plan.inner * run * MemoryLayout<Float>.size
-                left[job.entry] -= 1
-                return (written, left[job.entry] == 0)
+                slabsLeft[job.entry] -= 1
+                return (written, slabsLeft[job.entry] == 0)
             }
             if last { checkpoint.release(entry) }
             progress?(done, total)
@@ -157,7 +216,7 @@ public enum KerasWeightBuilder {
     }
 
     /// A worker's scratch space, grown to the largest slab it meets.
-    private final class Buffer: @unchecked Sendable {
+    final class Buffer: @unchecked Sendable {
         private var pointer: UnsafeMutablePointer<Float>?
         private var capacity = 0
         func floats(_ count: Int) -> UnsafeMutablePointer<Float> {

@@ -113,9 +113,8 @@ public enum Nightly {
                         corrupt(&weights, model: model)
                         try KerasFile.write(model, weights: weights, to: output, format: format, overwrite: true)
                     } else { // the path `zoo convert` takes
-                        try KerasFile.write(model, to: output, format: format, overwrite: true) { writer in
-                            try KerasWeightBuilder.stream(checkpoint: checkpoint, graph: graph, report: report, into: writer)
-                        }
+                        try KerasFile.write(model, to: output, format: format, overwrite: true,
+                                            feeder: KerasWeightBuilder.feeder(checkpoint: checkpoint, graph: graph, report: report))
                     }
                     entry.convertMilliseconds = (monotonicSeconds() - start) * 1000
                     entry.bytes = fileSize(output)

@@ -85,11 +85,20 @@ public enum KerasFile {
     }
 
     /// Writes `model` with weights supplied by `fill`, which writes every slot of the writer it
-    /// is given (see `KerasFileWriter`): the values go straight to their place in the file, so a
-    /// caller can stream them from a checkpoint without holding the model in memory. Same
-    /// guarantees as `write(_:weights:to:)`: the file appears complete or not at all.
+    /// is given (see `KerasFileWriter`) once the file is laid out: the values go straight to
+    /// their place in the file. Same guarantees as `write(_:weights:to:)`: the file appears
+    /// complete or not at all.
     public static func write(_ model: KerasModel, to path: String, format: KerasFormat? = nil, overwrite: Bool = false,
-                             sync: Bool = false, dtype: KerasDType = .float32, fill: (KerasFileWriter) throws -> Void) throws {
+                             sync: Bool = false, dtype: KerasDType = .float32, fill: @escaping (KerasFileWriter) throws -> Void) throws {
+        try write(model, to: path, format: format, overwrite: overwrite, sync: sync, dtype: dtype) { _ in AfterLayout(fill) }
+    }
+
+    /// Writes `model` with weights from the feeder `makeFeeder` returns for the file's slots
+    /// (checked before the file is created): the feeder hears of each slot as soon as HDF5 has
+    /// placed it, so values stream in while the rest of the file is laid out.
+    public static func write(_ model: KerasModel, to path: String, format: KerasFormat? = nil, overwrite: Bool = false,
+                             sync: Bool = false, dtype: KerasDType = .float32,
+                             feeder makeFeeder: ([WeightSlot]) throws -> KerasWeightFeeder) throws {
         guard let format = format ?? KerasFormat(path: path) else {
             throw ZooError(.usage, "expected a Keras file name ending in .keras, .weights.h5 or .h5, found '\(path)'")
         }
@@ -99,12 +108,22 @@ public enum KerasFile {
             metadata = Array(JSONValue.object([("keras_version", .string(kerasVersion)), ("date_saved", .string(dateSaved()))]).serialized.utf8)
             config = Array(try KerasConfig.functional(saved).serialized.utf8)
         }
+        let feeder = try makeFeeder(KerasFileWriter.plannedSlots(saved, dtype: dtype))
+        var finished = false
+        defer { if !finished { feeder.abandon() } } // the feeder's threads never outlive a failure
         try AtomicFile.write(to: path, overwrite: overwrite, sync: sync) { temporary in
-            let writer = try KerasFileWriter.create(saved, format: format, dtype: dtype, path: temporary, displayName: path,
-                                                    metadata: metadata, config: config)
-            try fill(writer)
+            let writer: KerasFileWriter
+            do {
+                writer = try KerasFileWriter.create(saved, format: format, dtype: dtype, path: temporary, displayName: path,
+                                                    metadata: metadata, config: config) { feeder.placed($1, in: $0) }
+            } catch {
+                feeder.abandon()
+                throw error
+            }
+            try feeder.finish(writer)
             try writer.finish()
         }
+        finished = true
     }
 
     /// The `config.json` zoo writes into a `.keras` for `model`.
@@ -255,4 +274,24 @@ public final class KerasWeightReader {
         }
         return refs[i]
     }
+}
+
+/// Supplies the values of a Keras file while it is laid out (see `KerasFileWriter`).
+public protocol KerasWeightFeeder: AnyObject {
+    /// Slot `slot` of `writer.slots` has its place: its values may be written from now on, from
+    /// any thread. Called on the thread laying out the file: queue the work and return.
+    func placed(_ slot: Int, in writer: KerasFileWriter)
+    /// The layout is complete: return once every value is written, or throw the first failure.
+    func finish(_ writer: KerasFileWriter) throws
+    /// The layout failed: stop, and return once nothing writes any more.
+    func abandon()
+}
+
+/// A feeder that writes everything once the layout is done.
+private final class AfterLayout: KerasWeightFeeder {
+    let fill: (KerasFileWriter) throws -> Void
+    init(_ fill: @escaping (KerasFileWriter) throws -> Void) { self.fill = fill }
+    func placed(_ slot: Int, in writer: KerasFileWriter) {}
+    func finish(_ writer: KerasFileWriter) throws { try fill(writer) }
+    func abandon() {}
 }

@@ -27,8 +27,6 @@ public struct WeightSlot: Sendable {
     public let shape: [Int]
     /// How its values are stored.
     public let dtype: KerasDType
-    /// Byte offset of its row-major values in the file.
-    let offset: Int
 
     public var count: Int { shape.reduce(1, *) }
     public var byteCount: Int { count * dtype.size }
@@ -37,11 +35,11 @@ public struct WeightSlot: Sendable {
 /// A Keras file being written in two steps, so weights stream straight from the source into
 /// their place without the whole model in memory:
 ///
-/// 1. `KerasFile.write(_:to:format:overwrite:sync:fill:)` has libhdf5 lay out the groups,
-///    attributes and dataset headers with every dataset's space reserved (contiguous, not
-///    filled), then closes HDF5; `slots` says where each weight goes.
-/// 2. The fill closure writes each weight's values with `write` — in any order, in pieces, from
-///    several threads at once.
+/// 1. libhdf5 lays out the groups, attributes and dataset headers with every dataset's space
+///    reserved (contiguous, not filled); each slot is announced as soon as it is placed.
+/// 2. The feeder writes each weight's values with `write` — in any order, in pieces, from
+///    several threads at once, starting while HDF5 is still laying out the rest (the bytes it
+///    reserved are never touched by it again; its own structures lie elsewhere).
 ///
 /// Then `finish` checks that every byte of every weight was written exactly once. For `.keras`
 /// the HDF5 file sits inside the zip in place: HDF5's user block (bytes it leaves alone at the
@@ -54,8 +52,10 @@ public final class KerasFileWriter: @unchecked Sendable {
     private let fd: Int32
     private let displayName: String
     private let archive: ArchivePlan?
-    /// End of the HDF5 data in the file.
-    private let end: Int
+    /// End of the HDF5 data in the file (known once HDF5 has closed it).
+    private var end = 0
+    /// Where each slot's bytes start (−1 until HDF5 has placed it).
+    private var offsets: [Int]
     private let lock = Lock()
     private var writtenBytes: [Int]
     /// (file offset, length, CRC-32) of every piece written, for the `.keras` entry's checksum.
@@ -105,42 +105,57 @@ public final class KerasFileWriter: @unchecked Sendable {
     }
 
     /// Lays out the file at `path` (`displayName` in messages) and opens it for the values.
+    /// The weights of `model` in file order: every layer with weights, each weight in the
+    /// layer's order.
+    static func plannedSlots(_ model: SavedModel, dtype: KerasDType) -> [WeightSlot] {
+        model.layers.flatMap { saved in
+            saved.layer.weights.enumerated().map { i, w in
+                WeightSlot(layer: saved.name, index: i, name: w.name, shape: w.shape, dtype: dtype)
+            }
+        }
+    }
+
+    /// Lays out the file at `path` (`displayName` in messages) and opens it for the values.
+    /// `placed` hears of each slot the moment HDF5 has reserved its bytes, while the rest of the
+    /// file is still being laid out, so values can stream in from then on.
     static func create(_ model: SavedModel, format: KerasFormat, dtype: KerasDType, path: String, displayName: String,
-                       metadata: [UInt8], config: [UInt8]) throws -> KerasFileWriter {
+                       metadata: [UInt8], config: [UInt8], placed: (KerasFileWriter, Int) -> Void) throws -> KerasFileWriter {
         let archive = format == .keras ? ArchivePlan(metadata: metadata, config: config) : nil
         let file = try H5File.create(path: path, displayName: format == .keras ? "\(displayName) (model.weights.h5)" : displayName,
                                      userblock: archive?.userblock ?? 0)
-        let slots: [WeightSlot]
+        let fd = open(path, O_RDWR)
+        guard fd >= 0 else { throw ZooError(.io, "could not open \(displayName) to write its weights: \(errorText(errno))") }
+        let writer = KerasFileWriter(slots: plannedSlots(model, dtype: dtype), fd: fd, displayName: displayName, archive: archive)
+        var index: [String: Int] = [:]
+        for (i, slot) in writer.slots.enumerated() { index["\(slot.layer)\u{0}\(slot.index)"] = i }
+        let place = { (layer: String, weight: Int, offset: Int) throws in
+            guard let i = index["\(layer)\u{0}\(weight)"] else { throw ZooError(.mismatch, "internal: HDF5 placed an unknown weight \(layer)/\(weight)") }
+            writer.lock.locked { writer.offsets[i] = offset }
+            placed(writer, i)
+        }
         switch format {
-        case .legacyH5: slots = try LegacyH5.layout(model, in: file, dtype: dtype)
-        case .weightsH5, .keras: slots = try WeightsH5.layout(model, in: file, dtype: dtype)
+        case .legacyH5: try LegacyH5.layout(model, in: file, dtype: dtype, place: place)
+        case .weightsH5, .keras: try WeightsH5.layout(model, in: file, dtype: dtype, place: place)
         }
         try file.close()
-        let fd = open(path, O_RDWR)
-        guard fd >= 0 else { throw ZooError(.io, "could not reopen \(displayName) to write its weights: \(errorText(errno))") }
         var info = stat()
-        guard fstat(fd, &info) == 0 else {
-            close(fd)
-            throw ZooError(.io, "could not read the size of \(displayName): \(errorText(errno))")
+        guard fstat(fd, &info) == 0 else { throw ZooError(.io, "could not read the size of \(displayName): \(errorText(errno))") }
+        writer.end = Int(info.st_size)
+        if archive != nil && writer.end + 4096 >= Int(UInt32.max) {
+            throw ZooError(.mismatch, "expected the weights of a .keras to fit in 4 GiB (zip64 is not written), found \(humanBytes(writer.end)); write .weights.h5 or .h5 instead")
         }
-        let end = Int(info.st_size)
-        if archive != nil && end + 4096 >= Int(UInt32.max) {
-            close(fd)
-            throw ZooError(.mismatch, "expected the weights of a .keras to fit in 4 GiB (zip64 is not written), found \(humanBytes(end)); write .weights.h5 or .h5 instead")
-        }
-        for slot in slots where slot.offset < (archive?.userblock ?? 0) || slot.offset + slot.byteCount > end {
-            close(fd)
+        for (slot, offset) in zip(writer.slots, writer.offsets) where offset < (archive?.userblock ?? 0) || offset + slot.byteCount > writer.end {
             throw ZooError(.io, "internal: HDF5 placed '\(slot.layer)/\(slot.name)' outside \(displayName)")
         }
-        return KerasFileWriter(slots: slots, fd: fd, displayName: displayName, archive: archive, end: end)
+        return writer
     }
 
-    private init(slots: [WeightSlot], fd: Int32, displayName: String, archive: ArchivePlan?, end: Int) {
+    private init(slots: [WeightSlot], fd: Int32, displayName: String, archive: ArchivePlan?) {
         self.slots = slots
         self.fd = fd
         self.displayName = displayName
         self.archive = archive
-        self.end = end
+        offsets = Array(repeating: -1, count: slots.count)
         writtenBytes = Array(repeating: 0, count: slots.count)
     }
 
@@ -171,7 +186,9 @@ public final class KerasFileWriter: @unchecked Sendable {
             throw ZooError(.mismatch, "internal: \(bytes.count / size) values at \(start) do not fit '\(s.layer)/\(s.name)' of shape \(s.shape)")
         }
         guard let base = bytes.baseAddress, bytes.count > 0 else { return }
-        let offset = s.offset + start * size
+        let placed = lock.locked { offsets[slot] }
+        guard placed >= 0 else { throw ZooError(.mismatch, "internal: '\(s.layer)/\(s.name)' written before HDF5 placed it") }
+        let offset = placed + start * size
         var done = 0
         while done < bytes.count {
             let n = pwrite(fd, base + done, bytes.count - done, off_t(offset + done))

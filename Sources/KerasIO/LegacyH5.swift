@@ -16,8 +16,8 @@ enum LegacyH5 {
 
     /// Lays out the attributes, groups and (reserved, unwritten) datasets of every weight of
     /// `model` in `file`, and says where each weight's bytes go.
-    static func layout(_ model: SavedModel, in file: H5File, dtype: KerasDType) throws -> [WeightSlot] {
-        var slots: [WeightSlot] = []
+    /// `place` hears (layer, weight index, byte offset) as each dataset is reserved.
+    static func layout(_ model: SavedModel, in file: H5File, dtype: KerasDType, place: (String, Int, Int) throws -> Void) throws {
         let root = try file.root()
         try root.setStringAttribute("backend", backend, utf8: false)
         try root.setStringAttribute("keras_version", kerasVersion, utf8: false)
@@ -33,14 +33,12 @@ enum LegacyH5 {
                 for component in components.dropLast() {
                     parent = parent.contains(component) ? try parent.openGroup(component) : try parent.createGroup(component)
                 }
-                let offset = try parent.reserveFloats(components.last!, shape: weight.shape, dtype: dtype)
-                slots.append(WeightSlot(layer: saved.name, index: index, name: weight.name, shape: weight.shape, dtype: dtype, offset: offset))
+                try place(saved.name, index, try parent.reserveFloats(components.last!, shape: weight.shape, dtype: dtype))
             }
         }
         // tf.keras writes (and its loader checks) the model's own weights here: none.
         let top = try root.createGroup("top_level_model_weights")
         try top.setStringArrayAttribute("weight_names", [])
-        return slots
     }
 
     /// Reads every layer that has weights, in `layer_names` order, keyed by layer name.

@@ -57,8 +57,8 @@ enum WeightsH5 {
 
     /// Lays out the groups, attributes and (reserved, unwritten) datasets of every weight of
     /// `model` in `file`, and says where each weight's bytes go.
-    static func layout(_ model: SavedModel, in file: H5File, dtype: KerasDType) throws -> [WeightSlot] {
-        var slots: [WeightSlot] = []
+    /// `place` hears (layer, weight index, byte offset) as each dataset is reserved.
+    static func layout(_ model: SavedModel, in file: H5File, dtype: KerasDType, place: (String, Int, Int) throws -> Void) throws {
         let root = try file.root()
         let layersGroup = try root.createGroup("layers")
         for (saved, (groupName, ordinal)) in zip(model.layers, groupNames(model)) {
@@ -71,14 +71,12 @@ enum WeightsH5 {
                 try group.setStringAttribute("name", vars.name, utf8: true)
                 for (i, w) in vars.weights.enumerated() {
                     let weight = saved.layer.weights[w]
-                    let offset = try group.reserveFloats(String(i), shape: weight.shape, dtype: dtype)
-                    slots.append(WeightSlot(layer: saved.name, index: w, name: weight.name, shape: weight.shape, dtype: dtype, offset: offset))
+                    try place(saved.name, w, try group.reserveFloats(String(i), shape: weight.shape, dtype: dtype))
                 }
             }
         }
         let rootVars = try root.createGroup("vars")
         try rootVars.setStringAttribute("name", model.name, utf8: true)
-        return slots
     }
 
     /// Reads every layer's weights, keyed by the `name` attribute of its `vars` group.

@@ -56,3 +56,78 @@ public func permuteSlab(_ src: UnsafePointer<Float>, outer: Int, channels: Int, 
     }
     zoo_permute_slab(src, outer, channels, inner, channelRange.lowerBound, channelRange.upperBound, dst)
 }
+
+/// A queue of work handed from one thread to worker threads: `push` adds, `next` blocks until
+/// there is an item or the queue is closed (nil then, once drained) or cancelled (nil at once).
+public final class WorkQueue<Item>: @unchecked Sendable {
+    private var mutex = pthread_mutex_t()
+    private var ready = pthread_cond_t()
+    private var items: [Item] = []
+    private var head = 0
+    private var closed = false
+    private var cancelled = false
+
+    public init() {
+        pthread_mutex_init(&mutex, nil)
+        pthread_cond_init(&ready, nil)
+    }
+
+    deinit {
+        pthread_cond_destroy(&ready)
+        pthread_mutex_destroy(&mutex)
+    }
+
+    public func push(_ new: [Item]) {
+        pthread_mutex_lock(&mutex)
+        items += new
+        pthread_cond_broadcast(&ready)
+        pthread_mutex_unlock(&mutex)
+    }
+
+    /// No more items will come; workers finish what is queued.
+    public func close() { finish(cancel: false) }
+
+    /// Stop: workers take nothing more.
+    public func cancel() { finish(cancel: true) }
+
+    private func finish(cancel: Bool) {
+        pthread_mutex_lock(&mutex)
+        closed = true
+        if cancel { cancelled = true }
+        pthread_cond_broadcast(&ready)
+        pthread_mutex_unlock(&mutex)
+    }
+
+    public func next() -> Item? {
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        while true {
+            if cancelled { return nil }
+            if head < items.count {
+                head += 1
+                return items[head - 1]
+            }
+            if closed { return nil }
+            pthread_cond_wait(&ready, &mutex)
+        }
+    }
+}
+
+/// Runs `body` on a thread of its own (not from a pool, so blocking waits cannot starve other
+/// work); `join` waits for it.
+public final class WorkerThread: @unchecked Sendable {
+    private var thread = pthread_t()
+    private let body: () -> Void
+
+    public init(_ body: @escaping () -> Void) {
+        self.body = body
+        let box = Unmanaged.passRetained(self).toOpaque()
+        pthread_create(&thread, nil, { raw in
+            let worker = Unmanaged<WorkerThread>.fromOpaque(raw!).takeRetainedValue()
+            worker.body()
+            return nil
+        }, box)
+    }
+
+    public func join() { pthread_join(thread, nil) }
+}

@@ -103,11 +103,13 @@ public struct TransformPlan: Equatable, Sendable {
     /// Where run k of a slab starting at channel c0 belongs in the target.
     public func runStart(_ k: Int, channelsFrom c0: Int) -> Int { (k * channels + c0) * outer }
 
-    /// Slabs of about `bytes` each (at least one channel), covering every channel.
+    /// Slabs of about `bytes` each (at least 8 channels), covering every channel.
     public func slabs(ofAbout bytes: Int) -> [Range<Int>] {
         let perChannel = max(1, outer * inner * MemoryLayout<Float>.size)
-        var width = max(1, min(channels, bytes / perChannel))
-        if width > 8 && width < channels { width -= width % 8 } // whole 8 × 8 blocks in the kernel
+        // whole 8 × 8 blocks in the kernel: a multiple of 8 channels, at least 8
+        var width = max(8, min(channels, bytes / perChannel))
+        if width < channels { width -= width % 8 }
+        width = min(width, channels)
         return stride(from: 0, to: channels, by: width).map { $0..<min($0 + width, channels) }
     }
 }
