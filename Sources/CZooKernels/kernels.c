@@ -194,7 +194,16 @@ void zoo_permute_slab(const float *src, size_t outer, size_t channels, size_t in
     if (cw_max > 8) cw_max -= cw_max % 8;
     else if (inner <= 2 * JMAX / 8) cw_max = 8;
     const size_t j_cap = cw_max * inner;
-    float *tile = (float *)malloc(sizeof(float) * TILE * j_cap);
+    /* one gather buffer per thread, kept between calls: a fresh 200 KB malloc is an mmap, and
+       its page faults cost more than the permutation of a small kernel */
+    static __thread float *kept = NULL;
+    static __thread size_t kept_count = 0;
+    if (kept_count < TILE * j_cap) {
+        free(kept);
+        kept = (float *)malloc(sizeof(float) * TILE * j_cap);
+        kept_count = kept ? TILE * j_cap : 0;
+    }
+    float *tile = kept;
     if (!tile) { /* no memory for a large inner: element by element */
         for (size_t o = 0; o < outer; o++)
             for (size_t c = c0; c < c1; c++)
@@ -238,7 +247,6 @@ void zoo_permute_slab(const float *src, size_t outer, size_t channels, size_t in
             }
         }
     }
-    free(tile);
 }
 
 static uint16_t half_of(float f) {
