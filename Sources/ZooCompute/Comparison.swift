@@ -84,6 +84,28 @@ public func compareLayers(reference: ExecutionResult, candidate: ExecutionResult
     return LayerComparison(tolerance: tolerance, layers: layers, outputs: outputs, unmatched: unmatched)
 }
 
+/// `compareLayers` with the candidate compared while it runs: `run` receives an observer for
+/// each candidate layer's output, which is compared at once and dropped, so only the
+/// reference's intermediates are ever held.
+public func compareLayers(reference: ExecutionResult, tolerance: Double = 1e-5,
+                          candidate run: (@escaping (String, Tensor) -> Void) throws -> ExecutionResult) rethrows -> LayerComparison {
+    var index: [String: Int] = [:]
+    for (i, (name, _)) in reference.intermediates.enumerated() where index[name] == nil { index[name] = i }
+    var found: [Int: LayerDifference] = [:]
+    let candidate = try run { name, tensor in
+        guard let i = index[name], found[i] == nil else { return }
+        let ref = reference.intermediates[i]
+        found[i] = difference(name: name, reference: ref.tensor, candidate: tensor, layout: reference.layouts[name])
+    }
+    var layers: [LayerDifference] = [], unmatched: [String] = []
+    for (i, (name, _)) in reference.intermediates.enumerated() {
+        if let d = found[i] { layers.append(d) } else if index[name] == i { unmatched.append(name) }
+    }
+    let outputs = compareLayers(reference: ExecutionResult(outputs: reference.outputs, intermediates: [], milliseconds: 0),
+                                candidate: candidate, tolerance: tolerance).outputs
+    return LayerComparison(tolerance: tolerance, layers: layers, outputs: outputs, unmatched: unmatched)
+}
+
 /// max |Δ| and max |Δ| / max |reference| between two tensors holding the same values, up to
 /// layout: a rank-4 reference is taken as NCHW and compared to an NHWC candidate; shapes that
 /// differ only by axes of size 1 (Keras's [N, 1, D] for PyTorch's [N, D]) compare flat, and a

@@ -81,7 +81,9 @@ public struct KerasExecutor: Sendable {
     /// - Parameters:
     ///   - inputs: batches by input layer name (see the type's documentation).
     ///   - recordIntermediates: keep every layer's output (costs memory; needed by `compareLayers`).
-    public func run(_ inputs: [String: Tensor], recordIntermediates: Bool = true) throws -> ExecutionResult {
+    ///   - observe: hears every layer's output as it is computed (instead of keeping them all).
+    public func run(_ inputs: [String: Tensor], recordIntermediates: Bool = true,
+                    observe: ((String, Tensor) -> Void)? = nil) throws -> ExecutionResult {
         let position = Dictionary(uniqueKeysWithValues: steps.enumerated().map { ($1.name, $0) })
         var consumers = [[Int]](repeating: [], count: steps.count)
         for (i, s) in steps.enumerated() { for j in s.inbound { consumers[j].append(i) } }
@@ -89,6 +91,7 @@ public struct KerasExecutor: Sendable {
         var store = ValueStore(count: steps.count, consumers: consumers, keep: Set(outputs), keepAll: false)
         var recorded: [(String, FloatTensor)] = []
         var batch: Int?
+        var observing = Duration.zero
         let start = ContinuousClock.now
         for (i, step) in steps.enumerated() {
             let value: FloatTensor
@@ -100,8 +103,13 @@ public struct KerasExecutor: Sendable {
             store.release(step.inbound)
             store.set(i, value)
             if recordIntermediates, !step.inbound.isEmpty { recorded.append((step.name, value)) }
+            if let observe, !step.inbound.isEmpty { // not part of the forward time
+                let before = ContinuousClock.now
+                observe(step.name, value.tensor)
+                observing += ContinuousClock.now - before
+            }
         }
-        let ms = elapsedMilliseconds(since: start)
+        let ms = elapsedMilliseconds(since: start) - Double(observing.components.seconds) * 1000 - Double(observing.components.attoseconds) / 1e15
         let results = outputs.map { store[$0].tensor }
         store = ValueStore(count: 0, consumers: [], keep: [], keepAll: false)
         return ExecutionResult(outputs: results, intermediates: tensors(draining: &recorded), milliseconds: ms)
