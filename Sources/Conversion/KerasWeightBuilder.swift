@@ -1,4 +1,3 @@
-import Dispatch
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -196,21 +195,20 @@ public enum KerasWeightBuilder {
     /// Checks the CRC-32 of every zip record the conversion reads, on a thread of its own, so
     /// it runs while the output file is being laid out.
     public final class RecordCheck: @unchecked Sendable {
-        private let done = DispatchSemaphore(value: 0)
+        private var thread: WorkerThread?
         private var failure: Error?
 
         public init(checkpoint: Checkpoint, graph: Graph, report: MatchReport) {
             let entries = graph.torchEntries.compactMap { report.sourceKey[$0.name].flatMap(checkpoint.entry(named:)) }
-            DispatchQueue.global().async {
-                do { for entry in entries { try checkpoint.verifyRecord(of: entry) } } catch { self.failure = error }
-                self.done.signal()
+            thread = WorkerThread { [self] in
+                do { for entry in entries { try checkpoint.verifyRecord(of: entry) } } catch { failure = error }
             }
         }
 
         /// Waits for the check; rethrows what it found.
         public func wait() throws {
-            done.wait()
-            done.signal()
+            thread?.join()
+            thread = nil
             if let failure { throw failure }
         }
     }

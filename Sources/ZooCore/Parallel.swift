@@ -1,5 +1,4 @@
 import CZooKernels
-import Dispatch
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -16,29 +15,6 @@ public final class Lock: @unchecked Sendable {
         defer { pthread_mutex_unlock(&mutex) }
         return try body()
     }
-}
-
-/// Runs `count` items on every core, each worker taking the next item in order; the first error
-/// stops the others from starting new items and is rethrown.
-/// - Parameter body: (worker index, item index).
-public func parallelItems(_ count: Int, workers: Int = ProcessInfoCores.count, _ body: @Sendable (Int, Int) throws -> Void) throws {
-    guard count > 0 else { return }
-    let lock = Lock()
-    nonisolated(unsafe) var next = 0
-    nonisolated(unsafe) var failure: Error?
-    let threads = max(1, min(workers, count))
-    DispatchQueue.concurrentPerform(iterations: threads) { worker in
-        while true {
-            let item: Int? = lock.locked {
-                guard failure == nil, next < count else { return nil }
-                next += 1
-                return next - 1
-            }
-            guard let item else { return }
-            do { try body(worker, item) } catch { lock.locked { if failure == nil { failure = error } } }
-        }
-    }
-    if let failure { throw failure }
 }
 
 /// The number of cores this process may use.
