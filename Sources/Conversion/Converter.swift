@@ -89,13 +89,10 @@ public enum Converter {
         let staging = stagingPath(for: request.output)
         defer { unlink(staging) }
         do {
-            let check = KerasWeightBuilder.RecordCheck(checkpoint: checkpoint, graph: graph, report: report)
-            defer { try? check.wait() }
             try KerasFile.write(model, to: staging, format: request.format, overwrite: true, sync: request.sync, dtype: request.dtype,
-                                feeder: KerasWeightBuilder.feeder(checkpoint: checkpoint, graph: graph, report: report, checkRecords: false) { done, total in
+                                feeder: KerasWeightBuilder.feeder(checkpoint: checkpoint, graph: graph, report: report) { done, total in
                                     progress?("writing \(request.format.rawValue): \(humanBytes(done)) of \(humanBytes(total))")
                                 })
-            try check.wait()
         } catch let error as ZooError {
             // name the file the user asked for, not the hidden staging file
             throw ZooError(error.kind, error.message.replacingAll(staging, request.output))

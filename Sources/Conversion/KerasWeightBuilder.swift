@@ -23,10 +23,7 @@ public enum KerasWeightBuilder {
     public static func build(checkpoint: Checkpoint, graph: Graph, model: KerasModel, report: MatchReport,
                              progress: ((Int, Int) -> Void)? = nil) throws -> [String: [Tensor]] {
         guard report.isExact else { throw ZooError(.mismatch, "\(checkpoint.path): \(report.summary)") }
-        var specs: [String: ParameterSpec] = [:]
-        for p in graph.parameters {
-            if let layer = p.kerasLayer, let weight = p.kerasWeight { specs["\(layer)/\(weight)"] = p }
-        }
+        let specs = kerasSpecs(graph)
         var out: [String: [Tensor]] = [:]
         // A fused in_proj feeds three Keras weights; keep it until its layer is done.
         var cache: [String: [Float]] = [:]
@@ -66,13 +63,21 @@ public enum KerasWeightBuilder {
     /// (about 1 MB, at least 8 channels) into a per-thread buffer and written straight to its place, on every core,
     /// starting as soon as HDF5 has placed its dataset. Memory stays near the largest tensor,
     /// whatever the model's size. Pass the result to `KerasFile.write(_:to:…:feeder:)`.
-    /// - Parameters:
-    ///   - checkRecords: check zip records' CRC-32 here too (false when the caller runs
-    ///     `RecordCheck` alongside).
-    ///   - progress: called with (bytes written, bytes in all) after each slab.
-    public static func feeder(checkpoint: Checkpoint, graph: Graph, report: MatchReport, checkRecords: Bool = true,
+    /// Zip records read in place have their CRC-32 checked on a thread of their own, alongside
+    /// the layout; a mismatch fails the write.
+    /// - Parameter progress: called with (bytes written, bytes in all) after each slab.
+    public static func feeder(checkpoint: Checkpoint, graph: Graph, report: MatchReport,
                               progress: ((Int, Int) -> Void)? = nil) -> ([WeightSlot]) throws -> KerasWeightFeeder {
-        { slots in try StreamFeeder(checkpoint: checkpoint, graph: graph, report: report, slots: slots, checkRecords: checkRecords, progress: progress) }
+        { slots in try StreamFeeder(checkpoint: checkpoint, graph: graph, report: report, slots: slots, progress: progress) }
+    }
+
+    /// Each Keras weight's parameter spec, keyed "layer/weight".
+    static func kerasSpecs(_ graph: Graph) -> [String: ParameterSpec] {
+        var specs: [String: ParameterSpec] = [:]
+        for p in graph.parameters {
+            if let layer = p.kerasLayer, let weight = p.kerasWeight { specs["\(layer)/\(weight)"] = p }
+        }
+        return specs
     }
 
     final class StreamFeeder: KerasWeightFeeder, @unchecked Sendable {
@@ -80,33 +85,30 @@ public enum KerasWeightBuilder {
         /// checksummed (ZOO_SLAB_KB overrides, for measuring).
         static let slabBytes = getenv("ZOO_SLAB_KB").flatMap { Int(String(cString: $0)) }.map { $0 << 10 } ?? (1 << 20)
         struct Job { var slot: Int; var entry: Int; var plan: TransformPlan; var channels: Range<Int> }
-        enum Work { case check(Int), slab(Job) }
 
         private let checkpoint: Checkpoint
         private let progress: ((Int, Int) -> Void)?
         private var jobs: [[Job]]          // by slot
-        private let queue = WorkQueue<Work>()
+        private let queue = WorkQueue<Job>()
+        private let check: RecordCheck
         private var workers: [WorkerThread] = []
         private let lock = Lock()
         private var writer: KerasFileWriter?
         private var failure: Error?
         private var written = 0
         private let total: Int
+        private let elementSize: Int
         private var slabsLeft: [Int]      // by checkpoint entry
 
-        init(checkpoint: Checkpoint, graph: Graph, report: MatchReport, slots: [WeightSlot], checkRecords: Bool,
+        init(checkpoint: Checkpoint, graph: Graph, report: MatchReport, slots: [WeightSlot],
              progress: ((Int, Int) -> Void)?) throws {
             guard report.isExact else { throw ZooError(.mismatch, "\(checkpoint.path): \(report.summary)") }
             self.checkpoint = checkpoint
             self.progress = progress
-            var specs: [String: ParameterSpec] = [:]
-            for p in graph.parameters {
-                if let layer = p.kerasLayer, let weight = p.kerasWeight { specs["\(layer)/\(weight)"] = p }
-            }
+            let specs = KerasWeightBuilder.kerasSpecs(graph)
             var entryIndex: [String: Int] = [:]
             for (i, e) in checkpoint.entries.enumerated() { entryIndex[e.name] = i }
             var jobs: [[Job]] = []
-            var checks: [Int] = []
             var slabsLeft = [Int](repeating: 0, count: checkpoint.entries.count)
             for (i, slot) in slots.enumerated() {
                 guard let spec = specs["\(slot.layer)/\(slot.name)"], let source = report.sourceKey[spec.torchName], let e = entryIndex[source],
@@ -120,7 +122,6 @@ public enum KerasWeightBuilder {
                 guard spec.kerasShape == slot.shape, plan.count == slot.count, plan.sourceOffset + plan.count <= entry.count else {
                     throw ZooError(.mismatch, "internal: \(slot.layer)/\(slot.name) expected shape \(slot.shape), transform gives \(spec.kerasShape ?? [])")
                 }
-                if slabsLeft[e] == 0 && checkRecords { checks.append(e) }
                 // Tensors converted from another dtype are materialised once, so they go in one slab.
                 let slabBytes = checkpoint.readsInPlace(entry) ? Self.slabBytes : Int.max
                 let slabs = plan.slabs(ofAbout: slabBytes).map { Job(slot: i, entry: e, plan: plan, channels: $0) }
@@ -129,8 +130,9 @@ public enum KerasWeightBuilder {
             }
             self.jobs = jobs
             self.slabsLeft = slabsLeft
-            total = slots.reduce(0) { $0 + $1.count * MemoryLayout<Float>.size }
-            queue.push(checks.map { .check($0) })
+            total = slots.reduce(0) { $0 + $1.byteCount }
+            elementSize = slots.first?.dtype.size ?? MemoryLayout<Float>.size
+            check = RecordCheck(checkpoint: checkpoint, graph: graph, report: report)
             for _ in 0..<ProcessInfoCores.count {
                 let buffer = Buffer()
                 workers.append(WorkerThread { [unowned self] in self.work(buffer) })
@@ -139,13 +141,14 @@ public enum KerasWeightBuilder {
 
         func placed(_ slot: Int, in writer: KerasFileWriter) {
             lock.locked { if self.writer == nil { self.writer = writer } }
-            queue.push(jobs[slot].map { .slab($0) })
+            queue.push(jobs[slot])
         }
 
         func finish(_ writer: KerasFileWriter) throws {
             queue.close()
             workers.forEach { $0.join() }
             workers = []
+            try check.wait()
             if let failure { throw failure }
         }
 
@@ -153,15 +156,13 @@ public enum KerasWeightBuilder {
             queue.cancel()
             workers.forEach { $0.join() }
             workers = []
+            try? check.wait()
         }
 
         private func work(_ buffer: Buffer) {
-            while let item = queue.next() {
+            while let job = queue.next() {
                 do {
-                    switch item {
-                    case .check(let e): try checkpoint.verifyRecord(of: checkpoint.entries[e])
-                    case .slab(let job): try run(job, buffer)
-                    }
+                    try run(job, buffer)
                 } catch {
                     lock.locked { if failure == nil { failure = error } }
                     queue.cancel()
@@ -183,7 +184,7 @@ public enum KerasWeightBuilder {
                                  UnsafeBufferPointer(start: values + k * run, count: run))
             }
             let (done, last) = lock.locked { () -> (Int, Bool) in
-                written += plan.inner * run * MemoryLayout<Float>.size
+                written += plan.inner * run * elementSize
                 slabsLeft[job.entry] -= 1
                 return (written, slabsLeft[job.entry] == 0)
             }
@@ -194,11 +195,11 @@ public enum KerasWeightBuilder {
 
     /// Checks the CRC-32 of every zip record the conversion reads, on a thread of its own, so
     /// it runs while the output file is being laid out.
-    public final class RecordCheck: @unchecked Sendable {
+    final class RecordCheck: @unchecked Sendable {
         private var thread: WorkerThread?
         private var failure: Error?
 
-        public init(checkpoint: Checkpoint, graph: Graph, report: MatchReport) {
+        init(checkpoint: Checkpoint, graph: Graph, report: MatchReport) {
             let entries = graph.torchEntries.compactMap { report.sourceKey[$0.name].flatMap(checkpoint.entry(named:)) }
             thread = WorkerThread { [self] in
                 do { for entry in entries { try checkpoint.verifyRecord(of: entry) } } catch { failure = error }
@@ -206,7 +207,7 @@ public enum KerasWeightBuilder {
         }
 
         /// Waits for the check; rethrows what it found.
-        public func wait() throws {
+        func wait() throws {
             thread?.join()
             thread = nil
             if let failure { throw failure }

@@ -112,14 +112,8 @@ public enum KerasFile {
         var finished = false
         defer { if !finished { feeder.abandon() } } // the feeder's threads never outlive a failure
         try AtomicFile.write(to: path, overwrite: overwrite, sync: sync) { temporary in
-            let writer: KerasFileWriter
-            do {
-                writer = try KerasFileWriter.create(saved, format: format, dtype: dtype, path: temporary, displayName: path,
+            let writer = try KerasFileWriter.create(saved, format: format, dtype: dtype, path: temporary, displayName: path,
                                                     metadata: metadata, config: config) { feeder.placed($1, in: $0) }
-            } catch {
-                feeder.abandon()
-                throw error
-            }
             try feeder.finish(writer)
             try writer.finish()
         }
@@ -138,8 +132,7 @@ public enum KerasFile {
     ///   - model: when given, the file must belong to it: the same layers with weights, the same
     ///     shapes (and for `.keras`, the config's layers and classes match the model's).
     public static func read(_ path: String, format: KerasFormat? = nil, expecting model: KerasModel? = nil) throws -> KerasWeights {
-        let reader = try self.reader(path, format: format, expecting: model)
-        return try reader.index.mapValues { try $0.map { try $0.read() } }
+        try readAll(try reader(path, format: format, expecting: model).index)
     }
 
     /// Opens a Keras file for reading its weights one at a time (see `KerasWeightReader`), with
@@ -168,8 +161,12 @@ public enum KerasFile {
     /// Reads a `.keras` archive: config, layer list, metadata and weights.
     public static func readArchive(_ path: String) throws -> KerasArchive {
         let archive = try openArchive(path)
-        let weights = try WeightsH5.index(archive.weights).mapValues { try $0.map { try $0.read() } }
+        let weights = try readAll(try WeightsH5.index(archive.weights))
         return KerasArchive(config: archive.config, layers: archive.layers, kerasVersion: archive.version, weights: weights)
+    }
+
+    private static func readAll(_ index: [String: [H5DatasetRef]]) throws -> KerasWeights {
+        try index.mapValues { try $0.map { try $0.read() } }
     }
 
     private static func openArchive(_ path: String) throws -> (config: JSONValue, layers: [(name: String, className: String)], version: String?, weights: H5File) {
@@ -257,13 +254,8 @@ public final class KerasWeightReader {
 
     fileprivate init(index: [String: [H5DatasetRef]]) { self.index = index }
 
-    /// Layers with weights.
-    public var layers: [String] { index.keys.sorted() }
-
     /// How many weights the file holds for `layer` (0 when none).
     public func count(_ layer: String) -> Int { index[layer]?.count ?? 0 }
-
-    public func shape(_ layer: String, _ i: Int) throws -> [Int] { try ref(layer, i).shape() }
 
     /// Weight i of `layer`, row-major, converted to float32.
     public func floats(_ layer: String, _ i: Int) throws -> [Float] { try ref(layer, i).floats() }

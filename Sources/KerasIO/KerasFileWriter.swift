@@ -173,11 +173,6 @@ public final class KerasFileWriter: @unchecked Sendable {
         try half.withUnsafeBytes { try writeStored(slot, at: start, $0) }
     }
 
-    /// `write` for raw little-endian float32 bytes (a whole number of elements).
-    public func write(_ slot: Int, at start: Int, _ bytes: UnsafeRawBufferPointer) throws {
-        try write(slot, at: start, bytes.bindMemory(to: Float.self))
-    }
-
     /// Bytes already in the slot's dtype.
     private func writeStored(_ slot: Int, at start: Int, _ bytes: UnsafeRawBufferPointer) throws {
         let s = slots[slot]
@@ -258,12 +253,6 @@ public final class KerasFileWriter: @unchecked Sendable {
             guard n > 0 else { throw ZooError(.io, "could not read back \(displayName): \(n < 0 ? errorText(errno) : "it ended early")") }
             done += n
         }
-    }
-}
-
-extension CRC32 {
-    static func checksum(_ bytes: [UInt8], seed: UInt32) -> UInt32 {
-        bytes.withUnsafeBytes { checksum($0, seed: seed) }
     }
 }
 

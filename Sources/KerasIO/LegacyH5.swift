@@ -41,11 +41,6 @@ enum LegacyH5 {
         try top.setStringArrayAttribute("weight_names", [])
     }
 
-    /// Reads every layer that has weights, in `layer_names` order, keyed by layer name.
-    static func read(_ file: H5File) throws -> KerasWeights {
-        try index(file).mapValues { try $0.map { try $0.read() } }
-    }
-
     /// Every layer's weight datasets, in `weight_names` order, keyed by layer name, not yet read.
     static func index(_ file: H5File) throws -> [String: [H5DatasetRef]] {
         var root = try file.root()

@@ -79,11 +79,6 @@ enum WeightsH5 {
         try rootVars.setStringAttribute("name", model.name, utf8: true)
     }
 
-    /// Reads every layer's weights, keyed by the `name` attribute of its `vars` group.
-    static func read(_ file: H5File) throws -> KerasWeights {
-        try index(file).mapValues { try $0.map { try $0.read() } }
-    }
-
     /// Every layer's weight datasets, keyed by the `name` attribute of its `vars` group, not yet read.
     static func index(_ file: H5File) throws -> [String: [H5DatasetRef]] {
         let root = try file.root()

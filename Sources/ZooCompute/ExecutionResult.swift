@@ -38,13 +38,11 @@ public enum ValueLayout: Sendable, Equatable {
 struct ValueStore {
     private var values: [FloatTensor?]
     private var remaining: [Int]
-    private let keepAll: Bool
 
-    init(count: Int, consumers: [[Int]], keep: Set<Int>, keepAll: Bool) {
+    init(count: Int, consumers: [[Int]], keep: Set<Int>) {
         values = Array(repeating: nil, count: count)
         remaining = consumers.map(\.count)
         for k in keep { remaining[k] += 1 }
-        self.keepAll = keepAll
     }
 
     subscript(_ id: Int) -> FloatTensor { values[id]! }
@@ -54,7 +52,7 @@ struct ValueStore {
     /// The value of `id` for a consumer that will modify it.
     mutating func take(_ id: Int) -> FloatTensor {
         let v = values[id]!
-        if remaining[id] == 1 && !keepAll { values[id] = nil }
+        if remaining[id] == 1 { values[id] = nil }
         return v
     }
 
@@ -62,7 +60,7 @@ struct ValueStore {
     mutating func release(_ inputs: [Int]) {
         for i in inputs {
             remaining[i] -= 1
-            if remaining[i] <= 0 && !keepAll { values[i] = nil }
+            if remaining[i] <= 0 { values[i] = nil }
         }
     }
 }
@@ -82,8 +80,11 @@ func tensors(draining recorded: inout [(String, FloatTensor)]) -> [(name: String
 }
 
 func elapsedMilliseconds(since start: ContinuousClock.Instant) -> Double {
-    let d = ContinuousClock.now - start
-    return Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15
+    milliseconds(ContinuousClock.now - start)
+}
+
+func milliseconds(_ d: Duration) -> Double {
+    Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15
 }
 
 func shapeText(_ s: [Int]) -> String { "[" + s.map { $0 < 0 ? "?" : String($0) }.joined(separator: ", ") + "]" }

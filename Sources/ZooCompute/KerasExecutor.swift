@@ -88,7 +88,7 @@ public struct KerasExecutor: Sendable {
         var consumers = [[Int]](repeating: [], count: steps.count)
         for (i, s) in steps.enumerated() { for j in s.inbound { consumers[j].append(i) } }
         let outputs = model.outputs.map { position[$0]! }
-        var store = ValueStore(count: steps.count, consumers: consumers, keep: Set(outputs), keepAll: false)
+        var store = ValueStore(count: steps.count, consumers: consumers, keep: Set(outputs))
         var recorded: [(String, FloatTensor)] = []
         var batch: Int?
         var observing = Duration.zero
@@ -109,10 +109,8 @@ public struct KerasExecutor: Sendable {
                 observing += ContinuousClock.now - before
             }
         }
-        let ms = elapsedMilliseconds(since: start) - Double(observing.components.seconds) * 1000 - Double(observing.components.attoseconds) / 1e15
-        let results = outputs.map { store[$0].tensor }
-        store = ValueStore(count: 0, consumers: [], keep: [], keepAll: false)
-        return ExecutionResult(outputs: results, intermediates: tensors(draining: &recorded), milliseconds: ms)
+        let ms = elapsedMilliseconds(since: start) - milliseconds(observing)
+        return ExecutionResult(outputs: outputs.map { store[$0].tensor }, intermediates: tensors(draining: &recorded), milliseconds: ms)
     }
 
     // MARK: - Layers

@@ -89,7 +89,7 @@ public struct TorchExecutor: Sendable {
     ///   - recordIntermediates: keep every node's output (costs memory; needed by `compareLayers`).
     public func run(_ inputs: [String: Tensor], recordIntermediates: Bool = true) throws -> ExecutionResult {
         let consumers = graph.nodes.map { n in graph.nodes.filter { $0.inputs.contains(n.id) }.flatMap { c in c.inputs.filter { $0 == n.id }.map { _ in c.id } } }
-        var store = ValueStore(count: graph.nodes.count, consumers: consumers, keep: Set(graph.outputs), keepAll: false)
+        var store = ValueStore(count: graph.nodes.count, consumers: consumers, keep: Set(graph.outputs))
         var recorded: [(String, FloatTensor)] = []
         var layouts: [Int: ValueLayout] = [:]
         var batch: Int?
@@ -115,9 +115,8 @@ public struct TorchExecutor: Sendable {
         }
         let ms = elapsedMilliseconds(since: start)
         let named = Dictionary(layouts.map { (graph.nodes[$0.key].kerasName, $0.value) }, uniquingKeysWith: { a, _ in a })
-        let results = graph.outputs.map { store[$0].tensor }
-        store = ValueStore(count: 0, consumers: [], keep: [], keepAll: false)
-        return ExecutionResult(outputs: results, intermediates: tensors(draining: &recorded), milliseconds: ms, layouts: named)
+        return ExecutionResult(outputs: graph.outputs.map { store[$0].tensor }, intermediates: tensors(draining: &recorded),
+                               milliseconds: ms, layouts: named)
     }
 
     private func w(_ name: String) -> [Float] { weights[name]! }

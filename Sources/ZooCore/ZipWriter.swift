@@ -134,8 +134,8 @@ public enum CRC32 {
         return zoo_crc32(seed, base, data.count)
     }
 
-    public static func checksum(_ bytes: [UInt8]) -> UInt32 {
-        bytes.withUnsafeBytes { checksum($0) }
+    public static func checksum(_ bytes: [UInt8], seed: UInt32 = 0) -> UInt32 {
+        bytes.withUnsafeBytes { checksum($0, seed: seed) }
     }
 
     /// The checksum of A followed by B, from the checksums of both and B's length.
