@@ -81,39 +81,39 @@ public enum Converter {
                                options: ArchitectureOptions, progress: ((String) -> Void)? = nil,
                                mismatch: ((MatchReport) -> Void)? = nil) throws -> ConversionResult {
         let start = monotonicSeconds()
-        if !request.overwrite && access(request.output, F_OK) == 0 {
-            throw ZooError(.usage, "'\(request.output)' already exists; pass --force to replace it")
-        }
         let (graph, report, model) = try prepare(checkpoint, arch, options, mismatch: mismatch)
         progress?("mapping \(report.sourceKey.count) tensors of \(arch.name)")
-        let staging = stagingPath(for: request.output)
-        defer { unlink(staging) }
+        let staged = try StagedFile(destination: request.output, overwrite: request.overwrite, protecting: checkpoint.inputFiles)
+        defer { staged.discard() }
         do {
-            try KerasFile.write(model, to: staging, format: request.format, overwrite: true, sync: request.sync, dtype: request.dtype,
+            try KerasFile.write(model, into: staged, format: request.format, dtype: request.dtype,
                                 feeder: KerasWeightBuilder.feeder(checkpoint: checkpoint, graph: graph, report: report) { done, total in
                                     progress?("writing \(request.format.rawValue): \(humanBytes(done)) of \(humanBytes(total))")
                                 })
         } catch let error as ZooError {
-            // name the file the user asked for, not the hidden staging file
-            throw ZooError(error.kind, error.message.replacingAll(staging, request.output))
+            // name the file the user asked for, not the staging file
+            throw ZooError(error.kind, error.message.replacingAll(staged.path, request.output))
         }
 
         var verification: VerificationReport?
         if request.verify {
             progress?("verifying: reading back \(request.output) and running both layouts")
             let tolerance = request.tolerance ?? Verifier.defaultTolerance(for: graph, dtype: request.dtype)
-            let result = try Verifier.verify(graph: graph, model: model, seed: request.seed, batch: request.batch, tolerance: tolerance,
-                torch: { try KerasWeightBuilder.torchExecutor(checkpoint: checkpoint, graph: graph, report: report) },
-                keras: { try KerasWeightBuilder.kerasExecutor(model: model, file: try KerasFile.reader(staging, format: request.format, expecting: model)) })
+            let result: VerificationReport
+            do {
+                result = try Verifier.verify(graph: graph, model: model, seed: request.seed, batch: request.batch, tolerance: tolerance,
+                    torch: { try KerasWeightBuilder.torchExecutor(checkpoint: checkpoint, graph: graph, report: report) },
+                    keras: { try KerasWeightBuilder.kerasExecutor(model: model, file: try KerasFile.reader(staged.path, format: request.format, expecting: model)) })
+            } catch let error as ZooError {
+                throw ZooError(error.kind, error.message.replacingAll(staged.path, request.output))
+            }
             verification = result
             if !result.passed && !request.keepUnverified {
                 let layer = result.comparison.firstDivergent.map { " (first divergent layer: \($0.name))" } ?? ""
                 throw ZooError(.verification, "\(request.output): verification failed: \(result.summary)\(layer); no file was written (pass --keep-unverified to keep it)")
             }
         }
-        guard rename(staging, request.output) == 0 else {
-            throw ZooError(.io, "cannot move the finished file into place at '\(request.output)': \(String(cString: strerror(errno)))")
-        }
+        try staged.commit(sync: request.sync)
         var info = stat()
         let bytes = stat(request.output, &info) == 0 ? Int(info.st_size) : 0
         return ConversionResult(architecture: arch.name, tensorsMapped: report.sourceKey.count, parameters: graph.parameterCount,
@@ -138,17 +138,12 @@ public enum Converter {
         }
         return (graph, report, try graph.kerasModel())
     }
-
-    /// A hidden file beside the output, so the final rename stays on one file system.
-    static func stagingPath(for output: String) -> String {
-        let slash = output.lastIndex(of: "/")
-        let folder = slash.map { String(output[...$0]) } ?? ""
-        let name = slash.map { String(output[output.index(after: $0)...]) } ?? output
-        return "\(folder).\(name).zoo-staging-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-    }
 }
 
 extension Checkpoint {
+    /// The files a conversion reads from, which it must never write over.
+    public var inputFiles: [String] { [path] }
+
     public var tensorShapes: TensorShapes { TensorShapes(entries.map { ($0.name, $0.shape, $0.dtype) }) }
 }
 
@@ -166,15 +161,17 @@ extension Converter {
                               kerasFile: String?, seed: UInt64, batch: Int, tolerance: Double?,
                               mismatch: ((MatchReport) -> Void)? = nil) throws -> VerificationReport {
         let (graph, report, model) = try prepare(checkpoint, arch, options, mismatch: mismatch)
-        var temporary: String?
-        defer { if let temporary { unlink(temporary) } }
+        // Without a file, a scratch .keras that is never given a name (it vanishes with the run).
+        var scratch: StagedFile?
+        defer { scratch?.discard() }
         if kerasFile == nil {
-            let path = (getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp") + "/zoo-verify-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).keras"
-            temporary = path
-            try KerasFile.write(model, to: path, format: .keras, overwrite: true,
+            let folder = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
+            let staged = try StagedFile(destination: "\(folder)/zoo-verify-\(getpid()).keras", overwrite: true)
+            scratch = staged
+            try KerasFile.write(model, into: staged, format: .keras,
                                 feeder: KerasWeightBuilder.feeder(checkpoint: checkpoint, graph: graph, report: report))
         }
-        let reader = try KerasFile.reader(kerasFile ?? temporary!, format: kerasFile == nil ? .keras : nil, expecting: model)
+        let reader = try KerasFile.reader(kerasFile ?? scratch!.path, format: kerasFile == nil ? .keras : nil, expecting: model)
         return try Verifier.verify(graph: graph, model: model, seed: seed, batch: batch, tolerance: tolerance ?? Verifier.defaultTolerance(for: graph),
                                    torch: { try KerasWeightBuilder.torchExecutor(checkpoint: checkpoint, graph: graph, report: report) },
                                    keras: { try KerasWeightBuilder.kerasExecutor(model: model, file: reader) })

@@ -45,7 +45,12 @@ final class H5File {
                 throw ZooError(.io, "could not reserve \(userblock) bytes at the start of \(displayName)")
             }
         }
-        let id = H5Fcreate(path, zoo_h5f_acc_trunc(), fcpl, zoo_h5p_default())
+        // The stdio driver, not sec2: zoo writes into unnamed files reached as /proc/self/fd/N,
+        // and sec2 insists on resolving that link to a real path, which an unnamed file lacks.
+        let fapl = H5Pcreate(zoo_h5p_file_access())
+        guard fapl >= 0, H5Pset_fapl_stdio(fapl) >= 0 else { throw ZooError(.io, "could not set up HDF5 to write \(displayName)") }
+        defer { H5Pclose(fapl) }
+        let id = H5Fcreate(path, zoo_h5f_acc_trunc(), fcpl, fapl)
         guard id >= 0 else { throw ZooError(.io, "could not create the HDF5 file \(displayName)") }
         return H5File(id: id, displayName: displayName)
     }
@@ -57,7 +62,10 @@ final class H5File {
         guard H5Fis_hdf5(path) > 0 else {
             throw ZooError(.format, "expected an HDF5 file at \(name), found \(fileState(path))")
         }
-        let id = H5Fopen(path, zoo_h5f_acc_rdonly(), zoo_h5p_default())
+        let fapl = H5Pcreate(zoo_h5p_file_access())
+        guard fapl >= 0, H5Pset_fapl_stdio(fapl) >= 0 else { throw ZooError(.io, "could not set up HDF5 to read \(name)") }
+        defer { H5Pclose(fapl) }
+        let id = H5Fopen(path, zoo_h5f_acc_rdonly(), fapl)
         guard id >= 0 else { throw ZooError(.format, "expected a readable HDF5 file at \(name), found a damaged one (truncated?)") }
         return H5File(id: id, displayName: name)
     }

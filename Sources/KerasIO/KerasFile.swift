@@ -99,6 +99,16 @@ public enum KerasFile {
     public static func write(_ model: KerasModel, to path: String, format: KerasFormat? = nil, overwrite: Bool = false,
                              sync: Bool = false, dtype: KerasDType = .float32,
                              feeder makeFeeder: ([WeightSlot]) throws -> KerasWeightFeeder) throws {
+        let staged = try StagedFile(destination: path, overwrite: overwrite)
+        try write(model, into: staged, format: format, dtype: dtype, feeder: makeFeeder)
+        try staged.commit(sync: sync)
+    }
+
+    /// Writes `model` into a staged file (see `StagedFile`), which the caller commits once it is
+    /// content with it (after verifying it, say) or discards. Messages name its destination.
+    public static func write(_ model: KerasModel, into staged: StagedFile, format: KerasFormat? = nil, dtype: KerasDType = .float32,
+                             feeder makeFeeder: ([WeightSlot]) throws -> KerasWeightFeeder) throws {
+        let path = staged.destination
         guard let format = format ?? KerasFormat(path: path) else {
             throw ZooError(.usage, "expected a Keras file name ending in .keras, .weights.h5 or .h5, found '\(path)'")
         }
@@ -111,12 +121,10 @@ public enum KerasFile {
         let feeder = try makeFeeder(KerasFileWriter.plannedSlots(saved, dtype: dtype))
         var finished = false
         defer { if !finished { feeder.abandon() } } // the feeder's threads never outlive a failure
-        try AtomicFile.write(to: path, overwrite: overwrite, sync: sync) { temporary in
-            let writer = try KerasFileWriter.create(saved, format: format, dtype: dtype, path: temporary, displayName: path,
-                                                    metadata: metadata, config: config) { feeder.placed($1, in: $0) }
-            try feeder.finish(writer)
-            try writer.finish()
-        }
+        let writer = try KerasFileWriter.create(saved, format: format, dtype: dtype, path: staged.path, displayName: path,
+                                                metadata: metadata, config: config) { feeder.placed($1, in: $0) }
+        try feeder.finish(writer)
+        try writer.finish()
         finished = true
     }
 

@@ -278,8 +278,11 @@ public final class Checkpoint: @unchecked Sendable {
             guard let offsets = value["data_offsets"]?.array, offsets.count == 2, let begin = offsets[0].int, let end = offsets[1].int, begin >= 0, begin <= end else {
                 throw ZooError(.format, "expected tensor '\(name)' to have data_offsets [begin, end] with 0 ≤ begin ≤ end, found \(value["data_offsets"]?.serialized.prefix(60) ?? "none")")
             }
-            guard let count = checkedProduct(shape), case let (bytes, overflow) = count.multipliedReportingOverflow(by: dtype.size), !overflow, bytes == end - begin else {
-                throw ZooError(.format, "expected tensor '\(name)' (\(dtypeName) \(shape)) to span \(checkedProduct(shape).map { String($0 * dtype.size) } ?? "overflowing") bytes, found data_offsets [\(begin), \(end)] spanning \(end - begin)")
+            guard let bytes = ShapeArithmetic.byteCount(shape, elementSize: dtype.size) else {
+                throw ZooError(.format, "expected tensor '\(name)' to have a shape whose size fits in memory, found \(dtypeName) \(shape), whose byte count overflows")
+            }
+            guard bytes == end - begin else {
+                throw ZooError(.format, "expected tensor '\(name)' (\(dtypeName) \(shape)) to span \(bytes) bytes, found data_offsets [\(begin), \(end)] spanning \(end - begin)")
             }
             specs.append((name, dtype, shape, begin, end, order))
         }
@@ -515,9 +518,10 @@ extension Checkpoint {
     /// Checks every view against its storage and builds the entries.
     static func makeEntries(_ selection: Selection, available: (StorageRef) -> Int, where describe: (StorageRef) -> String) throws -> [CheckpointEntry] {
         try selection.tensors.map { name, ref in
-            guard let count = checkedProduct(ref.shape) else {
-                throw ZooError(.format, "tensor '\(name)': expected a shape whose element count fits in memory, found \(ref.shape)")
+            guard let bytes = ShapeArithmetic.byteCount(ref.shape, elementSize: ref.dtype.size) else {
+                throw ZooError(.format, "tensor '\(name)': expected a shape whose size fits in memory, found \(ref.dtype.rawValue) \(ref.shape), whose byte count overflows")
             }
+            let count = bytes / ref.dtype.size
             let have = available(ref.storage)
             if have < ref.storage.byteCount {
                 throw ZooError(.format, "tensor '\(name)': expected \(describe(ref.storage)) to hold \(ref.storage.byteCount) bytes (\(ref.storage.count) \(ref.storage.dtype.rawValue) elements, as its storage declares), found \(have)")
@@ -538,17 +542,6 @@ extension Checkpoint {
             return CheckpointEntry(name: name, dtype: ref.dtype, shape: ref.shape, location: .strided(ref))
         }
     }
-}
-
-/// The element count of a shape, or nil when it overflows.
-func checkedProduct(_ shape: [Int]) -> Int? {
-    var n = 1
-    for d in shape {
-        let (p, overflow) = n.multipliedReportingOverflow(by: d)
-        if overflow { return nil }
-        n = p
-    }
-    return n
 }
 
 /// Whether a view's strides are row-major (dimensions of size 1 may carry any stride).

@@ -65,3 +65,23 @@ public enum DType: String, CaseIterable, Sendable, Codable {
         }
     }
 }
+
+/// Sizes computed from a shape a file declares, with every product checked.
+public enum ShapeArithmetic {
+    /// The byte count of `shape` in `dtype`, or nil when the shape is unusable: a negative
+    /// dimension, or dimensions whose product times the element size overflows `Int` even with
+    /// zero-sized dimensions counted as 1. That bound is stricter than the element count alone
+    /// (`[0, 2^62]` holds no elements) so that every partial product any later step takes of the
+    /// same shape (rows × columns, channels × height × width) is known to fit as well.
+    public static func byteCount(_ shape: [Int], elementSize: Int) -> Int? {
+        var bound = elementSize, count = 1
+        for d in shape {
+            guard d >= 0 else { return nil }
+            let (b, overflow) = bound.multipliedReportingOverflow(by: max(d, 1))
+            if overflow { return nil }
+            bound = b
+            count *= d // ≤ bound / elementSize, so it cannot overflow
+        }
+        return count * elementSize
+    }
+}

@@ -3,15 +3,19 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-
+import CZooKernels
 
 /// A read-only memory map of a whole file, so a reader touches only the pages it needs.
 public final class MappedFile: @unchecked Sendable {
     public let path: String
     public let bytes: UnsafeRawBufferPointer
     private let base: UnsafeMutableRawPointer?
+    /// The fault-handler slot guarding the mapping: a SIGBUS inside it (the file shrank while
+    /// mapped) ends the run with one sentence naming the file instead of a crash.
+    private var guardSlot: Int32 = -1
 
-    public init(path: String) throws {
+    /// - Parameter displayName: how a fault names the file (default: `path`).
+    public init(path: String, displayName: String? = nil) throws {
         self.path = path
         let fd = open(path, O_RDONLY)
         guard fd >= 0 else { throw ZooError(.io, "cannot open '\(path)' for reading: \(String(cString: strerror(errno)))") }
@@ -30,9 +34,12 @@ public final class MappedFile: @unchecked Sendable {
         }
         base = mapped
         bytes = UnsafeRawBufferPointer(start: mapped, count: size)
+        zoo_install_fault_handlers()
+        guardSlot = zoo_guard_mapping(mapped, size, displayName ?? path)
     }
 
     deinit {
+        zoo_unguard_mapping(guardSlot)
         if let base { munmap(base, bytes.count) }
     }
 

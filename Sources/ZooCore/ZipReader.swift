@@ -1,4 +1,9 @@
 import CZip
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// A read-only zip archive through libzip (the `.pth` container and the `.keras` container).
 /// No libzip type leaves this file.
@@ -9,6 +14,8 @@ public final class ZipReader {
     /// Entry names in central-directory order.
     public let names: [String]
     private let indexByName: [String: Int]
+    /// The archive's size on disk, which bounds every size its directory may claim.
+    private let archiveBytes: Int
     /// libzip's archive handle is not safe to read from two threads at once.
     private let lock = Lock()
 
@@ -26,6 +33,8 @@ public final class ZipReader {
             throw ZooError(.format, "expected \(kind) (a zip archive)\(at), found a damaged or different file: \(Self.reason(code)); the file may be truncated")
         }
         self.handle = handle
+        var info = stat()
+        archiveBytes = stat(path, &info) == 0 ? Int(info.st_size) : 0
         var names: [String] = []
         var index: [String: Int] = [:]
         for i in 0..<max(0, zip_get_num_entries(handle, 0)) {
@@ -52,12 +61,21 @@ public final class ZipReader {
 
     /// Uncompressed size from the central directory, without reading the entry.
     public func size(of name: String) -> Int? {
+        guard let st = entryStat(name), st.size <= UInt64(Int.max) else { return nil }
+        return Int(st.size)
+    }
+
+    private func entryStat(_ name: String) -> zip_stat_t? {
         guard let i = indexByName[name] else { return nil }
         var st = zip_stat_t()
         zip_stat_init(&st)
-        guard zip_stat_index(handle, zip_uint64_t(i), 0, &st) == 0, st.size <= UInt64(Int.max) else { return nil }
-        return Int(st.size)
+        guard zip_stat_index(handle, zip_uint64_t(i), 0, &st) == 0 else { return nil }
+        return st
     }
+
+    /// Deflate writes at least one bit per 258 bytes it restores: no stream expands by more than
+    /// about 1032 times. A central directory that claims more is lying.
+    static let maximumExpansion: UInt64 = 1032
 
     /// The whole entry, checked against its CRC by libzip. Safe to call from several threads.
     public func read(_ name: String) throws -> [UInt8] {
@@ -69,17 +87,34 @@ public final class ZipReader {
         guard let i = indexByName[name] else {
             throw ZooError(.format, "expected an entry '\(name)'\(of), found only \(names.isEmpty ? "no entries" : names.joined(separator: ", "))")
         }
-        guard let expected = size(of: name) else {
+        guard let st = entryStat(name), st.valid & UInt64(ZIP_STAT_SIZE | ZIP_STAT_COMP_SIZE | ZIP_STAT_COMP_METHOD) != 0 else {
             throw ZooError(.format, "could not read the size of '\(name)'\(of)")
         }
+        // The sizes are the archive's claims: check them against what the bytes can hold before
+        // allocating anything of that size.
+        if st.comp_method == ZIP_CM_STORE, st.comp_size != st.size {
+            throw ZooError(.format, "expected the stored entry '\(name)'\(of) to hold as many bytes as it claims (\(st.size)), found \(st.comp_size) stored bytes (damaged central directory)")
+        }
+        guard st.comp_size <= UInt64(archiveBytes) else {
+            throw ZooError(.format, "expected the entry '\(name)'\(of) to fit in the archive's \(archiveBytes) bytes, found a claimed compressed size of \(st.comp_size) (damaged or truncated archive)")
+        }
+        let (bound, overflow) = st.comp_size.multipliedReportingOverflow(by: Self.maximumExpansion)
+        guard st.size <= UInt64(Int.max), overflow || st.size <= bound + 1024 else {
+            throw ZooError(.format, "expected the entry '\(name)'\(of) to claim at most \(bound + 1024) bytes from its \(st.comp_size) compressed bytes, found a claimed size of \(st.size) (damaged central directory)")
+        }
+        let expected = Int(st.size)
         guard let file = zip_fopen_index(handle, zip_uint64_t(i), 0) else {
             throw ZooError(.format, "could not open '\(name)'\(of): \(String(cString: zip_strerror(handle)).lowercased())")
         }
         defer { zip_fclose(file) }
-        var out = [UInt8](repeating: 0, count: expected)
+        // Grown as bytes arrive, so a size that passed the checks above but is still a lie
+        // costs only what the entry really holds.
+        var out = [UInt8](repeating: 0, count: min(expected, 1 << 24))
         var filled = 0
         while filled < expected {
-            let n = out.withUnsafeMutableBytes { zip_fread(file, $0.baseAddress! + filled, zip_uint64_t(expected - filled)) }
+            if filled == out.count { out.append(contentsOf: repeatElement(0, count: min(out.count, expected - out.count))) }
+            let room = out.count - filled
+            let n = out.withUnsafeMutableBytes { zip_fread(file, $0.baseAddress! + filled, zip_uint64_t(room)) }
             if n < 0 {
                 throw ZooError(.format, "entry '\(name)'\(of) is damaged: \(String(cString: zip_file_strerror(file)).lowercased())")
             }

@@ -37,4 +37,36 @@ void zoo_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const
                const float *b, int ldb, float beta, float *c, int ldc);
 void zoo_sgemv(int trans, int m, int n, float alpha, const float *a, int lda, const float *x, float beta, float *y);
 
+// ---- Faults while zoo reads and writes files (signals.c) ----
+//
+// A file zoo has memory-mapped can shrink under it (another program rewrites the checkpoint):
+// touching a page past the new end raises SIGBUS. And a signal (Ctrl-C, SIGTERM, SIGHUP) can end
+// a run while a named staging file exists. These hooks make both end cleanly: the handlers are
+// async-signal-safe (fixed tables, write(2), unlink(2), _exit(2)).
+
+/// Installs the handlers, once: SIGBUS inside a guarded mapping prints one line naming the file
+/// and exits with status 1 after removing every registered staging file (any other SIGBUS is
+/// left to the default action); SIGINT, SIGTERM, SIGHUP and SIGQUIT remove the staging files,
+/// then end the process by the same signal; SIGXFSZ is ignored, so a file-size limit makes
+/// write(2) fail with EFBIG, which zoo reports, instead of killing the process.
+void zoo_install_fault_handlers(void);
+
+/// Guards [base, base + length), a mapping of `path` (copied). Returns a slot for
+/// zoo_unguard_mapping, or -1 when every slot is taken (the mapping is then unguarded).
+int zoo_guard_mapping(const void *base, size_t length, const char *path);
+void zoo_unguard_mapping(int slot);
+
+/// Registers a staging file (path copied) to remove if a signal ends the process. Returns a slot
+/// for zoo_unregister_staging, or -1 when every slot is taken.
+int zoo_register_staging(const char *path);
+void zoo_unregister_staging(int slot);
+
+/// open(folder, O_TMPFILE | O_RDWR, 0644): an unnamed file in `folder`, or -1 with errno set
+/// (EOPNOTSUPP, EISDIR … where the file system or kernel has none).
+int zoo_open_unnamed(const char *folder);
+
+/// renameat2(from, to, RENAME_NOREPLACE): -1 with errno EEXIST when `to` exists; EINVAL or
+/// ENOSYS where the file system or kernel cannot do it.
+int zoo_rename_noreplace(const char *from, const char *to);
+
 #endif
