@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include "zoo_kernels.h"
 #include <errno.h>
+#include <pthread.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -130,6 +131,13 @@ void zoo_install_fault_handlers(void) {
         sigaction(ends[i], &end, NULL);
     }
     signal(SIGXFSZ, SIG_IGN);
+    // A parent may have started zoo with these blocked (a test runner, a supervisor): a blocked
+    // SIGBUS from a fault kills at once, and blocked termination signals would never arrive.
+    sigset_t unblock;
+    sigemptyset(&unblock);
+    sigaddset(&unblock, SIGBUS);
+    for (size_t i = 0; i < sizeof ends / sizeof ends[0]; i++) sigaddset(&unblock, ends[i]);
+    pthread_sigmask(SIG_UNBLOCK, &unblock, NULL);
 }
 
 #include <fcntl.h>

@@ -52,7 +52,7 @@ public enum Converter {
     public static func architecture(for checkpoint: Checkpoint, named name: String?) throws -> Architecture {
         if let name {
             guard let arch = Registry.named(name) else {
-                throw ZooError(.usage, "expected a registered architecture (\(Registry.all.map(\.name).joined(separator: ", "))), found '\(name)'")
+                throw ZooError(.usage, "expected a registered architecture (\(Registry.all.map(\.name).joined(separator: ", "))), found '\(shown: name)'")
             }
             return arch
         }

@@ -32,7 +32,7 @@ public enum KerasWeightBuilder {
             var tensors: [Tensor] = []
             for weight in layer.weights {
                 guard let spec = specs["\(layer.name)/\(weight.name)"], let source = report.sourceKey[spec.torchName] else {
-                    throw ZooError(.mismatch, "internal: no PyTorch tensor feeds Keras weight \(layer.name)/\(weight.name)")
+                    throw ZooError(.internal, "no PyTorch tensor feeds Keras weight \(layer.name)/\(weight.name)")
                 }
                 let floats: [Float]
                 if let cached = cache[source] {
@@ -40,14 +40,14 @@ public enum KerasWeightBuilder {
                 } else {
                     let tensor = try checkpoint.tensor(named: source)
                     guard tensor.dtype.isFloatingPoint else {
-                        throw ZooError(.mismatch, "\(checkpoint.path): expected a floating-point tensor for '\(source)', found \(tensor.dtype.rawValue)")
+                        throw ZooError(.mismatch, "\(checkpoint.path): expected a floating-point tensor for '\(shown: source)', found \(tensor.dtype.rawValue)")
                     }
                     floats = try tensor.floats()
                     if case .slice = spec.transform { cache[source] = floats }
                 }
                 let transformed = spec.transform.apply(floats, shape: spec.torchShape)
                 guard let shape = spec.kerasShape, shape == weight.shape, transformed.count == shape.reduce(1, *) else {
-                    throw ZooError(.mismatch, "internal: \(layer.name)/\(weight.name) expected shape \(weight.shape), transform gave \(spec.kerasShape ?? [])")
+                    throw ZooError(.internal, "\(layer.name)/\(weight.name) expected shape \(weight.shape), transform gave \(spec.kerasShape ?? [])")
                 }
                 tensors.append(Tensor(shape: shape, floats: transformed))
             }
@@ -113,14 +113,14 @@ public enum KerasWeightBuilder {
             for (i, slot) in slots.enumerated() {
                 guard let spec = specs["\(slot.layer)/\(slot.name)"], let source = report.sourceKey[spec.torchName], let e = entryIndex[source],
                       let plan = spec.transform.plan(shape: spec.torchShape) else {
-                    throw ZooError(.mismatch, "internal: no PyTorch tensor feeds Keras weight \(slot.layer)/\(slot.name)")
+                    throw ZooError(.internal, "no PyTorch tensor feeds Keras weight \(slot.layer)/\(slot.name)")
                 }
                 let entry = checkpoint.entries[e]
                 guard entry.dtype.isFloatingPoint else {
-                    throw ZooError(.mismatch, "\(checkpoint.path): expected a floating-point tensor for '\(source)', found \(entry.dtype.rawValue)")
+                    throw ZooError(.mismatch, "\(checkpoint.path): expected a floating-point tensor for '\(shown: source)', found \(entry.dtype.rawValue)")
                 }
                 guard spec.kerasShape == slot.shape, plan.count == slot.count, plan.sourceOffset + plan.count <= entry.count else {
-                    throw ZooError(.mismatch, "internal: \(slot.layer)/\(slot.name) expected shape \(slot.shape), transform gives \(spec.kerasShape ?? [])")
+                    throw ZooError(.internal, "\(slot.layer)/\(slot.name) expected shape \(slot.shape), transform gives \(spec.kerasShape ?? [])")
                 }
                 // Tensors converted from another dtype are materialised once, so they go in one slab.
                 let slabBytes = checkpoint.readsInPlace(entry) ? Self.slabBytes : Int.max

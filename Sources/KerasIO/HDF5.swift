@@ -129,22 +129,22 @@ final class H5Group {
     deinit { H5Gclose(id) }
 
     private func childPath(_ name: String) -> String { path.isEmpty ? name : "\(path)/\(name)" }
-    private var where_: String { path.isEmpty ? "the root group of \(file.displayName)" : "'\(path)' in \(file.displayName)" }
+    private var where_: String { path.isEmpty ? "the root group of \(file.displayName)" : "'\(shown: path)' in \(file.displayName)" }
 
     // MARK: groups
 
     func createGroup(_ name: String) throws -> H5Group {
         let gid = H5Gcreate2(id, name, zoo_h5p_default(), zoo_h5p_default(), zoo_h5p_default())
-        guard gid >= 0 else { throw ZooError(.io, "could not create the group '\(childPath(name))' in \(file.displayName)") }
+        guard gid >= 0 else { throw ZooError(.io, "could not create the group '\(shown: childPath(name))' in \(file.displayName)") }
         return H5Group(id: gid, path: childPath(name), file: file)
     }
 
     func openGroup(_ name: String) throws -> H5Group {
         guard kind(of: name) == .group else {
-            throw ZooError(.format, "expected a group '\(childPath(name))' in \(file.displayName), found \(describe(name))")
+            throw ZooError(.format, "expected a group '\(shown: childPath(name))' in \(file.displayName), found \(describe(name))")
         }
         let gid = H5Gopen2(id, name, zoo_h5p_default())
-        guard gid >= 0 else { throw ZooError(.format, "could not open the group '\(childPath(name))' in \(file.displayName) (damaged file?)") }
+        guard gid >= 0 else { throw ZooError(.format, "could not open the group '\(shown: childPath(name))' in \(file.displayName) (damaged file?)") }
         return H5Group(id: gid, path: childPath(name), file: file)
     }
 
@@ -226,7 +226,7 @@ final class H5Group {
     }
 
     private func attributeError(_ name: String) -> ZooError {
-        ZooError(.io, "could not write the attribute '\(name)' of \(where_)")
+        ZooError(.io, "could not write the attribute '\(shown: name)' of \(where_)")
     }
 
     private func withStringType<T>(utf8: Bool, _ body: (hid_t) throws -> T) throws -> T {
@@ -256,7 +256,7 @@ final class H5Group {
     func stringsAttribute(_ name: String) throws -> [String]? {
         guard H5Aexists(id, name) > 0 else { return nil }
         let attr = H5Aopen(id, name, zoo_h5p_default())
-        guard attr >= 0 else { throw ZooError(.format, "could not read the attribute '\(name)' of \(where_)") }
+        guard attr >= 0 else { throw ZooError(.format, "could not read the attribute '\(shown: name)' of \(where_)") }
         defer { H5Aclose(attr) }
         let type = H5Aget_type(attr), space = H5Aget_space(attr)
         defer { H5Tclose(type); H5Sclose(space) }
@@ -264,14 +264,14 @@ final class H5Group {
         let typeClass = H5Tget_class(type)
         if count == 0 { return [] }
         guard typeClass == H5T_STRING else {
-            throw ZooError(.format, "expected the attribute '\(name)' of \(where_) to hold strings, found another type")
+            throw ZooError(.format, "expected the attribute '\(shown: name)' of \(where_) to hold strings, found another type")
         }
         if H5Tis_variable_str(type) > 0 {
             let memType = H5Tcopy(type)
             defer { H5Tclose(memType) }
             var pointers = [UnsafeMutablePointer<CChar>?](repeating: nil, count: count)
             guard H5Aread(attr, memType, &pointers) >= 0 else {
-                throw ZooError(.format, "could not read the attribute '\(name)' of \(where_)")
+                throw ZooError(.format, "could not read the attribute '\(shown: name)' of \(where_)")
             }
             defer { H5Dvlen_reclaim(memType, space, zoo_h5p_default(), &pointers) }
             return pointers.map { $0.map { String(cString: $0) } ?? "" }
@@ -280,7 +280,7 @@ final class H5Group {
         guard size > 0 else { return Array(repeating: "", count: count) }
         var bytes = [UInt8](repeating: 0, count: count * size)
         guard H5Aread(attr, type, &bytes) >= 0 else {
-            throw ZooError(.format, "could not read the attribute '\(name)' of \(where_)")
+            throw ZooError(.format, "could not read the attribute '\(shown: name)' of \(where_)")
         }
         return (0..<count).map { i in
             let slice = bytes[(i * size)..<((i + 1) * size)]
@@ -301,24 +301,24 @@ final class H5Group {
             var dims = shape.map { hsize_t($0) }
             space = H5Screate_simple(Int32(dims.count), &dims, nil)
         }
-        guard space >= 0 else { throw ZooError(.io, "could not describe the dataset '\(childPath(name))' of shape \(shape) in \(file.displayName)") }
+        guard space >= 0 else { throw ZooError(.io, "could not describe the dataset '\(shown: childPath(name))' of shape \(shape) in \(file.displayName)") }
         defer { H5Sclose(space) }
         let dcpl = H5Pcreate(zoo_h5p_dataset_create())
-        guard dcpl >= 0 else { throw ZooError(.io, "could not set up the dataset '\(childPath(name))' in \(file.displayName)") }
+        guard dcpl >= 0 else { throw ZooError(.io, "could not set up the dataset '\(shown: childPath(name))' in \(file.displayName)") }
         defer { H5Pclose(dcpl) }
         guard H5Pset_layout(dcpl, H5D_CONTIGUOUS) >= 0, H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY) >= 0,
               H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER) >= 0 else {
-            throw ZooError(.io, "could not set up the dataset '\(childPath(name))' in \(file.displayName)")
+            throw ZooError(.io, "could not set up the dataset '\(shown: childPath(name))' in \(file.displayName)")
         }
         let type = dtype == .float16 ? zoo_h5t_ieee_f16le_copy() : H5Tcopy(zoo_h5t_ieee_f32le())
-        guard type >= 0 else { throw ZooError(.io, "could not make the \(dtype.rawValue) type for '\(childPath(name))' in \(file.displayName)") }
+        guard type >= 0 else { throw ZooError(.io, "could not make the \(dtype.rawValue) type for '\(shown: childPath(name))' in \(file.displayName)") }
         defer { H5Tclose(type) }
         let dset = H5Dcreate2(id, name, type, space, zoo_h5p_default(), dcpl, zoo_h5p_default())
-        guard dset >= 0 else { throw ZooError(.io, "could not create the dataset '\(childPath(name))' in \(file.displayName) (disk full?)") }
+        guard dset >= 0 else { throw ZooError(.io, "could not create the dataset '\(shown: childPath(name))' in \(file.displayName) (disk full?)") }
         defer { H5Dclose(dset) }
         let offset = H5Dget_offset(dset)
         guard offset != zoo_haddr_undef(), offset <= UInt64(Int.max) else {
-            throw ZooError(.io, "could not place the dataset '\(childPath(name))' in \(file.displayName)")
+            throw ZooError(.io, "could not place the dataset '\(shown: childPath(name))' in \(file.displayName)")
         }
         return Int(offset)
     }
@@ -338,7 +338,7 @@ final class H5Group {
     func readFloats(_ name: String) throws -> (shape: [Int], values: [Float]) {
         try withFloatDataset(name) { dset, shape in
             let count = shape.reduce(1, *)
-            let failed = ZooError(.format, "could not read the values of '\(childPath(name))' in \(file.displayName) (truncated file?)")
+            let failed = ZooError(.format, "could not read the values of '\(shown: childPath(name))' in \(file.displayName) (truncated file?)")
             if count > 0, Self.isIEEEHalf(dset) {
                 // HDF5 widens half floats by its generic soft conversion, several times slower than this
                 let half = zoo_h5t_ieee_f16le_copy()
@@ -371,18 +371,18 @@ final class H5Group {
 
     private func withFloatDataset<T>(_ name: String, _ body: (hid_t, [Int]) throws -> T) throws -> T {
         guard kind(of: name) == .dataset else {
-            throw ZooError(.format, "expected a dataset '\(childPath(name))' in \(file.displayName), found \(describe(name))")
+            throw ZooError(.format, "expected a dataset '\(shown: childPath(name))' in \(file.displayName), found \(describe(name))")
         }
         let dset = H5Dopen2(id, name, zoo_h5p_default())
-        guard dset >= 0 else { throw ZooError(.format, "could not open the dataset '\(childPath(name))' in \(file.displayName)") }
+        guard dset >= 0 else { throw ZooError(.format, "could not open the dataset '\(shown: childPath(name))' in \(file.displayName)") }
         defer { H5Dclose(dset) }
         let type = H5Dget_type(dset), space = H5Dget_space(dset)
         defer { H5Tclose(type); H5Sclose(space) }
         guard H5Tget_class(type) == H5T_FLOAT else {
-            throw ZooError(.format, "expected floating-point values in '\(childPath(name))' of \(file.displayName), found another type")
+            throw ZooError(.format, "expected floating-point values in '\(shown: childPath(name))' of \(file.displayName), found another type")
         }
         let rank = Int(H5Sget_simple_extent_ndims(space))
-        guard rank >= 0 else { throw ZooError(.format, "could not read the shape of '\(childPath(name))' in \(file.displayName)") }
+        guard rank >= 0 else { throw ZooError(.format, "could not read the shape of '\(shown: childPath(name))' in \(file.displayName)") }
         var dims = [hsize_t](repeating: 0, count: rank)
         if rank > 0 { H5Sget_simple_extent_dims(space, &dims, nil) }
         return try body(dset, dims.map { Int($0) })

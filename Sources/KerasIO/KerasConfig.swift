@@ -100,7 +100,7 @@ enum KerasConfig {
         var values = template
         for (key, value) in layer.config where key != "name" && key != "dtype" && key != "trainable" {
             guard let i = values.firstIndex(where: { $0.0 == key }) else {
-                throw ZooError(.mismatch, "\(layer.name): expected \(layer.className) config keys among \(template.map(\.0).joined(separator: ", ")), found '\(key)'")
+                throw ZooError(.mismatch, "\(layer.name): expected \(layer.className) config keys among \(template.map(\.0).joined(separator: ", ")), found '\(shown: key)'")
             }
             var v = value
             // Keras stores LayerNormalization's axis as a list.

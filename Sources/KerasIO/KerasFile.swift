@@ -180,11 +180,16 @@ public enum KerasFile {
     private static func openArchive(_ path: String) throws -> (config: JSONValue, layers: [(name: String, className: String)], version: String?, weights: H5File) {
         try requireFile(path)
         let zip = try ZipReader(path: path, kind: "a .keras file", displayName: path)
-        let config = try JSONValue.parse(try zip.read("config.json"))
+        func json(_ entry: String) throws -> JSONValue {
+            do { return try JSONValue.parse(try zip.read(entry)) } catch let error as ZooError where error.kind == .format {
+                throw ZooError(.format, "expected the entry '\(entry)' of \(path) to be JSON, found \(error.message)")
+            }
+        }
+        let config = try json("config.json")
         let layers = try KerasConfig.layers(of: config, file: path)
         var version: String?
         if zip.names.contains("metadata.json") {
-            version = try JSONValue.parse(try zip.read("metadata.json"))["keras_version"]?.string
+            version = try json("metadata.json")["keras_version"]?.string
         }
         return (config, layers, version, try openWeightsEntry(of: path, zip: zip))
     }
@@ -216,10 +221,10 @@ public enum KerasFile {
         let found = Dictionary(layers.map { ($0.name, $0.className) }, uniquingKeysWith: { a, _ in a })
         for (name, className) in expected {
             guard let other = found[name] else {
-                throw ZooError(.mismatch, "expected \(file) to hold the model '\(model.name)' with a layer '\(name)', found no such layer in its config.json")
+                throw ZooError(.mismatch, "expected \(file) to hold the model '\(model.name)' with a layer '\(shown: name)', found no such layer in its config.json")
             }
             guard other == className else {
-                throw ZooError(.mismatch, "expected the layer '\(name)' in \(file) to be a \(className), found a \(other)")
+                throw ZooError(.mismatch, "expected the layer '\(shown: name)' in \(file) to be a \(className), found a \(other)")
             }
         }
         if layers.count != expected.count {
@@ -244,7 +249,7 @@ public enum KerasFile {
         }
         let known = Set(model.layers.map(\.name))
         if let stray = weights.keys.sorted().first(where: { !known.contains($0) }) {
-            throw ZooError(.mismatch, "expected \(file) to hold only layers of '\(model.name)', found weights for '\(stray)'")
+            throw ZooError(.mismatch, "expected \(file) to hold only layers of '\(model.name)', found weights for '\(shown: stray)'")
         }
     }
 
@@ -270,7 +275,7 @@ public final class KerasWeightReader {
 
     private func ref(_ layer: String, _ i: Int) throws -> H5DatasetRef {
         guard let refs = index[layer], refs.indices.contains(i) else {
-            throw ZooError(.mismatch, "expected weight \(i) of the layer '\(layer)', found \(count(layer)) weights")
+            throw ZooError(.mismatch, "expected weight \(i) of the layer '\(shown: layer)', found \(count(layer)) weights")
         }
         return refs[i]
     }

@@ -129,7 +129,7 @@ public final class KerasFileWriter: @unchecked Sendable {
         var index: [String: Int] = [:]
         for (i, slot) in writer.slots.enumerated() { index["\(slot.layer)\u{0}\(slot.index)"] = i }
         let place = { (layer: String, weight: Int, offset: Int) throws in
-            guard let i = index["\(layer)\u{0}\(weight)"] else { throw ZooError(.mismatch, "internal: HDF5 placed an unknown weight \(layer)/\(weight)") }
+            guard let i = index["\(layer)\u{0}\(weight)"] else { throw ZooError(.internal, "HDF5 placed an unknown weight \(layer)/\(weight)") }
             writer.lock.locked { writer.offsets[i] = offset }
             placed(writer, i)
         }
@@ -145,7 +145,7 @@ public final class KerasFileWriter: @unchecked Sendable {
             throw ZooError(.mismatch, "expected the weights of a .keras to fit in 4 GiB (zip64 is not written), found \(humanBytes(writer.end)); write .weights.h5 or .h5 instead")
         }
         for (slot, offset) in zip(writer.slots, writer.offsets) where offset < (archive?.userblock ?? 0) || offset + slot.byteCount > writer.end {
-            throw ZooError(.io, "internal: HDF5 placed '\(slot.layer)/\(slot.name)' outside \(displayName)")
+            throw ZooError(.internal, "HDF5 placed '\(slot.layer)/\(slot.name)' outside \(displayName)")
         }
         return writer
     }
@@ -178,11 +178,11 @@ public final class KerasFileWriter: @unchecked Sendable {
         let s = slots[slot]
         let size = s.dtype.size
         guard bytes.count % size == 0, start >= 0, start * size + bytes.count <= s.byteCount else {
-            throw ZooError(.mismatch, "internal: \(bytes.count / size) values at \(start) do not fit '\(s.layer)/\(s.name)' of shape \(s.shape)")
+            throw ZooError(.internal, "\(bytes.count / size) values at \(start) do not fit '\(s.layer)/\(s.name)' of shape \(s.shape)")
         }
         guard let base = bytes.baseAddress, bytes.count > 0 else { return }
         let placed = lock.locked { offsets[slot] }
-        guard placed >= 0 else { throw ZooError(.mismatch, "internal: '\(s.layer)/\(s.name)' written before HDF5 placed it") }
+        guard placed >= 0 else { throw ZooError(.internal, "'\(s.layer)/\(s.name)' written before HDF5 placed it") }
         let offset = placed + start * size
         var done = 0
         while done < bytes.count {
@@ -204,7 +204,7 @@ public final class KerasFileWriter: @unchecked Sendable {
     /// data. The file is complete when this returns.
     func finish() throws {
         for (slot, written) in zip(slots, writtenBytes) where written != slot.byteCount {
-            throw ZooError(.mismatch, "internal: '\(slot.layer)/\(slot.name)' got \(written) of its \(slot.byteCount) bytes")
+            throw ZooError(.internal, "'\(slot.layer)/\(slot.name)' got \(written) of its \(slot.byteCount) bytes")
         }
         guard let archive else { return }
         // CRC-32 of the HDF5 bytes: the pieces as written, the HDF5 structure between them read back.
@@ -214,7 +214,7 @@ public final class KerasFileWriter: @unchecked Sendable {
         var gap = [UInt8]()
         for piece in pieces + [(end, 0, 0)] {
             guard piece.offset >= position else {
-                throw ZooError(.mismatch, "internal: weights written twice at byte \(piece.offset) of \(displayName)")
+                throw ZooError(.internal, "weights written twice at byte \(piece.offset) of \(displayName)")
             }
             if piece.offset > position {
                 gap = [UInt8](repeating: 0, count: piece.offset - position)

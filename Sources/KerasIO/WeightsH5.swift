@@ -101,7 +101,7 @@ enum WeightsH5 {
             }
             if tensors.isEmpty { continue }
             guard out[name] == nil else {
-                throw ZooError(.format, "expected one group per layer in \(file.displayName), found two named '\(name)'")
+                throw ZooError(.format, "expected one group per layer in \(file.displayName), found two named '\(shown: name)'")
             }
             out[name] = tensors
         }
@@ -113,7 +113,7 @@ enum WeightsH5 {
         let names = try vars.childNames()
         let indices = names.compactMap { Int($0) }.sorted()
         guard indices.count == names.count, indices == Array(0..<indices.count) else {
-            throw ZooError(.format, "expected datasets named 0…\(names.count - 1) in '\(vars.path)' of \(vars.file.displayName), found \(names.sorted())")
+            throw ZooError(.format, "expected datasets named 0…\(names.count - 1) in '\(shown: vars.path)' of \(vars.file.displayName), found \(names.sorted())")
         }
         return indices.map { H5DatasetRef(group: vars, name: String($0)) }
     }

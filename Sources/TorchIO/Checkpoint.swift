@@ -155,7 +155,7 @@ public final class Checkpoint: @unchecked Sendable {
             let record = prefix + "data/" + ref.storage.key
             if recordSizes[ref.storage.key] == nil {
                 guard let size = archive.size(of: record) else {
-                    throw ZooError(.format, "expected storage record '\(record)' in the zip, found none (the file is missing a record)")
+                    throw ZooError(.format, "expected storage record '\(shown: record)' in the zip, found none (the file is missing a record)")
                 }
                 recordSizes[ref.storage.key] = size
             }
@@ -202,32 +202,32 @@ public final class Checkpoint: @unchecked Sendable {
         }
         var ranges: [String: Range<Int>] = [:]
         var cursor = stream.position
-        for value in keyValues {
+        for (index, value) in keyValues.enumerated() {
             guard case .string(let storageKey) = value else {
-                throw ZooError(.format, "expected storage keys to be strings, found \(keys.arena.summary(value))")
+                throw ZooError(.format, "expected item \(index) of the list of storage keys after the main pickle (ending at offset \(stream.position)) to be a string, found \(keys.arena.summary(value))")
             }
             guard let storage = main.storages[storageKey] else {
-                throw ZooError(.format, "expected storage '\(storageKey)' listed after the main pickle to be used by it, found no tensor that uses it")
+                throw ZooError(.format, "expected storage '\(shown: storageKey)' listed after the main pickle to be used by it, found no tensor that uses it")
             }
             guard cursor + 8 <= raw.count else {
-                throw ZooError(.format, "the file is truncated: expected the element count of storage '\(storageKey)' at offset \(cursor), found the end of the file")
+                throw ZooError(.format, "the file is truncated: expected the element count of storage '\(shown: storageKey)' at offset \(cursor), found the end of the file")
             }
             let declared = Int64(littleEndian: raw.loadUnaligned(fromByteOffset: cursor, as: Int64.self))
             guard declared == Int64(storage.count) else {
-                throw ZooError(.format, "expected storage '\(storageKey)' to hold \(storage.count) elements, found \(declared) at offset \(cursor)")
+                throw ZooError(.format, "expected storage '\(shown: storageKey)' to hold \(storage.count) elements, found \(declared) at offset \(cursor)")
             }
             let start = cursor + 8
             guard storage.byteCount <= raw.count - start else {
-                throw ZooError(.format, "the file is truncated: storage '\(storageKey)' needs \(storage.byteCount) bytes at offset \(start), found \(raw.count - start)")
+                throw ZooError(.format, "the file is truncated: storage '\(shown: storageKey)' needs \(storage.byteCount) bytes at offset \(start), found \(raw.count - start)")
             }
             ranges[storageKey] = start..<(start + storage.byteCount)
             cursor = start + storage.byteCount
         }
         let selection = try select(main.arena, main.value, key: key)
         for ref in selection.tensors.map(\.1) where ranges[ref.storage.key] == nil {
-            throw ZooError(.format, "expected the data of storage '\(ref.storage.key)' after the main pickle, found it missing from the list of storage keys")
+            throw ZooError(.format, "expected the data of storage '\(shown: ref.storage.key)' after the main pickle, found it missing from the list of storage keys")
         }
-        let entries = try makeEntries(selection, available: { ranges[$0.key]!.count }, where: { "legacy storage '\($0.key)'" })
+        let entries = try makeEntries(selection, available: { ranges[$0.key]!.count }, where: { "legacy storage '\(shown: $0.key)'" })
         return Checkpoint(path: file.path, format: .legacy, isBigEndian: false, entries: entries, otherEntries: selection.others,
                           selectedKey: selection.key, strippedPrefix: selection.strippedPrefix, metadata: [],
                           source: .mapped(file, storageRanges: ranges))
@@ -257,32 +257,32 @@ public final class Checkpoint: @unchecked Sendable {
         var specs: [(name: String, dtype: DType, shape: [Int], begin: Int, end: Int, order: Int)] = []
         var seen = Set<String>()
         for (order, (name, value)) in fields.enumerated() {
-            guard seen.insert(name).inserted else { throw ZooError(.format, "expected each safetensors tensor name once, found '\(name)' twice") }
+            guard seen.insert(name).inserted else { throw ZooError(.format, "expected each safetensors tensor name once, found '\(shown: name)' twice") }
             if name == "__metadata__" {
                 guard let pairs = value.object else { throw ZooError(.format, "expected __metadata__ to map strings to strings, found another value") }
                 for (k, v) in pairs {
-                    guard let s = v.string else { throw ZooError(.format, "expected __metadata__ value '\(k)' to be a string, found \(v.serialized.prefix(40))") }
+                    guard let s = v.string else { throw ZooError(.format, "expected __metadata__ value '\(shown: k)' to be a string, found \(v.serialized.prefix(40))") }
                     metadata.append((k, s))
                 }
                 continue
             }
-            guard let dtypeName = value["dtype"]?.string else { throw ZooError(.format, "expected tensor '\(name)' to have a string 'dtype', found none") }
+            guard let dtypeName = value["dtype"]?.string else { throw ZooError(.format, "expected tensor '\(shown: name)' to have a string 'dtype', found none") }
             guard let dtype = DType(safetensorsName: dtypeName) else {
-                throw ZooError(.mismatch, "expected tensor '\(name)' to have a supported dtype (F32, F16, BF16, F64, I64, I32, I16, I8, U8, BOOL …), found '\(dtypeName)'")
+                throw ZooError(.mismatch, "expected tensor '\(shown: name)' to have a supported dtype (F32, F16, BF16, F64, I64, I32, I16, I8, U8, BOOL …), found '\(shown: dtypeName)'")
             }
-            guard let shapeValues = value["shape"]?.array else { throw ZooError(.format, "expected tensor '\(name)' to have a 'shape' list, found none") }
+            guard let shapeValues = value["shape"]?.array else { throw ZooError(.format, "expected tensor '\(shown: name)' to have a 'shape' list, found none") }
             let shape = try shapeValues.map { v -> Int in
-                guard let d = v.int, d >= 0 else { throw ZooError(.format, "expected tensor '\(name)' to have non-negative integer dimensions, found \(v.serialized.prefix(30))") }
+                guard let d = v.int, d >= 0 else { throw ZooError(.format, "expected tensor '\(shown: name)' to have non-negative integer dimensions, found \(v.serialized.prefix(30))") }
                 return d
             }
             guard let offsets = value["data_offsets"]?.array, offsets.count == 2, let begin = offsets[0].int, let end = offsets[1].int, begin >= 0, begin <= end else {
-                throw ZooError(.format, "expected tensor '\(name)' to have data_offsets [begin, end] with 0 ≤ begin ≤ end, found \(value["data_offsets"]?.serialized.prefix(60) ?? "none")")
+                throw ZooError(.format, "expected tensor '\(shown: name)' to have data_offsets [begin, end] with 0 ≤ begin ≤ end, found \(value["data_offsets"]?.serialized.prefix(60) ?? "none")")
             }
             guard let bytes = ShapeArithmetic.byteCount(shape, elementSize: dtype.size) else {
-                throw ZooError(.format, "expected tensor '\(name)' to have a shape whose size fits in memory, found \(dtypeName) \(shape), whose byte count overflows")
+                throw ZooError(.format, "expected tensor '\(shown: name)' to have a shape whose size fits in memory, found \(dtypeName) \(shape), whose byte count overflows")
             }
             guard bytes == end - begin else {
-                throw ZooError(.format, "expected tensor '\(name)' (\(dtypeName) \(shape)) to span \(bytes) bytes, found data_offsets [\(begin), \(end)] spanning \(end - begin)")
+                throw ZooError(.format, "expected tensor '\(shown: name)' (\(dtypeName) \(shape)) to span \(bytes) bytes, found data_offsets [\(begin), \(end)] spanning \(end - begin)")
             }
             specs.append((name, dtype, shape, begin, end, order))
         }
@@ -291,10 +291,10 @@ public final class Checkpoint: @unchecked Sendable {
         var previous: String?
         for spec in specs.sorted(by: { ($0.begin, $0.end, $0.order) < ($1.begin, $1.end, $1.order) }) {
             if spec.begin < expected {
-                throw ZooError(.format, "expected safetensors data offsets to tile the data exactly, found '\(spec.name)' [\(spec.begin), \(spec.end)] overlapping '\(previous ?? "?")' which ends at \(expected)")
+                throw ZooError(.format, "expected safetensors data offsets to tile the data exactly, found '\(shown: spec.name)' [\(spec.begin), \(spec.end)] overlapping '\(shown: previous ?? "?")' which ends at \(expected)")
             }
             if spec.begin > expected {
-                throw ZooError(.format, "expected safetensors data offsets to tile the data exactly, found a gap of \(spec.begin - expected) bytes before '\(spec.name)' at \(expected)")
+                throw ZooError(.format, "expected safetensors data offsets to tile the data exactly, found a gap of \(spec.begin - expected) bytes before '\(shown: spec.name)' at \(expected)")
             }
             expected = spec.end
             previous = spec.name
@@ -323,7 +323,7 @@ public final class Checkpoint: @unchecked Sendable {
 
     public func tensor(named name: String) throws -> Tensor {
         guard let entry = entry(named: name) else {
-            throw ZooError(.mismatch, "\(path): expected a tensor named '\(name)', found none")
+            throw ZooError(.mismatch, "\(path): expected a tensor named '\(shown: name)', found none")
         }
         return try tensor(entry)
     }
@@ -358,10 +358,10 @@ public final class Checkpoint: @unchecked Sendable {
                 let bytes = gather(ref, from: UnsafeRawBufferPointer(rebasing: file.bytes[range]))
                 return Tensor(dtype: entry.dtype, shape: entry.shape, bytes: bytes)
             default:
-                throw ZooError(.format, "internal: entry '\(entry.name)' has no readable location")
+                throw ZooError(.internal, "entry '\(shown: entry.name)' has no readable location")
             }
         } catch let error as ZooError {
-            throw error.prefixed("\(path): tensor '\(entry.name)'")
+            throw error.prefixed("\(path): tensor '\(shown: entry.name)'")
         }
     }
 
@@ -389,7 +389,7 @@ public final class Checkpoint: @unchecked Sendable {
         guard let stored = directory.stored[record], !lock.locked({ verifiedRecords.contains(record) }) else { return }
         let found = CRC32.checksum(UnsafeRawBufferPointer(rebasing: file.bytes[stored.range]))
         guard found == stored.crc else {
-            throw ZooError(.format, "\(path): expected record '\(record)' (tensor '\(entry.name)') to have CRC-32 \(hex(stored.crc)) as the archive records, found \(hex(found)): the file is damaged")
+            throw ZooError(.format, "\(path): expected record '\(shown: record)' (tensor '\(shown: entry.name)') to have CRC-32 \(hex(stored.crc)) as the archive records, found \(hex(found)): the file is damaged")
         }
         lock.locked { _ = verifiedRecords.insert(record) }
     }
@@ -479,7 +479,7 @@ extension Checkpoint {
                 }
                 if !found {
                     let here = entries.prefix(12).map { name($0.0) }.joined(separator: ", ")
-                    throw ZooError(.usage, "expected --key '\(key)' to name nested dicts, found no '\(remaining[0])' under \(path.isEmpty ? "the top level" : "'" + path.joined(separator: ".") + "'") (keys there: \(here))")
+                    throw ZooError(.usage, "expected --key '\(key)' to name nested dicts, found no '\(shown: remaining[0])' under \(path.isEmpty ? "the top level" : "'" + path.joined(separator: ".") + "'") (keys there: \(here))")
                 }
             }
         } else if tensorCount(entries) == 0 {
@@ -519,24 +519,24 @@ extension Checkpoint {
     static func makeEntries(_ selection: Selection, available: (StorageRef) -> Int, where describe: (StorageRef) -> String) throws -> [CheckpointEntry] {
         try selection.tensors.map { name, ref in
             guard let bytes = ShapeArithmetic.byteCount(ref.shape, elementSize: ref.dtype.size) else {
-                throw ZooError(.format, "tensor '\(name)': expected a shape whose size fits in memory, found \(ref.dtype.rawValue) \(ref.shape), whose byte count overflows")
+                throw ZooError(.format, "tensor '\(shown: name)': expected a shape whose size fits in memory, found \(ref.dtype.rawValue) \(ref.shape), whose byte count overflows")
             }
             let count = bytes / ref.dtype.size
             let have = available(ref.storage)
             if have < ref.storage.byteCount {
-                throw ZooError(.format, "tensor '\(name)': expected \(describe(ref.storage)) to hold \(ref.storage.byteCount) bytes (\(ref.storage.count) \(ref.storage.dtype.rawValue) elements, as its storage declares), found \(have)")
+                throw ZooError(.format, "tensor '\(shown: name)': expected \(describe(ref.storage)) to hold \(ref.storage.byteCount) bytes (\(ref.storage.count) \(ref.storage.dtype.rawValue) elements, as its storage declares), found \(have)")
             }
             if count > 0 {
                 var last = ref.offset
                 for (size, step) in zip(ref.shape, ref.stride) {
                     let (span, o1) = (size - 1).multipliedReportingOverflow(by: step)
                     let (sum, o2) = last.addingReportingOverflow(span)
-                    guard !o1, !o2 else { throw ZooError(.format, "tensor '\(name)': expected a view that fits its storage, found offsets that overflow (shape \(ref.shape), stride \(ref.stride))") }
+                    guard !o1, !o2 else { throw ZooError(.format, "tensor '\(shown: name)': expected a view that fits its storage, found offsets that overflow (shape \(ref.shape), stride \(ref.stride))") }
                     last = sum
                 }
                 let (needed, o3) = (last + 1).multipliedReportingOverflow(by: ref.dtype.size)
                 guard !o3, needed <= have else {
-                    throw ZooError(.format, "tensor '\(name)' (\(ref.dtype.rawValue) \(ref.shape), offset \(ref.offset), stride \(ref.stride)) needs \(o3 ? "more" : String(needed)) bytes of \(describe(ref.storage)), found \(have)")
+                    throw ZooError(.format, "tensor '\(shown: name)' (\(ref.dtype.rawValue) \(ref.shape), offset \(ref.offset), stride \(ref.stride)) needs \(o3 ? "more" : String(needed)) bytes of \(describe(ref.storage)), found \(have)")
                 }
             }
             return CheckpointEntry(name: name, dtype: ref.dtype, shape: ref.shape, location: .strided(ref))

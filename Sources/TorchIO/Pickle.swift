@@ -79,7 +79,7 @@ public struct PickleArena: Sendable {
         case .int(let i): return String(i)
         case .bigInt(let n): return "int (\(n) bytes)"
         case .float(let d): return String(d)
-        case .string(let s): return s.count > 60 ? "'\(s.prefix(57))…'" : "'\(s)'"
+        case .string(let s): return "'\(shown: s.count > 60 ? String(s.prefix(57)) + "…" : s)'"
         case .bytes(let b): return "bytes (\(b.count))"
         case .object(let i):
             switch objects[i] {
@@ -91,7 +91,7 @@ public struct PickleArena: Sendable {
             case .storage(let s): return "storage \(s.dtype.rawValue) (\(s.count))"
             case .tensor(let t): return "tensor \(t.dtype.rawValue) \(t.shape)"
             case .dtype(let d): return "torch.\(d.rawValue)"
-            case .device(let d): return "device '\(d)'"
+            case .device(let d): return "device '\(shown: d)'"
             }
         }
     }
@@ -399,7 +399,7 @@ public struct SafeUnpickler {
         if full.hasPrefix("__main__.") || full.hasPrefix("__torch__.") || !full.hasPrefix("torch.") && !full.hasPrefix("builtins.") && !full.hasPrefix("posix.") && !full.hasPrefix("os.") && !full.hasPrefix("subprocess.") && !full.hasPrefix("nt.") {
             hint += "; if this file pickles a whole model object, save `model.state_dict()` instead"
         }
-        return ZooError(.refused, "refused to load global '\(full)' (pickle offset \(offset)): \(hint)")
+        return ZooError(.refused, "refused to load global '\(shown: full)' (pickle offset \(offset)): \(hint)")
     }
 
     private func globalName(_ v: PickleValue) -> String? {
@@ -495,7 +495,7 @@ public struct SafeUnpickler {
             // protocol 2 spells bytes as _codecs.encode(latin1 text, 'latin1')
             return .bytes(text.unicodeScalars.map { UInt8(truncatingIfNeeded: $0.value) })
         default:
-            throw fail(opStart, "expected a callable global under REDUCE, found '\(name)', which is a type, not a function zoo interprets")
+            throw fail(opStart, "expected a callable global under REDUCE, found '\(shown: name)', which is a type, not a function zoo interprets")
         }
     }
 
@@ -536,15 +536,15 @@ public struct SafeUnpickler {
         default: throw fail(opStart, "expected a storage key string, found \(arena.summary(items[2]))")
         }
         guard case .int(let count) = items[4], count >= 0, count < Int64(1) << 48 else {
-            throw fail(opStart, "expected a non-negative element count for storage '\(key)', found \(arena.summary(items[4]))")
+            throw fail(opStart, "expected a non-negative element count for storage '\(shown: key)', found \(arena.summary(items[4]))")
         }
         if items.count > 5, items[5] != .none {
-            throw ZooError(.mismatch, "expected storage '\(key)' to be a whole storage, found a storage view (a pre-0.4 PyTorch legacy file); load and re-save it with a current torch.save (pickle offset \(opStart))")
+            throw ZooError(.mismatch, "expected storage '\(shown: key)' to be a whole storage, found a storage view (a pre-0.4 PyTorch legacy file); load and re-save it with a current torch.save (pickle offset \(opStart))")
         }
         let storage = StorageRef(key: key, dtype: dtype, count: Int(count))
         if let seen = storages[key] {
             guard seen == storage else {
-                throw fail(opStart, "expected storage '\(key)' to be declared once, found \(seen.dtype.rawValue)×\(seen.count) and \(dtype.rawValue)×\(count)")
+                throw fail(opStart, "expected storage '\(shown: key)' to be declared once, found \(seen.dtype.rawValue)×\(seen.count) and \(dtype.rawValue)×\(count)")
             }
         } else {
             storages[key] = storage

@@ -100,7 +100,7 @@ public final class StagedFile {
     /// a power cut. Without `overwrite`, an existing file there (one that appeared since staging
     /// began, another run's) is kept and the commit fails.
     public func commit(sync: Bool) throws {
-        guard !finished else { throw ZooError(.io, "internal: \(destination) was committed or discarded already") }
+        guard !finished else { throw ZooError(.internal, "\(destination) was committed or discarded already") }
         if sync, fsync(fd) != 0 {
             throw ZooError(.io, "cannot flush \(destination) to disk: \(String(cString: strerror(errno)).lowercased())")
         }

@@ -9,6 +9,10 @@ public enum NativeLibraries {
     /// a full disk; zoo closes its files itself).
     public static func prepareHDF5() { zoo_h5_silence_errors() }
 
+    /// The fault and signal handlers (see `zoo_install_fault_handlers`), before any thread
+    /// starts, so every thread inherits the signal mask they need.
+    public static func installFaultHandlers() { zoo_install_fault_handlers() }
+
     public static var hdf5Version: String {
         var major: UInt32 = 0, minor: UInt32 = 0, release: UInt32 = 0
         H5get_libversion(&major, &minor, &release)

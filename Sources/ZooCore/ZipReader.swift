@@ -85,26 +85,29 @@ public final class ZipReader {
     private func readLocked(_ name: String) throws -> [UInt8] {
         let of = displayName.map { " of \($0)" } ?? ""
         guard let i = indexByName[name] else {
-            throw ZooError(.format, "expected an entry '\(name)'\(of), found only \(names.isEmpty ? "no entries" : names.joined(separator: ", "))")
+            throw ZooError(.format, "expected an entry '\(shown: name)'\(of), found only \(names.isEmpty ? "no entries" : names.joined(separator: ", "))")
         }
         guard let st = entryStat(name), st.valid & UInt64(ZIP_STAT_SIZE | ZIP_STAT_COMP_SIZE | ZIP_STAT_COMP_METHOD) != 0 else {
-            throw ZooError(.format, "could not read the size of '\(name)'\(of)")
+            throw ZooError(.format, "could not read the size of '\(shown: name)'\(of)")
         }
         // The sizes are the archive's claims: check them against what the bytes can hold before
         // allocating anything of that size.
         if st.comp_method == ZIP_CM_STORE, st.comp_size != st.size {
-            throw ZooError(.format, "expected the stored entry '\(name)'\(of) to hold as many bytes as it claims (\(st.size)), found \(st.comp_size) stored bytes (damaged central directory)")
+            throw ZooError(.format, "expected the stored entry '\(shown: name)'\(of) to hold as many bytes as it claims (\(st.size)), found \(st.comp_size) stored bytes (damaged central directory)")
         }
         guard st.comp_size <= UInt64(archiveBytes) else {
-            throw ZooError(.format, "expected the entry '\(name)'\(of) to fit in the archive's \(archiveBytes) bytes, found a claimed compressed size of \(st.comp_size) (damaged or truncated archive)")
+            throw ZooError(.format, "expected the entry '\(shown: name)'\(of) to fit in the archive's \(archiveBytes) bytes, found a claimed compressed size of \(st.comp_size) (damaged or truncated archive)")
         }
         let (bound, overflow) = st.comp_size.multipliedReportingOverflow(by: Self.maximumExpansion)
         guard st.size <= UInt64(Int.max), overflow || st.size <= bound + 1024 else {
-            throw ZooError(.format, "expected the entry '\(name)'\(of) to claim at most \(bound + 1024) bytes from its \(st.comp_size) compressed bytes, found a claimed size of \(st.size) (damaged central directory)")
+            throw ZooError(.format, "expected the entry '\(shown: name)'\(of) to claim at most \(bound + 1024) bytes from its \(st.comp_size) compressed bytes, found a claimed size of \(st.size) (damaged central directory)")
         }
         let expected = Int(st.size)
+        if st.valid & UInt64(ZIP_STAT_ENCRYPTION_METHOD) != 0, st.encryption_method != UInt16(ZIP_EM_NONE) {
+            throw ZooError(.format, "expected the entry '\(shown: name)'\(of) to be stored unencrypted, as torch.save and Keras write it, found it marked encrypted (a damaged header flag, or an encrypted archive)")
+        }
         guard let file = zip_fopen_index(handle, zip_uint64_t(i), 0) else {
-            throw ZooError(.format, "could not open '\(name)'\(of): \(String(cString: zip_strerror(handle)).lowercased())")
+            throw ZooError(.format, "could not open '\(shown: name)'\(of): \(String(cString: zip_strerror(handle)).lowercased())")
         }
         defer { zip_fclose(file) }
         // Grown as bytes arrive, so a size that passed the checks above but is still a lie
@@ -116,13 +119,13 @@ public final class ZipReader {
             let room = out.count - filled
             let n = out.withUnsafeMutableBytes { zip_fread(file, $0.baseAddress! + filled, zip_uint64_t(room)) }
             if n < 0 {
-                throw ZooError(.format, "entry '\(name)'\(of) is damaged: \(String(cString: zip_file_strerror(file)).lowercased())")
+                throw ZooError(.format, "entry '\(shown: name)'\(of) is damaged: \(String(cString: zip_file_strerror(file)).lowercased())")
             }
             if n == 0 { break }
             filled += Int(n)
         }
         guard filled == expected else {
-            throw ZooError(.format, "expected \(expected) bytes in '\(name)'\(of), found \(filled) (truncated or damaged archive)")
+            throw ZooError(.format, "expected \(expected) bytes in '\(shown: name)'\(of), found \(filled) (truncated or damaged archive)")
         }
         return out
     }

@@ -14,6 +14,8 @@ public struct ZooError: Error, CustomStringConvertible, Equatable, Sendable {
         case usage
         /// A numeric check failed.
         case verification
+        /// zoo itself went wrong (a broken invariant, not the input): a bug to report.
+        case `internal`
     }
 
     public let kind: Kind

@@ -24,11 +24,11 @@ public struct MatchReport: Sendable {
     public var description: String {
         var lines = ["checkpoint does not match \(architecture): \(missing.count) missing, \(unexpected.count) unexpected, \(mismatched.count) with another shape"]
         func shape(_ s: [Int]) -> String { "[" + s.map(String.init).joined(separator: ", ") + "]" }
-        for m in missing.prefix(20) { lines.append("  missing     \(m.name) \(shape(m.shape))") }
+        for m in missing.prefix(20) { lines.append("  missing     \(shown: m.name) \(shape(m.shape))") }
         if missing.count > 20 { lines.append("  … and \(missing.count - 20) more missing") }
-        for u in unexpected.prefix(20) { lines.append("  unexpected  \(u.name) \(shape(u.shape))") }
+        for u in unexpected.prefix(20) { lines.append("  unexpected  \(shown: u.name) \(shape(u.shape))") }
         if unexpected.count > 20 { lines.append("  … and \(unexpected.count - 20) more unexpected") }
-        for m in mismatched.prefix(20) { lines.append("  shape       \(m.name): expected \(shape(m.expected)), found \(shape(m.found))") }
+        for m in mismatched.prefix(20) { lines.append("  shape       \(shown: m.name): expected \(shape(m.expected)), found \(shape(m.found))") }
         if mismatched.count > 20 { lines.append("  … and \(mismatched.count - 20) more with another shape") }
         return lines.joined(separator: "\n")
     }
@@ -36,10 +36,10 @@ public struct MatchReport: Sendable {
     /// One sentence for an error message.
     public var summary: String {
         var parts: [String] = []
-        if let m = missing.first { parts.append("\(missing.count) missing (first: '\(m.name)')") }
-        if let u = unexpected.first { parts.append("\(unexpected.count) unexpected (first: '\(u.name)')") }
+        if let m = missing.first { parts.append("\(missing.count) missing (first: '\(shown: m.name)')") }
+        if let u = unexpected.first { parts.append("\(unexpected.count) unexpected (first: '\(shown: u.name)')") }
         if let m = mismatched.first {
-            parts.append("\(mismatched.count) with another shape (first: '\(m.name)' expected \(m.expected), found \(m.found))")
+            parts.append("\(mismatched.count) with another shape (first: '\(shown: m.name)' expected \(m.expected), found \(m.found))")
         }
         return "expected the tensors of \(architecture), found " + parts.joined(separator: ", ")
     }

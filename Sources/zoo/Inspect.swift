@@ -37,7 +37,7 @@ struct Inspect: ParsableCommand {
         try reportingErrors {
             let checkpoint = try Checkpoint.open(file, key: key)
             let matches = Converter.matchingArchitectures(checkpoint).map(\.name)
-            print(json ? describeJSON(checkpoint, matches: matches).pretty : describeText(checkpoint, matches: matches))
+            print(json ? describeJSON(checkpoint, matches: matches).pretty : describeText(checkpoint, matches: matches).terminalSafe)
         }
     }
 
@@ -74,7 +74,7 @@ struct Inspect: ParsableCommand {
         var lines: [String] = []
         lines.append("file:        \(c.path)")
         lines.append("format:      \(c.format.description)\(c.isBigEndian ? ", big-endian" : "")")
-        if let key = c.selectedKey { lines.append("weights at:  '\(key)'") }
+        if let key = c.selectedKey { lines.append("weights at:  '\(shown: key)'") }
         if let prefix = c.strippedPrefix { lines.append("prefix:      '\(prefix)' removed from every name") }
         lines.append("tensors:     \(c.entries.count)")
         lines.append("parameters:  \(grouped(c.parameterCount))")
@@ -82,16 +82,17 @@ struct Inspect: ParsableCommand {
         lines.append("dtypes:      " + dtypeCounts(c).map { "\($0.0.rawValue) ×\($0.1)" }.joined(separator: ", "))
         lines.append("matches:     " + (matches.isEmpty ? "no registered architecture (see `zoo list`; `zoo map ARCH --checkpoint FILE` shows why)" : matches.joined(separator: ", ")))
         if !c.metadata.isEmpty {
-            lines.append("metadata:    " + c.metadata.map { "\($0.0)=\($0.1)" }.joined(separator: ", "))
+            lines.append("metadata:    " + c.metadata.map { "\(shown: $0.0)=\(shown: $0.1)" }.joined(separator: ", "))
         }
         if !c.otherEntries.isEmpty {
-            lines.append("other:       " + c.otherEntries.map { "\($0.name): \($0.summary)" }.joined(separator: "; "))
+            lines.append("other:       " + c.otherEntries.map { "\(shown: $0.name): \($0.summary)" }.joined(separator: "; "))
         }
         lines.append("")
-        let nameWidth = min(60, c.entries.map(\.name.count).max() ?? 4)
+        let names = c.entries.map(\.name.displaySafe)
+        let nameWidth = min(60, names.map(\.count).max() ?? 4)
         lines.append("name".padding(nameWidth) + "  dtype     shape")
-        for e in c.entries {
-            lines.append(e.name.padding(nameWidth) + "  " + e.dtype.rawValue.padding(8) + "  [" + e.shape.map(String.init).joined(separator: ", ") + "]")
+        for (e, name) in zip(c.entries, names) {
+            lines.append(name.padding(nameWidth) + "  " + e.dtype.rawValue.padding(8) + "  [" + e.shape.map(String.init).joined(separator: ", ") + "]")
         }
         return lines.joined(separator: "\n")
     }

@@ -54,7 +54,7 @@ struct Verify: ParsableCommand {
                 }
                 print(object.pretty)
             } else {
-                print(text(report, architecture: arch.name, file: rest.first))
+                print(text(report, architecture: arch.name, file: rest.first).terminalSafe)
             }
             if !report.passed {
                 let layer = report.comparison.firstDivergent.map { "; first divergent layer: \($0.name)" } ?? ""

@@ -21,7 +21,7 @@ struct Zoo: ParsableCommand {
           zoo inspect weights.pth
           zoo map resnet50
 
-        Exit status is 0 on success, 1 when an input is bad or refused, 64 for a usage error. \
+        Exit status is 0 on success, 1 when an input is bad or refused, 64 for a usage error, 70 for an internal error (a bug in zoo). \
         Errors are one sentence saying what was expected, what was found, and where.
         """,
         version: zooVersion,
@@ -33,6 +33,7 @@ let zooVersion = "0.1.0"
 
 extension Zoo {
     static func main() {
+        NativeLibraries.installFaultHandlers()
         NativeLibraries.prepareHDF5()
         main(nil)
     }
@@ -43,14 +44,22 @@ func reportingErrors(_ body: () throws -> Void) throws {
     do {
         try body()
     } catch let error as ZooError {
-        printError("zoo: error: \(error.message)")
+        // one line, whatever a name from the file held
+        if error.kind == .internal {
+            writeStandardError("zoo: internal error: \(error.message.lineSafe) (this is a bug in zoo, not a problem with the input; please report it with the command line)")
+            throw ExitCode(70)
+        }
+        writeStandardError("zoo: error: \(error.message.lineSafe)")
         throw ExitCode(error.kind == .usage ? 64 : 1)
     }
 }
 
-func printError(_ message: String) {
+/// A message or report on stderr; anything in it a terminal would act on is escaped.
+func printError(_ message: String) { writeStandardError(message.terminalSafe) }
+
+private func writeStandardError(_ line: String) {
     var stderr = StandardError()
-    print(message, to: &stderr)
+    print(line, to: &stderr)
 }
 
 struct StandardError: TextOutputStream {

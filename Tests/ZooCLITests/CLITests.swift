@@ -16,21 +16,60 @@ enum CLI {
         var status: Int32
         var stdout: String
         var stderr: String
+        /// The signal that ended the process, if one did.
+        var terminatedBySignal: Int32? = nil
     }
 
-    static func run(_ arguments: [String]) throws -> Result {
+    /// A running `zoo` whose output is collected as it comes (so a full pipe never blocks it).
+    final class Running {
+        let process: Process
+        fileprivate let out = Pipe(), err = Pipe()
+        fileprivate var outData = Data(), errData = Data()
+        fileprivate let group = DispatchGroup()
+        var processIdentifier: Int32 { process.processIdentifier }
+
+        init(_ process: Process) { self.process = process }
+    }
+
+    static func run(_ arguments: [String], addressSpaceLimitMB: Int? = nil, fileSizeLimitMB: Int? = nil) throws -> Result {
+        finish(try start(arguments, addressSpaceLimitMB: addressSpaceLimitMB, fileSizeLimitMB: fileSizeLimitMB))
+    }
+
+    /// Starts zoo; with limits, through `sh -c 'ulimit …; exec zoo …'`.
+    static func start(_ arguments: [String], addressSpaceLimitMB: Int? = nil, fileSizeLimitMB: Int? = nil) throws -> Running {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
+        var limits: [String] = []
+        if let mb = addressSpaceLimitMB { limits.append("ulimit -v \(mb * 1024)") }
+        if let mb = fileSizeLimitMB { limits.append("ulimit -f \(mb * 1024)") }
+        if limits.isEmpty {
+            process.executableURL = URL(fileURLWithPath: executable)
+            process.arguments = arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments = ["-c", limits.joined(separator: "; ") + "; exec \"$0\" \"$@\"", executable] + arguments
+        }
+        let running = Running(process)
+        process.standardOutput = running.out
+        process.standardError = running.err
         try process.run()
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Result(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                      stderr: String(decoding: errData, as: UTF8.self))
+        for (pipe, keyPath) in [(running.out, \Running.outData), (running.err, \Running.errData)] {
+            running.group.enter()
+            DispatchQueue.global().async {
+                let data = pipe.fileHandleForReading.readDataToEndOfFile()
+                running[keyPath: keyPath] = data
+                running.group.leave()
+            }
+        }
+        return running
+    }
+
+    static func finish(_ running: Running) -> Result {
+        running.group.wait()
+        running.process.waitUntilExit()
+        let signalled = running.process.terminationReason == .uncaughtSignal
+        return Result(status: running.process.terminationStatus, stdout: String(decoding: running.outData, as: UTF8.self),
+                      stderr: String(decoding: running.errData, as: UTF8.self),
+                      terminatedBySignal: signalled ? running.process.terminationStatus : nil)
     }
 
     static func fixture(_ name: String) -> String { repo.appendingPathComponent("Tests/Fixtures/torch/\(name)").path }
