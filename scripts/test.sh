@@ -3,8 +3,9 @@
 #   1. installs what is missing (Debian packages; the reference Python environments),
 #   2. builds once and runs every Swift test (debug),
 #   3. builds the release binary and runs a CI-sized `zoo nightly` (one architecture per family),
-#   4. proves every registered architecture against real PyTorch and real Keras (scripts/interop.sh).
-# Usage: bash scripts/test.sh            ZOO_SKIP_INTEROP=1 skips step 4 (for quick local runs).
+#   4. injects faults into real conversions (signals, full disk, truncated input, races, output = input),
+#   5. proves every registered architecture against real PyTorch and real Keras (scripts/interop.sh).
+# Usage: bash scripts/test.sh            ZOO_SKIP_INTEROP=1 skips step 5 (for quick local runs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
@@ -21,6 +22,7 @@ swift build -c release --product zoo --static-swift-stdlib
 nightly=$(mktemp -d "${TMPDIR:-/tmp}/zoo-nightly.XXXXXX")
 trap 'rm -rf "$nightly"' EXIT
 .build/release/zoo nightly --small --only resnet18,resnext50_32x4d,vgg11_bn,alexnet,bert --out "$nightly" | tail -n +3 | head -12
+bash scripts/fault_injection.sh .build/release/zoo
 
 if [ -z "${ZOO_SKIP_INTEROP:-}" ]; then
   bash scripts/interop.sh .build/release/zoo
