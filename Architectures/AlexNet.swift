@@ -9,7 +9,8 @@ enum AlexNet {
         summary: "AlexNet (torchvision)",
         defaults: ArchitectureOptions(classes: 1000, imageSize: 224),
         make: { options in try build(classes: options.classes!, imageSize: options.imageSize!) },
-        infer: { shapes in ArchitectureOptions(classes: shapes["classifier.6.weight"]?.first) }
+        infer: { shapes in ArchitectureOptions(classes: shapes["classifier.6.weight"]?.first) },
+            smallOptions: ArchitectureOptions(classes: 10) // adaptive pooling to 7×7: 224 keeps it exact in Keras
     )
 
     static func build(classes: Int, imageSize: Int) throws -> Graph {

@@ -17,7 +17,23 @@ public enum BERT {
         make: { options in try build(options.transformer!) },
         infer: { infer($0) },
         normalizeKey: { normalize($0) },
-        tolerated: { $0 == "embeddings.position_ids" || $0 == "embeddings.token_type_ids" }
+        tolerated: { $0 == "embeddings.position_ids" || $0 == "embeddings.token_type_ids" },
+        huggingFace: HuggingFaceConfig(
+            modelTypes: ["bert"],
+            read: { json, fromWeights in
+                ArchitectureOptions(transformer: try config(fromHuggingFace: json, pooler: fromWeights.transformer?.pooler ?? base.pooler))
+            },
+            ambiguousWithoutConfig: { shapes in
+                // RoBERTa, XLM-RoBERTa and CamemBERT save BERT's very keys, but number positions
+                // from padding_idx + 1 (a table of max_length + 2 rows) and have one token type.
+                let byName = Dictionary(shapes.entries.map { (normalize($0.name), $0.shape) }, uniquingKeysWith: { a, _ in a })
+                guard let positions = byName["embeddings.position_embeddings.weight"]?.first,
+                      byName["embeddings.token_type_embeddings.weight"]?.first == 1, positions % 64 == 2 else { return nil }
+                return "the weights have BERT's keys but RoBERTa's layout (\(positions) position rows, one token type): RoBERTa-style models number positions differently, so converting them as BERT would be wrong"
+            }),
+        smallOptions: ArchitectureOptions(transformer: TransformerConfig(
+            vocabularySize: 99, hiddenSize: 32, layers: 2, heads: 4, intermediateSize: 37, maxPositions: 64,
+            typeVocabularySize: 2, layerNormEps: 1e-12, activation: .gelu, pooler: true))
     )
 
     /// `bert.` prefixes (BertFor… checkpoints) and TF-era `gamma`/`beta` LayerNorm names.
@@ -46,7 +62,7 @@ public enum BERT {
         return ArchitectureOptions(transformer: config)
     }
 
-    /// Reads a Hugging Face `config.json`; `pooler` is not part of it and is kept from `base`.
+    /// Reads a Hugging Face `config.json`; `pooler` is not part of it and is kept from the weights.
     public static func config(fromHuggingFace json: JSONValue, pooler: Bool) throws -> TransformerConfig {
         func int(_ key: String) throws -> Int {
             guard let v = json[key]?.int else { throw ZooError(.format, "config.json: expected an integer '\(key)', found \(json[key]?.serialized ?? "none")") }

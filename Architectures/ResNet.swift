@@ -17,7 +17,8 @@ enum ResNet {
                 try build(name, block, stages, groups: groups, widthPerGroup: widthPerGroup,
                           classes: options.classes!, imageSize: options.imageSize!)
             },
-            infer: { shapes in ArchitectureOptions(classes: shapes["fc.weight"]?.first) }
+            infer: { shapes in ArchitectureOptions(classes: shapes["fc.weight"]?.first) },
+            smallOptions: ArchitectureOptions(classes: 10, imageSize: 64)
         )
     }
 

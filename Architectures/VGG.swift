@@ -21,7 +21,8 @@ enum VGG {
             make: { options in
                 try build(name, configurations[configuration]!, batchNorm: batchNorm, classes: options.classes!, imageSize: options.imageSize!)
             },
-            infer: { shapes in ArchitectureOptions(classes: shapes["classifier.6.weight"]?.first) }
+            infer: { shapes in ArchitectureOptions(classes: shapes["classifier.6.weight"]?.first) },
+            smallOptions: ArchitectureOptions(classes: 10) // adaptive pooling to 7×7: 224 keeps it exact in Keras
         )
     }
 

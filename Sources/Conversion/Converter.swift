@@ -48,16 +48,25 @@ public struct ConversionResult: Sendable {
 /// The steps of a conversion, each one reporting to `progress` (for a terminal).
 public enum Converter {
     /// Chooses the architecture: the named one, or the single registered one the checkpoint
-    /// matches exactly.
-    public static func architecture(for checkpoint: Checkpoint, named name: String?) throws -> Architecture {
+    /// matches exactly — of those, when a config.json names a model type, only architectures of
+    /// that type (see `ModelConfig`).
+    public static func architecture(for checkpoint: Checkpoint, named name: String?, config: ModelConfig? = nil) throws -> Architecture {
         if let name {
             guard let arch = Registry.named(name) else {
                 throw ZooError(.usage, "expected a registered architecture (\(Registry.all.map(\.name).joined(separator: ", "))), found '\(shown: name)'")
             }
+            try config?.check(fits: arch)
             return arch
         }
-        let matches = matchingArchitectures(checkpoint)
+        let shapeMatches = matchingArchitectures(checkpoint)
+        let matches = shapeMatches.filter { arch in
+            guard let config else { return true }
+            return (try? config.check(fits: arch)) != nil
+        }
         guard matches.count == 1 else {
+            if matches.isEmpty, let config, let type = config.modelType, let first = shapeMatches.first {
+                throw config.refusal(type, for: first.name)
+            }
             if matches.isEmpty {
                 throw ZooError(.mismatch, "\(checkpoint.path): expected a checkpoint of a registered architecture, found none that matches; name one (`zoo map ARCH --checkpoint FILE` lists the differences)")
             }
@@ -70,6 +79,22 @@ public enum Converter {
     public static func matchingArchitectures(_ checkpoint: Checkpoint) -> [Architecture] {
         let shapes = checkpoint.tensorShapes
         return Registry.all.filter { $0.match(shapes).1.isExact }
+    }
+
+    /// Options for `arch`, layered: descriptor defaults < the checkpoint's shapes < config.json.
+    /// A family that reads configs refuses weights that leave the model in doubt without one.
+    public static func options(for arch: Architecture, shapes: TensorShapes?, config: ModelConfig?, checkpointPath: String?) throws -> ArchitectureOptions {
+        var options = shapes.map(arch.infer) ?? ArchitectureOptions()
+        guard let hf = arch.huggingFace else { return options }
+        if let config {
+            try config.check(fits: arch)
+            do { options = options.overridden(by: try hf.read(config.json, options)) } catch let error as ZooError {
+                throw error.prefixed(config.path)
+            }
+        } else if let shapes, let doubt = hf.ambiguousWithoutConfig(shapes) {
+            throw ZooError(.mismatch, "\(checkpointPath ?? arch.name): \(doubt); put the model's config.json beside the checkpoint or name it with --config")
+        }
+        return options
     }
 
     /// Converts, writes and (by default) verifies. The output appears only when the file is

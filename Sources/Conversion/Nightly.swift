@@ -56,15 +56,7 @@ public struct NightlyPlan: Sendable {
 
     /// Sizes for one architecture in this plan.
     public func options(for arch: Architecture) -> ArchitectureOptions {
-        guard small else { return ArchitectureOptions() }
-        switch arch.family {
-        case "resnet": return ArchitectureOptions(classes: 10, imageSize: 64)
-        case "bert":
-            return ArchitectureOptions(transformer: TransformerConfig(
-                vocabularySize: 99, hiddenSize: 32, layers: 2, heads: 4, intermediateSize: 37, maxPositions: 64,
-                typeVocabularySize: 2, layerNormEps: 1e-12, activation: .gelu, pooler: true))
-        default: return ArchitectureOptions(classes: 10) // VGG and AlexNet pool adaptively: 224 keeps it exact in Keras
-        }
+        small ? arch.smallOptions : ArchitectureOptions()
     }
 }
 

@@ -74,12 +74,18 @@ public struct Architecture: Sendable {
     public let normalizeKey: @Sendable (String) -> String
     /// Checkpoint keys that may be present without a counterpart (non-persistent buffers).
     public let tolerated: @Sendable (String) -> Bool
+    /// How the family reads a Hugging Face `config.json`, for families that have one.
+    public let huggingFace: HuggingFaceConfig?
+    /// The sizes a CI-sized nightly run and the tests use: small, but covering every layer kind.
+    public let smallOptions: ArchitectureOptions
 
     public init(name: String, family: String, summary: String, defaults: ArchitectureOptions,
                 make: @escaping @Sendable (ArchitectureOptions) throws -> Graph,
                 infer: @escaping @Sendable (TensorShapes) -> ArchitectureOptions = { _ in ArchitectureOptions() },
                 normalizeKey: @escaping @Sendable (String) -> String = { $0 },
-                tolerated: @escaping @Sendable (String) -> Bool = { _ in false }) {
+                tolerated: @escaping @Sendable (String) -> Bool = { _ in false },
+                huggingFace: HuggingFaceConfig? = nil,
+                smallOptions: ArchitectureOptions = ArchitectureOptions()) {
         self.name = name
         self.family = family
         self.summary = summary
@@ -88,9 +94,32 @@ public struct Architecture: Sendable {
         self.infer = infer
         self.normalizeKey = normalizeKey
         self.tolerated = tolerated
+        self.huggingFace = huggingFace
+        self.smallOptions = smallOptions
     }
 
     public func graph(_ options: ArchitectureOptions = ArchitectureOptions()) throws -> Graph {
         try make(defaults.overridden(by: options))
+    }
+}
+
+/// A family's Hugging Face `config.json`: which `model_type` values it is, and how the file sizes
+/// the graph. The model type decides: weights with the same keys can belong to models that
+/// compute different functions (BERT and RoBERTa), so a config naming another type is refused.
+public struct HuggingFaceConfig: Sendable {
+    /// `model_type` values of the models this architecture computes exactly.
+    public var modelTypes: [String]
+    /// Options from config.json, over `fromWeights` (the sizes read off the checkpoint).
+    public var read: @Sendable (_ config: JSONValue, _ fromWeights: ArchitectureOptions) throws -> ArchitectureOptions
+    /// When the weights alone leave the model in doubt (they look like another model with the
+    /// same keys), why: conversion then needs the config.json. nil when the weights are enough.
+    public var ambiguousWithoutConfig: @Sendable (TensorShapes) -> String?
+
+    public init(modelTypes: [String],
+                read: @escaping @Sendable (JSONValue, ArchitectureOptions) throws -> ArchitectureOptions,
+                ambiguousWithoutConfig: @escaping @Sendable (TensorShapes) -> String? = { _ in nil }) {
+        self.modelTypes = modelTypes
+        self.read = read
+        self.ambiguousWithoutConfig = ambiguousWithoutConfig
     }
 }

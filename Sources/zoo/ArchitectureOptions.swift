@@ -1,5 +1,6 @@
 import ArgumentParser
 import Architectures
+import Conversion
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -30,24 +31,21 @@ struct SizingOptions: ParsableArguments {
         if let heads, heads < 1 { throw ValidationError("--heads must be at least 1, found \(heads)") }
     }
 
+    /// The config.json to use: --config, else the one beside the checkpoint.
+    func modelConfig(beside checkpointPath: String?) throws -> ModelConfig? {
+        try ModelConfig.find(explicit: config, beside: checkpointPath)
+    }
+
     /// Options for `architecture`, layered: descriptor defaults < checkpoint shapes < config.json < flags.
-    func options(for architecture: Architecture, shapes: TensorShapes?, checkpointPath: String?) throws -> ArchitectureOptions {
-        var options = shapes.map(architecture.infer) ?? ArchitectureOptions()
-        if architecture.family == "bert" {
-            var transformer = options.transformer ?? architecture.defaults.transformer!
-            let beside = checkpointPath.map { path -> String in
-                guard let slash = path.lastIndex(of: "/") else { return "config.json" }
-                return String(path[...slash]) + "config.json"
+    func options(for architecture: Architecture, shapes: TensorShapes?, checkpointPath: String?,
+                 config found: ModelConfig?? = nil) throws -> ArchitectureOptions {
+        let modelConfig = try found ?? self.modelConfig(beside: checkpointPath)
+        var options = try Converter.options(for: architecture, shapes: shapes, config: modelConfig, checkpointPath: checkpointPath)
+        if let heads {
+            guard var transformer = options.transformer ?? architecture.defaults.transformer else {
+                throw ValidationError("--heads applies to transformers; \(architecture.name) has no attention heads")
             }
-            if let path = config ?? beside.flatMap({ access($0, F_OK) == 0 ? $0 : nil }) {
-                guard let data = try? MappedFile.contents(of: path) else {
-                    throw ZooError(.io, "cannot read config file '\(path)'")
-                }
-                let json: JSONValue
-                do { json = try JSONValue.parse(Array(data)) } catch let e as ZooError { throw e.prefixed(path) }
-                transformer = try BERT.config(fromHuggingFace: json, pooler: transformer.pooler)
-            }
-            if let heads { transformer.heads = heads }
+            transformer.heads = heads
             options.transformer = transformer
         }
         if let classes { options.classes = classes }

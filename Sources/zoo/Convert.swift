@@ -30,8 +30,9 @@ struct CheckpointSelection: ParsableArguments {
 
     func open(_ path: String, architecture name: String?) throws -> (Checkpoint, Architecture, ArchitectureOptions) {
         let checkpoint = try Checkpoint.open(path, key: key)
-        let arch = try Converter.architecture(for: checkpoint, named: name)
-        let options = try sizing.options(for: arch, shapes: checkpoint.tensorShapes, checkpointPath: path)
+        let config = try sizing.modelConfig(beside: path)
+        let arch = try Converter.architecture(for: checkpoint, named: name, config: config)
+        let options = try sizing.options(for: arch, shapes: checkpoint.tensorShapes, checkpointPath: path, config: .some(config))
         return (checkpoint, arch, options)
     }
 }

@@ -78,7 +78,7 @@ func randomWeights(_ model: KerasModel, seed: UInt64) -> KerasWeights {
 /// The registered architecture's graph at a small size: 10 classes at 32×32 where the
 /// descriptor allows it (else its smallest working size, 224), a two-layer BERT.
 func smallGraph(_ architecture: Architecture) throws -> Graph {
-    if architecture.family == "bert" {
+    if architecture.defaults.transformer != nil {
         return try architecture.graph(ArchitectureOptions(transformer: tinyBERT))
     }
     if let graph = try? architecture.graph(ArchitectureOptions(classes: 10, imageSize: 32)) { return graph }

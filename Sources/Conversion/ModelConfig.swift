@@ -1,0 +1,56 @@
+import Architectures
+import ZooCore
+import ZooGraph
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A Hugging Face `config.json` for a checkpoint: it sizes the model, and its `model_type`
+/// decides the family. Weights with the same names can belong to models that compute different
+/// functions (BERT and RoBERTa save the same keys), so the type a config names is never
+/// overruled by what the weights look like.
+public struct ModelConfig: Sendable {
+    public let path: String
+    public let json: JSONValue
+    /// Named by the user (`--config`) rather than found beside the checkpoint.
+    public let explicit: Bool
+
+    public var modelType: String? { json["model_type"]?.string }
+
+    /// `--config` when given, else `config.json` in the checkpoint's folder, else nil.
+    public static func find(explicit: String?, beside checkpoint: String?) throws -> ModelConfig? {
+        let beside = checkpoint.map { path -> String in
+            guard let slash = path.lastIndex(of: "/") else { return "config.json" }
+            return String(path[...slash]) + "config.json"
+        }
+        guard let path = explicit ?? beside.flatMap({ access($0, F_OK) == 0 ? $0 : nil }) else { return nil }
+        let data: [UInt8]
+        do { data = try MappedFile.contents(of: path) } catch let error as ZooError {
+            throw ZooError(.io, "cannot read the config file \(path): \(error.message)")
+        }
+        do {
+            let json = try JSONValue.parse(data)
+            guard json.object != nil else { throw ZooError(.format, "expected a JSON object, found another JSON value") }
+            return ModelConfig(path: path, json: json, explicit: explicit != nil)
+        } catch let error as ZooError {
+            throw ZooError(.format, "\(path): expected a Hugging Face config.json (a JSON object), found: \(error.message)")
+        }
+    }
+
+    /// Whether this config may size `arch`: a config found beside the checkpoint concerns only
+    /// families that read Hugging Face configs; one named with `--config` concerns any. Either
+    /// way, a `model_type` the architecture does not compute is refused.
+    public func check(fits arch: Architecture) throws {
+        guard let type = modelType, arch.huggingFace != nil || explicit else { return }
+        guard arch.huggingFace?.modelTypes.contains(type) != true else { return }
+        throw refusal(type, for: arch.name)
+    }
+
+    func refusal(_ type: String, for architecture: String?) -> ZooError {
+        let known = Registry.all.compactMap { a in a.huggingFace.map { "\($0.modelTypes.joined(separator: "/")) (\(a.name))" } }
+        let weights = architecture.map { ", and the weights have the names of \($0)" } ?? ""
+        return ZooError(.mismatch, "\(path) says model_type '\(shown: type)'\(weights); zoo converts the model types \(known.joined(separator: ", ")) and refuses to convert a model as another family with the same weight names (they compute different functions); see docs/adding-an-architecture.md to add one")
+    }
+}
