@@ -3,7 +3,7 @@ import PackageDescription
 
 // zoo: PyTorch checkpoints in, verified Keras files out. No Python at run time.
 // Folder map: C libraries (CHDF5, CZip) and kernels + lazily bound BLAS (CZooKernels) · core (ZooCore) · PyTorch I/O (TorchIO)
-// · graph vocabulary (ZooGraph) · Keras I/O (KerasIO) · compute (ZooCompute) · CLI (zoo) · Architectures/ (descriptors). See shared DESIGN.md for the flow.
+// · kernels (ZooKernels) · graph vocabulary (ZooGraph) · Keras I/O (KerasIO) · compute (ZooCompute) · CLI (zoo) · Architectures/ (descriptors). See shared DESIGN.md for the flow.
 let package = Package(
     name: "zoo",
     platforms: [.macOS(.v13)],
@@ -24,9 +24,10 @@ let package = Package(
 
         .target(name: "ZooCore", dependencies: ["CHDF5", "CZip", "CZooKernels"]),
         .target(name: "TorchIO", dependencies: ["ZooCore", "CZip"]),
-        .target(name: "ZooGraph", dependencies: ["ZooCore"]),
+        .target(name: "ZooKernels", dependencies: ["ZooCore", "CZooKernels"]),
+        .target(name: "ZooGraph", dependencies: ["ZooCore", "ZooKernels"]),
         .target(name: "KerasIO", dependencies: ["ZooCore", "ZooGraph", "CHDF5", "CZip"]),
-        .target(name: "ZooCompute", dependencies: ["ZooCore", "ZooGraph", "CZooKernels"]),
+        .target(name: "ZooCompute", dependencies: ["ZooCore", "ZooKernels", "ZooGraph", "CZooKernels"]),
         .target(name: "Conversion", dependencies: ["ZooCore", "TorchIO", "ZooGraph", "KerasIO", "ZooCompute", "Architectures"]),
         .target(name: "Architectures", dependencies: ["ZooCore", "ZooGraph"], path: "Architectures"),
         .executableTarget(name: "zoo", dependencies: [
@@ -38,7 +39,7 @@ let package = Package(
         .testTarget(name: "ArchitecturesTests", dependencies: ["Architectures", "ZooGraph", "ZooCore", "TorchIO"]),
         .testTarget(name: "TorchIOTests", dependencies: ["TorchIO", "ZooCore"]),
         .testTarget(name: "KerasIOTests", dependencies: ["KerasIO", "ZooGraph", "ZooCore", "Architectures"]),
-        .testTarget(name: "ZooComputeTests", dependencies: ["ZooCompute", "ZooGraph", "ZooCore", "Architectures", "TorchIO"]),
+        .testTarget(name: "ZooComputeTests", dependencies: ["ZooCompute", "ZooKernels", "ZooGraph", "ZooCore", "Architectures", "TorchIO"]),
         .testTarget(name: "ConversionTests", dependencies: ["Conversion", "TorchIO", "ZooGraph", "ZooCore", "Architectures", "KerasIO"]),
         .testTarget(name: "ZooCLITests", dependencies: ["ZooCore"]),
     ],

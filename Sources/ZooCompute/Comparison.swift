@@ -7,6 +7,7 @@ import Glibc
 import Darwin
 #endif
 import ZooCore
+import ZooKernels
 
 /// How far one layer (or output) of a candidate run is from the reference.
 public struct LayerDifference: Sendable, Equatable {

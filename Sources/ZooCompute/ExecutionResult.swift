@@ -1,5 +1,6 @@
 // What both executors return, and the bookkeeping they share while walking a graph.
 import ZooCore
+import ZooKernels
 
 /// Outputs of one forward pass, with every named intermediate so a divergence can be located.
 public struct ExecutionResult: Sendable {

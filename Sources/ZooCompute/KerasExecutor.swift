@@ -4,6 +4,7 @@
 // (heads, value_dim, d). It reads only the layer classes and configs, never the graph the model
 // was lowered from.
 import ZooCore
+import ZooKernels
 import ZooGraph
 
 /// Runs a `KerasModel` the way Keras would run the functional model it describes.

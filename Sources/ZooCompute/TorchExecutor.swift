@@ -3,6 +3,7 @@
 // q/k/v Linears or nn.MultiheadAttention's packed in_proj). It names its own parameters from the
 // module paths and never looks at the Keras side of the mapping.
 import ZooCore
+import ZooKernels
 import ZooGraph
 
 /// Runs a `Graph` the way PyTorch would run the module it describes.

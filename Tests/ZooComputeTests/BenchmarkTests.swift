@@ -3,6 +3,7 @@ import Foundation
 import Testing
 import ZooCore
 @testable import ZooCompute
+@testable import ZooKernels
 import ZooGraph
 
 /// Forward-pass timings for scripts/bench_forward.sh; runs only with ZOO_BENCH=1 (build with

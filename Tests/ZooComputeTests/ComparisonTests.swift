@@ -2,6 +2,7 @@ import Architectures
 import Testing
 import ZooCore
 @testable import ZooCompute
+@testable import ZooKernels
 import ZooGraph
 
 /// Both executors on one graph, Keras weights made by zoo's mapping: the right mapping agrees

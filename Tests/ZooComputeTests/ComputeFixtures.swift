@@ -3,6 +3,7 @@ import Testing
 import TorchIO
 import ZooCore
 @testable import ZooCompute
+@testable import ZooKernels
 import ZooGraph
 
 /// The fixtures written by real PyTorch and real Keras (scripts/make_compute_fixtures.py), in

@@ -1,6 +1,7 @@
 import Testing
 import ZooCore
 @testable import ZooCompute
+@testable import ZooKernels
 @testable import ZooGraph
 
 /// Bad weights, inputs and configs end in a `ZooError` sentence, never a trap.

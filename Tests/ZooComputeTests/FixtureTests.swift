@@ -3,6 +3,7 @@ import Foundation
 import Testing
 import ZooCore
 @testable import ZooCompute
+@testable import ZooKernels
 import ZooGraph
 
 /// Each executor against the framework it imitates, on fixtures written by that framework.

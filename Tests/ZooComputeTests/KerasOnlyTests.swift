@@ -1,6 +1,7 @@
 import Testing
 import ZooCore
 @testable import ZooCompute
+@testable import ZooKernels
 @testable import ZooGraph
 
 /// Keras behaviour zoo's lowering does not emit but a Keras file may hold, against real Keras.

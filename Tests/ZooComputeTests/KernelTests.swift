@@ -3,6 +3,7 @@ import Testing
 import ZooGraph
 import ZooCore
 @testable import ZooCompute
+@testable import ZooKernels
 
 /// Kernels against straightforward double-precision definitions, over geometries the fixtures
 /// do not reach (tiles of the column buffer, odd strides, groups with dilation, both layouts).

@@ -1,14 +1,14 @@
 // Fully connected layers and embedding lookups.
 import ZooCore
 
-enum Dense {
+public enum Dense {
     /// y[rows, out] = x[rows, in]·Wᵀ + b with PyTorch's `Linear` weight W [out, in].
-    static func linear(_ x: [Float], rows: Int, weight: [Float], bias: [Float]?, inFeatures: Int, outFeatures: Int) -> [Float] {
+    public static func linear(_ x: [Float], rows: Int, weight: [Float], bias: [Float]?, inFeatures: Int, outFeatures: Int) -> [Float] {
         multiply(x, rows: rows, weight, transposed: true, bias: bias, inFeatures: inFeatures, outFeatures: outFeatures)
     }
 
     /// y[rows, out] = x[rows, in]·K + b with Keras's `Dense` kernel K [in, out].
-    static func dense(_ x: [Float], rows: Int, kernel: [Float], bias: [Float]?, inFeatures: Int, outFeatures: Int) -> [Float] {
+    public static func dense(_ x: [Float], rows: Int, kernel: [Float], bias: [Float]?, inFeatures: Int, outFeatures: Int) -> [Float] {
         multiply(x, rows: rows, kernel, transposed: false, bias: bias, inFeatures: inFeatures, outFeatures: outFeatures)
     }
 
@@ -40,7 +40,7 @@ enum Dense {
 
     /// Rows of `table` [count, width] picked by `ids` (integers held in floats).
     /// - Throws: when an id is not an integer in `0..<count`; `layer` names the culprit.
-    static func embedding(_ ids: [Float], table: [Float], count: Int, width: Int, layer: String) throws -> [Float] {
+    public static func embedding(_ ids: [Float], table: [Float], count: Int, width: Int, layer: String) throws -> [Float] {
         var y = [Float](repeating: 0, count: ids.count * width)
         try y.withUnsafeMutableBufferPointer { dst in
             try table.withUnsafeBufferPointer { src in

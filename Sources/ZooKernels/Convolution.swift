@@ -5,27 +5,39 @@
 /// Sizes of one convolution. Padding is given as top/left offsets: the output size already says
 /// how far past the bottom/right edge the window reaches (zeros there), which covers PyTorch's
 /// symmetric padding and Keras's asymmetric `same`.
-struct ConvGeometry: Equatable {
-    var batch: Int
-    var inChannels: Int, inHeight: Int, inWidth: Int
-    var outChannels: Int, outHeight: Int, outWidth: Int
-    var kernelHeight: Int, kernelWidth: Int
-    var strideHeight = 1, strideWidth = 1
-    var dilationHeight = 1, dilationWidth = 1
-    var padTop = 0, padLeft = 0
-    var groups = 1
+public struct ConvGeometry: Equatable {
+    public var batch: Int
+    public var inChannels: Int, inHeight: Int, inWidth: Int
+    public var outChannels: Int, outHeight: Int, outWidth: Int
+    public var kernelHeight: Int, kernelWidth: Int
+    public var strideHeight = 1, strideWidth = 1
+    public var dilationHeight = 1, dilationWidth = 1
+    public var padTop = 0, padLeft = 0
+    public var groups = 1
 
-    var groupInChannels: Int { inChannels / groups }
-    var groupOutChannels: Int { outChannels / groups }
-    var isPointwise: Bool {
+    public init(batch: Int, inChannels: Int, inHeight: Int, inWidth: Int, outChannels: Int, outHeight: Int, outWidth: Int,
+                kernelHeight: Int, kernelWidth: Int, strideHeight: Int = 1, strideWidth: Int = 1,
+                dilationHeight: Int = 1, dilationWidth: Int = 1, padTop: Int = 0, padLeft: Int = 0, groups: Int = 1) {
+        self.batch = batch
+        self.inChannels = inChannels; self.inHeight = inHeight; self.inWidth = inWidth
+        self.outChannels = outChannels; self.outHeight = outHeight; self.outWidth = outWidth
+        self.kernelHeight = kernelHeight; self.kernelWidth = kernelWidth
+        self.strideHeight = strideHeight; self.strideWidth = strideWidth
+        self.dilationHeight = dilationHeight; self.dilationWidth = dilationWidth
+        self.padTop = padTop; self.padLeft = padLeft; self.groups = groups
+    }
+
+    public var groupInChannels: Int { inChannels / groups }
+    public var groupOutChannels: Int { outChannels / groups }
+    public var isPointwise: Bool {
         kernelHeight == 1 && kernelWidth == 1 && strideHeight == 1 && strideWidth == 1 && padTop == 0 && padLeft == 0
             && outHeight == inHeight && outWidth == inWidth
     }
     /// Multiply-adds of the whole convolution.
-    var multiplyAdds: Int { batch * outHeight * outWidth * outChannels * groupInChannels * kernelHeight * kernelWidth }
+    public var multiplyAdds: Int { batch * outHeight * outWidth * outChannels * groupInChannels * kernelHeight * kernelWidth }
 
     /// Output positions `o` in `0..<outSize` whose input `o·stride − pad + offset` lies in `0..<inSize`.
-    static func validRange(outSize: Int, inSize: Int, stride: Int, pad: Int, offset: Int) -> Range<Int> {
+    public static func validRange(outSize: Int, inSize: Int, stride: Int, pad: Int, offset: Int) -> Range<Int> {
         func ceilDiv(_ a: Int, _ b: Int) -> Int { a >= 0 ? (a + b - 1) / b : -((-a) / b) }
         let lo = max(0, ceilDiv(pad - offset, stride))
         let hi = min(outSize, ceilDiv(inSize + pad - offset, stride))
@@ -33,12 +45,12 @@ struct ConvGeometry: Equatable {
     }
 }
 
-enum Convolution {
+public enum Convolution {
     /// Column-buffer budget in floats (16 MB).
-    static let columnBudget = 1 << 22
+    public static let columnBudget = 1 << 22
 
     /// PyTorch layout: x [N, C, H, W], weight [O, C/groups, kh, kw] (OIHW), out [N, O, Ho, Wo].
-    static func nchw(_ x: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+    public static func nchw(_ x: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
                      _ g: ConvGeometry, out: UnsafeMutablePointer<Float>, budget: Int = columnBudget) {
         let cinG = g.groupInChannels, coutG = g.groupOutChannels
         let k = cinG * g.kernelHeight * g.kernelWidth
@@ -82,7 +94,7 @@ enum Convolution {
 
     /// Columns [C·kh·kw, rows·Wo] for output rows `rows` of one sample and group: column row
     /// (c, ky, kx) holds x[c, oy·s − p + ky·d, ox·s − p + kx·d], zero outside the input.
-    static func im2colNCHW(_ x: UnsafePointer<Float>, _ g: ConvGeometry, channels: Int, rows: Range<Int>,
+    public static func im2colNCHW(_ x: UnsafePointer<Float>, _ g: ConvGeometry, channels: Int, rows: Range<Int>,
                            into col: UnsafeMutablePointer<Float>) {
         let kh = g.kernelHeight, kw = g.kernelWidth, wo = g.outWidth
         let width = rows.count * wo
@@ -117,7 +129,7 @@ enum Convolution {
     }
 
     /// Keras layout: x [N, H, W, C], kernel [kh, kw, C/groups, O] (HWIO), out [N, Ho, Wo, O].
-    static func nhwc(_ x: UnsafePointer<Float>, kernel: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+    public static func nhwc(_ x: UnsafePointer<Float>, kernel: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
                      _ g: ConvGeometry, out: UnsafeMutablePointer<Float>, budget: Int = columnBudget) {
         let cinG = g.groupInChannels, coutG = g.groupOutChannels
         let k = g.kernelHeight * g.kernelWidth * cinG
@@ -155,7 +167,7 @@ enum Convolution {
 
     /// Columns [pixels, kh·kw·C/groups]: row p (a flat output position n, oy, ox) holds, for each
     /// (ky, kx), the group's channels of x[n, oy·s − p + ky·d, ox·s − p + kx·d], zero outside.
-    static func im2colNHWC(_ x: UnsafePointer<Float>, _ g: ConvGeometry, group: Int, pixels: Range<Int>,
+    public static func im2colNHWC(_ x: UnsafePointer<Float>, _ g: ConvGeometry, group: Int, pixels: Range<Int>,
                            into col: UnsafeMutablePointer<Float>) {
         let cinG = g.groupInChannels, kh = g.kernelHeight, kw = g.kernelWidth
         let k = kh * kw * cinG

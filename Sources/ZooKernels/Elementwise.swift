@@ -9,19 +9,19 @@ import Darwin
 #endif
 
 /// Activation functions, with the PyTorch/Keras formula each is written as.
-enum Activation: String, Equatable {
+public enum Activation: String, Equatable, Sendable {
     case linear, relu, tanh
     /// x·Φ(x) with the error function: `0.5·x·(1 + erf(x/√2))`.
     case gelu
     /// `0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))`.
     case geluTanh
 
-    func apply(_ x: inout [Float]) {
+    public func apply(_ x: inout [Float]) {
         guard self != .linear else { return }
         x.withUnsafeMutableBufferPointer { apply($0.baseAddress!, count: $0.count) }
     }
 
-    func apply(_ x: UnsafeMutablePointer<Float>, count: Int) {
+    public func apply(_ x: UnsafeMutablePointer<Float>, count: Int) {
         let kind = self
         Parallel.ranges(count, work: kind == .relu ? count : count * 16) { range in
             switch kind {
@@ -39,9 +39,9 @@ enum Activation: String, Equatable {
     }
 }
 
-enum Elementwise {
+public enum Elementwise {
     /// a += b, element by element.
-    static func add(_ a: inout [Float], _ b: [Float]) {
+    public static func add(_ a: inout [Float], _ b: [Float]) {
         a.withUnsafeMutableBufferPointer { dst in
             b.withUnsafeBufferPointer { src in
                 let d = dst.baseAddress!, s = src.baseAddress!
@@ -52,7 +52,7 @@ enum Elementwise {
 
     /// y = x·scale[c] + shift[c] where c is the channel of each element; channels are the
     /// second axis (`inner` elements each, NCHW) or the last (`inner` = 1, NHWC).
-    static func scaleShift(_ x: inout [Float], scale: [Float], shift: [Float], inner: Int) {
+    public static func scaleShift(_ x: inout [Float], scale: [Float], shift: [Float], inner: Int) {
         let channels = scale.count
         x.withUnsafeMutableBufferPointer { buffer in
             let p = buffer.baseAddress!
@@ -82,7 +82,7 @@ enum Elementwise {
 
     /// Batch-norm inference folded into y = x·a + b with a = γ/√(var + ε), b = β − mean·a: the
     /// form both PyTorch's CPU kernel and TensorFlow's `batch_normalization` evaluate.
-    static func batchNormTerms(gamma: [Float]?, beta: [Float]?, mean: [Float], variance: [Float], eps: Double) -> (scale: [Float], shift: [Float]) {
+    public static func batchNormTerms(gamma: [Float]?, beta: [Float]?, mean: [Float], variance: [Float], eps: Double) -> (scale: [Float], shift: [Float]) {
         var scale = [Float](repeating: 0, count: mean.count), shift = scale
         for c in 0..<mean.count {
             let inv = 1 / (variance[c] + Float(eps)).squareRoot()
@@ -93,7 +93,7 @@ enum Elementwise {
     }
 
     /// Normalises each row of `width` elements: (x − mean)/√(var + ε)·γ + β (biased variance).
-    static func layerNorm(_ x: inout [Float], width: Int, gamma: [Float]?, beta: [Float]?, eps: Double) {
+    public static func layerNorm(_ x: inout [Float], width: Int, gamma: [Float]?, beta: [Float]?, eps: Double) {
         let rows = x.count / max(1, width)
         x.withUnsafeMutableBufferPointer { buffer in
             let p = buffer.baseAddress!
@@ -117,7 +117,7 @@ enum Elementwise {
 
     /// Softmax of one row in place (max subtracted, then exp, then divide by the sum).
     @inline(__always)
-    static func softmax(_ v: UnsafeMutablePointer<Float>, count: Int) {
+    public static func softmax(_ v: UnsafeMutablePointer<Float>, count: Int) {
         var m = -Float.infinity
         for i in 0..<count where v[i] > m { m = v[i] }
         var sum: Float = 0

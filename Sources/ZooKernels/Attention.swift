@@ -3,7 +3,7 @@
 // float32's lowest value, Keras 3 substitutes −0.7·float32.max with `where`), so a padded key gets
 // weight exactly 0 and a row with every key masked becomes uniform.
 
-enum Attention {
+public enum Attention {
     /// - Parameters:
     ///   - q, k: [batch·steps, heads·keyDim], heads contiguous along a row (PyTorch's head-major
     ///     columns and Keras's (heads, key_dim) axes are the same memory).
@@ -11,7 +11,7 @@ enum Attention {
     ///   - keep: [batch·steps] key padding mask, true where a key may be attended to.
     ///   - maskedScore: the score a masked key gets.
     /// - Returns: the per-head contexts [batch·steps, heads·valueDim].
-    static func scaledDotProduct(q: [Float], k: [Float], v: [Float], batch: Int, steps: Int, heads: Int,
+    public static func scaledDotProduct(q: [Float], k: [Float], v: [Float], batch: Int, steps: Int, heads: Int,
                                  keyDim: Int, valueDim: Int, keep: [Bool]?, maskedScore: Float) -> [Float] {
         var context = [Float](repeating: 0, count: batch * steps * heads * valueDim)
         let scale = 1 / Float(keyDim).squareRoot()

@@ -3,23 +3,34 @@
 // The windows here never include padded cells for max, and include them for average only when
 // `countPadding` says so.
 
-struct PoolGeometry: Equatable {
-    var batch: Int, channels: Int
-    var inHeight: Int, inWidth: Int
-    var outHeight: Int, outWidth: Int
-    var kernelHeight: Int, kernelWidth: Int
-    var strideHeight: Int, strideWidth: Int
-    var padTop = 0, padLeft = 0
+public struct PoolGeometry: Equatable {
+    public var batch: Int, channels: Int
+    public var inHeight: Int, inWidth: Int
+    public var outHeight: Int, outWidth: Int
+    public var kernelHeight: Int, kernelWidth: Int
+    public var strideHeight: Int, strideWidth: Int
+    public var padTop = 0, padLeft = 0
     /// The far padding (bottom/right) PyTorch's divisor counts; 0 for Keras.
-    var padBottom = 0, padRight = 0
+    public var padBottom = 0, padRight = 0
+
+    public init(batch: Int, channels: Int, inHeight: Int, inWidth: Int, outHeight: Int, outWidth: Int,
+                kernelHeight: Int, kernelWidth: Int, strideHeight: Int, strideWidth: Int,
+                padTop: Int = 0, padLeft: Int = 0, padBottom: Int = 0, padRight: Int = 0) {
+        self.batch = batch; self.channels = channels
+        self.inHeight = inHeight; self.inWidth = inWidth
+        self.outHeight = outHeight; self.outWidth = outWidth
+        self.kernelHeight = kernelHeight; self.kernelWidth = kernelWidth
+        self.strideHeight = strideHeight; self.strideWidth = strideWidth
+        self.padTop = padTop; self.padLeft = padLeft; self.padBottom = padBottom; self.padRight = padRight
+    }
 
     /// Window rows for output row `o`: the clipped input range and the padded extent
     /// (PyTorch's divisor with count_include_pad counts the padded extent, clipped to input + pad).
-    func rows(_ o: Int) -> (valid: Range<Int>, padded: Int) {
+    public func rows(_ o: Int) -> (valid: Range<Int>, padded: Int) {
         window(o, stride: strideHeight, pad: padTop, kernel: kernelHeight, size: inHeight, farPad: padBottom)
     }
 
-    func columns(_ o: Int) -> (valid: Range<Int>, padded: Int) {
+    public func columns(_ o: Int) -> (valid: Range<Int>, padded: Int) {
         window(o, stride: strideWidth, pad: padLeft, kernel: kernelWidth, size: inWidth, farPad: padRight)
     }
 
@@ -31,11 +42,11 @@ struct PoolGeometry: Equatable {
     }
 }
 
-enum Pooling {
-    enum Kind { case max, average(countPadding: Bool) }
+public enum Pooling {
+    public enum Kind { case max, average(countPadding: Bool) }
 
     /// x [N, C, H, W] → [N, C, Ho, Wo].
-    static func nchw(_ x: UnsafePointer<Float>, _ g: PoolGeometry, _ kind: Kind, out: UnsafeMutablePointer<Float>) {
+    public static func nchw(_ x: UnsafePointer<Float>, _ g: PoolGeometry, _ kind: Kind, out: UnsafeMutablePointer<Float>) {
         let inPlane = g.inHeight * g.inWidth, outPlane = g.outHeight * g.outWidth
         Parallel.forEach(g.batch * g.channels, work: g.batch * g.channels * inPlane) { p in
             let src = x + p * inPlane, dst = out + p * outPlane
@@ -60,7 +71,7 @@ enum Pooling {
     }
 
     /// x [N, H, W, C] → [N, Ho, Wo, C].
-    static func nhwc(_ x: UnsafePointer<Float>, _ g: PoolGeometry, _ kind: Kind, out: UnsafeMutablePointer<Float>) {
+    public static func nhwc(_ x: UnsafePointer<Float>, _ g: PoolGeometry, _ kind: Kind, out: UnsafeMutablePointer<Float>) {
         let c = g.channels
         Parallel.forEach(g.batch * g.outHeight, work: g.batch * g.inHeight * g.inWidth * c) { row in
             let n = row / g.outHeight, oy = row % g.outHeight
@@ -90,7 +101,7 @@ enum Pooling {
 
     /// PyTorch `AdaptiveAvgPool2d((oh, ow))`: bin i covers [⌊i·H/oh⌋, ⌈(i+1)·H/oh⌉), so it also
     /// upsamples when the map is smaller than the target. x [N, C, H, W] → [N, C, oh, ow].
-    static func adaptiveAverageNCHW(_ x: UnsafePointer<Float>, batch: Int, channels: Int, height: Int, width: Int,
+    public static func adaptiveAverageNCHW(_ x: UnsafePointer<Float>, batch: Int, channels: Int, height: Int, width: Int,
                                     outHeight: Int, outWidth: Int, out: UnsafeMutablePointer<Float>) {
         let inPlane = height * width, outPlane = outHeight * outWidth
         Parallel.forEach(batch * channels, work: batch * channels * max(inPlane, outPlane)) { p in
@@ -108,7 +119,7 @@ enum Pooling {
     }
 
     /// Mean over H·W: x [N, C, H·W] → [N, C].
-    static func globalAverageNCHW(_ x: UnsafePointer<Float>, batch: Int, channels: Int, plane: Int, out: UnsafeMutablePointer<Float>) {
+    public static func globalAverageNCHW(_ x: UnsafePointer<Float>, batch: Int, channels: Int, plane: Int, out: UnsafeMutablePointer<Float>) {
         Parallel.forEach(batch * channels, work: batch * channels * plane) { p in
             var s: Float = 0
             let src = x + p * plane
@@ -118,7 +129,7 @@ enum Pooling {
     }
 
     /// Mean over H·W: x [N, H·W, C] → [N, C].
-    static func globalAverageNHWC(_ x: UnsafePointer<Float>, batch: Int, channels: Int, plane: Int, out: UnsafeMutablePointer<Float>) {
+    public static func globalAverageNHWC(_ x: UnsafePointer<Float>, batch: Int, channels: Int, plane: Int, out: UnsafeMutablePointer<Float>) {
         Parallel.forEach(batch, work: batch * channels * plane) { n in
             let dst = out + n * channels
             dst.update(repeating: 0, count: channels)
@@ -131,7 +142,7 @@ enum Pooling {
     }
 
     /// Keras `MaxPooling1D` over steps: x [N, T, C] → [N, To, C] (a 1-row 2-D pool).
-    static func max1D(_ x: UnsafePointer<Float>, batch: Int, steps: Int, channels: Int, outSteps: Int,
+    public static func max1D(_ x: UnsafePointer<Float>, batch: Int, steps: Int, channels: Int, outSteps: Int,
                       pool: Int, stride: Int, padLeft: Int, out: UnsafeMutablePointer<Float>) {
         let g = PoolGeometry(batch: batch, channels: channels, inHeight: 1, inWidth: steps, outHeight: 1, outWidth: outSteps,
                              kernelHeight: 1, kernelWidth: pool, strideHeight: 1, strideWidth: stride, padTop: 0, padLeft: padLeft)

@@ -11,43 +11,43 @@ import ZooCore
 
 /// A float32 array with its full shape (batch first). Executors pass these between layers; the
 /// public API speaks `Tensor`.
-struct FloatTensor {
-    var shape: [Int]
-    var data: [Float]
+public struct FloatTensor {
+    public var shape: [Int]
+    public var data: [Float]
 
-    init(shape: [Int], data: [Float]) {
+    public init(shape: [Int], data: [Float]) {
         self.shape = shape
         self.data = data
     }
 
     /// Storage for `shape` whose contents the caller overwrites completely.
-    init(uninitialized shape: [Int]) {
+    public init(uninitialized shape: [Int]) {
         let count = shape.reduce(1, *)
         self.shape = shape
         self.data = [Float](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
     }
 
-    init(zeros shape: [Int]) {
+    public init(zeros shape: [Int]) {
         self.shape = shape
         self.data = [Float](repeating: 0, count: shape.reduce(1, *))
     }
 
     /// Any floating or integer tensor, widened or converted to float32.
-    init(_ tensor: Tensor) throws {
+    public init(_ tensor: Tensor) throws {
         shape = tensor.shape
         data = try tensor.floats()
     }
 
-    var count: Int { data.count }
-    var tensor: Tensor { Tensor(shape: shape, floats: data) }
+    public var count: Int { data.count }
+    public var tensor: Tensor { Tensor(shape: shape, floats: data) }
 }
 
 /// Loops spread over the cores with `DispatchQueue.concurrentPerform` when the work is large
 /// enough to pay for it; OpenBLAS threads its own calls.
-enum Parallel {
+public enum Parallel {
     /// Cores to spread over: all active ones, or ZOO_COMPUTE_THREADS when set (benchmarks match
     /// it to OPENBLAS_NUM_THREADS and torch.set_num_threads).
-    static let cores: Int = {
+    public static let cores: Int = {
         let all = ProcessInfoCores.count
         if let text = getenv("ZOO_COMPUTE_THREADS").map({ String(cString: $0) }), let n = Int(text), n > 0 { return min(n, all) }
         return all
@@ -55,7 +55,7 @@ enum Parallel {
 
     /// Calls `body(i)` for every `i` in `0..<count`; `work` is the total element count touched,
     /// below which one thread is faster.
-    static func forEach(_ count: Int, work: Int, _ body: (Int) -> Void) {
+    public static func forEach(_ count: Int, work: Int, _ body: (Int) -> Void) {
         if count <= 1 || cores == 1 || work < 1 << 15 {
             for i in 0..<count { body(i) }
         } else {
@@ -64,7 +64,7 @@ enum Parallel {
     }
 
     /// Calls `body` on disjoint ranges that tile `0..<count`, about four per core.
-    static func ranges(_ count: Int, work: Int, _ body: (Range<Int>) -> Void) {
+    public static func ranges(_ count: Int, work: Int, _ body: (Range<Int>) -> Void) {
         guard count > 0 else { return }
         let pieces = (cores == 1 || work < 1 << 15) ? 1 : min(count, cores * 4)
         let size = (count + pieces - 1) / pieces
@@ -76,8 +76,8 @@ enum Parallel {
 }
 
 /// Row-major single-precision matrix multiply, C = alpha·op(A)·op(B) + beta·C.
-enum BLAS {
-    static func sgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
+public enum BLAS {
+    public static func sgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
                       a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                       beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
         guard m > 0, n > 0 else { return }
@@ -90,7 +90,7 @@ enum BLAS {
     }
 
     /// y = alpha·op(A)·x + beta·y for a row-major A [m, n]; op(A) = Aᵀ when `trans`.
-    static func sgemv(trans: Bool = false, m: Int, n: Int, alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
+    public static func sgemv(trans: Bool = false, m: Int, n: Int, alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
                       x: UnsafePointer<Float>, beta: Float = 0, y: UnsafeMutablePointer<Float>) {
         guard m > 0, n > 0 else { return }
         zoo_sgemv(trans ? 1 : 0, Int32(m), Int32(n), alpha, a, Int32(lda), x, beta, y)
