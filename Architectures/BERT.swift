@@ -100,7 +100,7 @@ public enum BERT {
         for i in 0..<c.layers {
             let torch = "encoder.layer.\(i)"
             let keras = "encoder_layer_\(i)"
-            let projections = AttentionSpec.Projections(query: "\(torch).attention.self.query", key: "\(torch).attention.self.key",
+            let projections = AttentionOp.Projections(query: "\(torch).attention.self.query", key: "\(torch).attention.self.key",
                                                         value: "\(torch).attention.self.value", output: "\(torch).attention.output.dense")
             let attended = g.attention(x, mask: mask, torch: "\(torch).attention", keras: "\(keras)_attention", heads: heads, projections: projections)
             x = g.add(attended, x, keras: "\(keras)_attention_add")

@@ -15,15 +15,15 @@ public struct VerificationInputs: Sendable {
         torch = [:]
         keras = [:]
         let vocabulary = graph.nodes.compactMap { node -> Int? in
-            if case .embedding(let e) = node.op, node.inputs.first.map({ graph.node($0).kerasName }) == "input_ids" { return e.count }
+            if let e = node.as(EmbeddingOp.self), node.inputs.first.map({ graph.node($0).kerasName }) == "input_ids" { return e.count }
             return nil
         }.first ?? 2
         let typeVocabulary = graph.nodes.compactMap { node -> Int? in
-            if case .embedding(let e) = node.op, node.inputs.first.map({ graph.node($0).kerasName }) == "token_type_ids" { return e.count }
+            if let e = node.as(EmbeddingOp.self), node.inputs.first.map({ graph.node($0).kerasName }) == "token_type_ids" { return e.count }
             return nil
         }.first ?? 1
         for id in graph.inputs {
-            guard case .input(let spec) = graph.node(id).op else { continue }
+            guard let spec = graph.node(id).as(InputSpec.self) else { continue }
             switch spec.kind {
             case .image:
                 let (c, h, w) = (spec.shape[0], spec.shape[1], spec.shape[2])
@@ -90,7 +90,7 @@ public enum Verifier {
     /// their outputs are held to 1e-2.
     public static func defaultTolerance(for graph: Graph, dtype: KerasDType = .float32) -> Double {
         if dtype == .float16 { return 1e-2 }
-        return graph.nodes.contains { if case .attention = $0.op { return true }; return false } ? 1e-4 : 1e-5
+        return graph.nodes.contains { $0.op is AttentionOp } ? 1e-4 : 1e-5
     }
 
     /// Runs the PyTorch-layout executor on the checkpoint's tensors and the Keras-layout executor

@@ -30,6 +30,17 @@ enum KerasConfig {
                    ("use_bias", .bool(true)), ("kernel_initializer", glorotUniform), ("bias_initializer", zeros),
                    ("kernel_regularizer", .null), ("bias_regularizer", .null), ("activity_regularizer", .null),
                    ("kernel_constraint", .null), ("bias_constraint", .null)],
+        "DepthwiseConv2D": [("depth_multiplier", .int(1)), ("kernel_size", required), ("strides", .array([.int(1), .int(1)])),
+                            ("padding", .string("valid")), ("data_format", .string("channels_last")),
+                            ("dilation_rate", .array([.int(1), .int(1)])), ("activation", .string("linear")), ("use_bias", .bool(true)),
+                            ("depthwise_initializer", glorotUniform), ("bias_initializer", zeros), ("depthwise_regularizer", .null),
+                            ("bias_regularizer", .null), ("activity_regularizer", .null), ("depthwise_constraint", .null),
+                            ("bias_constraint", .null)],
+        "Multiply": [],
+        "Concatenate": [("axis", .int(-1))],
+        "Permute": [("dims", required)],
+        "Cropping2D": [("cropping", required), ("data_format", .string("channels_last"))],
+        "Rescaling": [("scale", required), ("offset", .number("0.0"))],
         "BatchNormalization": [("axis", .int(-1)), ("momentum", .number("0.99")), ("epsilon", .number("0.001")),
                                ("center", .bool(true)), ("scale", .bool(true)), ("beta_initializer", zeros),
                                ("gamma_initializer", ones), ("moving_mean_initializer", zeros),
@@ -77,7 +88,7 @@ enum KerasConfig {
 
     /// Classes whose Keras implementation records the input shape it was built on.
     private static let recordsBuildShape: Set<String> = [
-        "ZeroPadding2D", "Conv2D", "BatchNormalization", "GlobalAveragePooling2D", "Add", "Flatten", "Dense",
+        "ZeroPadding2D", "Conv2D", "DepthwiseConv2D", "BatchNormalization", "GlobalAveragePooling2D", "Add", "Flatten", "Dense",
         "Embedding", "LayerNormalization",
     ]
 

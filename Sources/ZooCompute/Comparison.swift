@@ -7,6 +7,7 @@ import Glibc
 import Darwin
 #endif
 import ZooCore
+import ZooGraph
 import ZooKernels
 
 /// How far one layer (or output) of a candidate run is from the reference.
@@ -117,12 +118,19 @@ public func difference(name: String, reference: Tensor, candidate: Tensor, layou
     }
     guard var r = try? reference.floats(), let c = try? candidate.floats() else { return failed("expected numeric tensors") }
     var shape = reference.shape
-    if case .flattenedChannelsFirst(let ch, let h, let w)? = layout, r.count % (ch * h * w) == 0 {
+    let s = reference.shape
+    switch layout {
+    case .flattenedChannelsFirst(let ch, let h, let w)? where r.count % (ch * h * w) == 0:
         r = permuteNCHWtoNHWC(r, [r.count / (ch * h * w), ch, h, w])
-    } else if reference.shape.count == 4 && candidate.shape.count == 4 && reference.shape != candidate.shape {
-        let s = reference.shape
+    case .channelsFirst? where s.count == 4:
         r = permuteNCHWtoNHWC(r, s)
         shape = [s[0], s[2], s[3], s[1]]
+    case nil where s.count == 4 && candidate.shape.count == 4 && s != candidate.shape:
+        // no layout given: a rank-4 value is taken as NCHW when the shapes say so
+        r = permuteNCHWtoNHWC(r, s)
+        shape = [s[0], s[2], s[3], s[1]]
+    default:
+        break
     }
     let squeezed = { (s: [Int]) in s.filter { $0 != 1 } }
     guard shape == candidate.shape || (r.count == c.count && squeezed(shape) == squeezed(candidate.shape)) else {

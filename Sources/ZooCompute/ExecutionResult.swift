@@ -1,5 +1,6 @@
 // What both executors return, and the bookkeeping they share while walking a graph.
 import ZooCore
+import ZooGraph
 import ZooKernels
 
 /// Outputs of one forward pass, with every named intermediate so a divergence can be located.
@@ -11,9 +12,8 @@ public struct ExecutionResult: Sendable {
     public var intermediates: [(name: String, tensor: Tensor)]
     /// Wall time of the forward pass itself (not the conversion of results to `Tensor`).
     public var milliseconds: Double
-    /// Intermediates whose element order is not Keras's, by name: a rank-4 value is a feature map
-    /// in the executor's own layout anyway, so this only names flattened channels-first maps
-    /// (PyTorch's `flatten` of C×H×W orders C,H,W where Keras orders H,W,C).
+    /// How each intermediate's elements are ordered compared with Keras's, by name (the PyTorch
+    /// executor gives every node's; empty for the Keras executor, whose order is Keras's).
     public var layouts: [String: ValueLayout]
 
     public init(outputs: [Tensor], intermediates: [(name: String, tensor: Tensor)], milliseconds: Double,
@@ -27,11 +27,6 @@ public struct ExecutionResult: Sendable {
     public func intermediate(_ name: String) -> Tensor? { intermediates.first { $0.name == name }?.tensor }
 }
 
-/// How an intermediate's elements are ordered, where that differs from channels last.
-public enum ValueLayout: Sendable, Equatable {
-    /// [N, C·H·W] flattened from a channels-first [N, C, H, W] map.
-    case flattenedChannelsFirst(channels: Int, height: Int, width: Int)
-}
 
 /// Values flowing through a forward pass: each slot is freed after its last consumer unless
 /// intermediates are being recorded, and a consumer that is the last user gets the buffer itself,

@@ -18,7 +18,7 @@ public struct KerasExecutor: Sendable {
     private let steps: [Step]
 
     /// The layers Keras semantics are implemented for.
-    public static let supportedClasses = ["InputLayer", "ZeroPadding2D", "Conv2D", "BatchNormalization", "Activation", "ReLU",
+    public static let supportedClasses = ["InputLayer", "ZeroPadding2D", "Conv2D", "DepthwiseConv2D", "BatchNormalization", "Activation", "ReLU",
                                           "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D", "Add", "Flatten", "Dense",
                                           "Dropout", "Embedding", "LayerNormalization", "MultiHeadAttention", "MaxPooling1D", "Reshape"]
 
@@ -129,14 +129,17 @@ public struct KerasExecutor: Sendable {
         case input(name: String, perSample: [Int])
         case zeroPadding(top: Int, bottom: Int, left: Int, right: Int)
         case conv(filters: Int, kernel: (Int, Int), strides: (Int, Int), padding: Padding, dilation: (Int, Int), groups: Int,
-                  activation: Activation, useBias: Bool)
+                  activation: ActivationKind, useBias: Bool)
+        /// Kernel (kh, kw, C, multiplier); output channel c·multiplier + j.
+        case depthwise(kernel: (Int, Int), strides: (Int, Int), padding: Padding, dilation: (Int, Int), multiplier: Int,
+                       activation: ActivationKind, useBias: Bool)
         case batchNorm(eps: Double, center: Bool, scale: Bool)
-        case activation(Activation)
+        case activation(ActivationKind)
         case pool(max: Bool, size: (Int, Int), strides: (Int, Int), padding: Padding)
         case globalAveragePool(keepDims: Bool)
         case add
         case flatten
-        case dense(units: Int, activation: Activation, useBias: Bool)
+        case dense(units: Int, activation: ActivationKind, useBias: Bool)
         case identity
         case embedding(inputDim: Int, outputDim: Int)
         case layerNorm(eps: Double, center: Bool, scale: Bool)
@@ -162,6 +165,11 @@ public struct KerasExecutor: Sendable {
                 self = .conv(filters: try c.int("filters"), kernel: try c.pair("kernel_size"), strides: try c.pair("strides", default: (1, 1)),
                              padding: try c.padding(), dilation: try c.pair("dilation_rate", default: (1, 1)), groups: try c.int("groups", default: 1),
                              activation: try c.activation(), useBias: try c.bool("use_bias", default: true))
+            case "DepthwiseConv2D":
+                try c.channelsLast()
+                self = .depthwise(kernel: try c.pair("kernel_size"), strides: try c.pair("strides", default: (1, 1)), padding: try c.padding(),
+                                  dilation: try c.pair("dilation_rate", default: (1, 1)), multiplier: try c.int("depth_multiplier", default: 1),
+                                  activation: try c.activation(), useBias: try c.bool("use_bias", default: true))
             case "BatchNormalization":
                 try c.lastAxis()
                 self = .batchNorm(eps: try c.double("epsilon", default: 1e-3), center: try c.bool("center", default: true), scale: try c.bool("scale", default: true))
@@ -279,15 +287,13 @@ public struct KerasExecutor: Sendable {
             guard let s = v.string, let p = Padding(rawValue: s.lowercased()) else { throw wrong("padding", "'valid' or 'same'", v) }
             return p
         }
-        func activation() throws -> Activation {
+        func activation() throws -> ActivationKind {
             guard let v = value("activation") else { return .linear }
-            switch v.string {
-            case "linear"?: return .linear
-            case "relu"?: return .relu
-            case "gelu"?: return .gelu
-            case "tanh"?: return .tanh
-            default: throw wrong("activation", "one of 'linear', 'relu', 'gelu', 'tanh'", v)
+            guard let name = v.string, let kind = ActivationKind(kerasName: name) else {
+                let known = ActivationKind.allCases.compactMap(\.kerasName).map { "'\($0)'" }.joined(separator: ", ")
+                throw wrong("activation", "one of \(known)", v)
             }
+            return kind
         }
         func channelsLast() throws {
             if let v = value("data_format"), v.string != "channels_last" { throw wrong("data_format", "'channels_last'", v) }
@@ -361,6 +367,34 @@ public struct KerasExecutor: Sendable {
             let g = ConvGeometry(batch: n, inChannels: c, inHeight: h, inWidth: w, outChannels: filters, outHeight: oh, outWidth: ow,
                                  kernelHeight: kernel.0, kernelWidth: kernel.1, strideHeight: strides.0, strideWidth: strides.1,
                                  dilationHeight: dilation.0, dilationWidth: dilation.1, padTop: top, padLeft: left, groups: groups)
+            var y = FloatTensor(uninitialized: [n, oh, ow, filters])
+            x.data.withUnsafeBufferPointer { xb in
+                wt[0].withUnsafeBufferPointer { kb in
+                    y.data.withUnsafeMutableBufferPointer { yb in
+                        if useBias {
+                            wt[1].withUnsafeBufferPointer { Convolution.nhwc(xb.baseAddress!, kernel: kb.baseAddress!, bias: $0.baseAddress!, g, out: yb.baseAddress!) }
+                        } else {
+                            Convolution.nhwc(xb.baseAddress!, kernel: kb.baseAddress!, bias: nil, g, out: yb.baseAddress!)
+                        }
+                    }
+                }
+            }
+            activation.apply(&y.data)
+            return y
+
+        case .depthwise(let kernel, let strides, let padding, let dilation, let multiplier, let activation, let useBias):
+            let x = source()
+            let (n, h, w, c) = try map(x)
+            let filters = c * multiplier
+            guard multiplier > 0, wt[0].count == kernel.0 * kernel.1 * filters else {
+                throw ZooError(.mismatch, "expected a depthwise kernel for \(c) channels × \(multiplier), found \(wt[0].count) values")
+            }
+            let (oh, top) = try spatial(h, kernel: kernel.0, stride: strides.0, dilation: dilation.0, padding)
+            let (ow, left) = try spatial(w, kernel: kernel.1, stride: strides.1, dilation: dilation.1, padding)
+            // (kh, kw, C, m) is the memory of a grouped HWIO kernel (kh, kw, 1, C·m) with C groups
+            let g = ConvGeometry(batch: n, inChannels: c, inHeight: h, inWidth: w, outChannels: filters, outHeight: oh, outWidth: ow,
+                                 kernelHeight: kernel.0, kernelWidth: kernel.1, strideHeight: strides.0, strideWidth: strides.1,
+                                 dilationHeight: dilation.0, dilationWidth: dilation.1, padTop: top, padLeft: left, groups: c)
             var y = FloatTensor(uninitialized: [n, oh, ow, filters])
             x.data.withUnsafeBufferPointer { xb in
                 wt[0].withUnsafeBufferPointer { kb in

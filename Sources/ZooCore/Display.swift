@@ -68,3 +68,10 @@ extension String.StringInterpolation {
         appendLiteral(value.displaySafe)
     }
 }
+
+extension String {
+    /// Every occurrence of `target` replaced (Foundation's `replacingOccurrences` without Foundation).
+    public func replacingAll(_ target: String, _ replacement: String) -> String {
+        split(separator: target, omittingEmptySubsequences: false).joined(separator: replacement)
+    }
+}

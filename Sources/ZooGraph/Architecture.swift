@@ -1,4 +1,6 @@
 import ZooCore
+// The activation functions are part of the vocabulary descriptors speak.
+@_exported import ZooKernels
 
 /// Sizes a descriptor can vary without becoming a new architecture.
 public struct ArchitectureOptions: Sendable, Equatable {

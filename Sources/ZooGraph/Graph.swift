@@ -1,123 +1,31 @@
 import ZooCore
+import ZooKernels
 
-/// The vocabulary descriptors are written in: one node per PyTorch module call, carrying the
-/// module path (the PyTorch name) and the Keras layer name. Shapes are PyTorch layout, per sample
-/// (no batch dimension): an image is [C, H, W], a token sequence [T], hidden states [T, D].
-/// A dimension of -1 is dynamic (sequence length).
-public enum Op: Equatable, Sendable {
-    case input(InputSpec)
-    case conv2d(Conv2DSpec)
-    case batchNorm(BatchNormSpec)
-    case activation(ActivationKind)
-    case maxPool2d(PoolSpec)
-    case avgPool2d(PoolSpec)
-    /// `AdaptiveAvgPool2d((h, w))`.
-    case adaptiveAvgPool2d(height: Int, width: Int)
-    /// `AdaptiveAvgPool2d(1)` followed by `flatten(x, 1)`: [C, H, W] → [C].
-    case globalAvgPool
-    case add
-    /// `torch.flatten(x, 1)`.
-    case flatten
-    case linear(LinearSpec)
-    case dropout(rate: Double)
-    case embedding(EmbeddingSpec)
-    case layerNorm(LayerNormSpec)
-    /// Self-attention over [T, D] with an optional key padding mask input ([T], 1 = attend).
-    case attention(AttentionSpec)
-    /// Row 0 of [T, D] → [D] (BERT's pooler input). `maxLength` bounds T, which lets Keras take
-    /// the row with core layers (a stride-`maxLength` pool of size 1).
-    case firstToken(maxLength: Int)
-}
+/// The vocabulary descriptors are written in: one node per PyTorch module call (or functional
+/// call), carrying the module path (the PyTorch name), the Keras layer name, the output shape and
+/// how its elements are ordered in each framework. What a node computes, which state-dict
+/// entries it owns, how PyTorch runs it and which Keras layers it becomes is stated once, by its
+/// op (see `GraphOp` and Sources/ZooGraph/Ops/).
+///
+/// Shapes are PyTorch layout, per sample (no batch dimension): an image is [C, H, W], a token
+/// sequence [T], hidden states [T, D]. A dimension of -1 is dynamic (sequence length).
 
 public enum InputKind: String, Sendable { case image, tokens }
 
-public struct InputSpec: Equatable, Sendable {
-    public var name: String
-    public var kind: InputKind
-    public var shape: [Int]
-}
+/// How a value's elements are ordered in PyTorch compared with Keras.
+public enum ValueLayout: Equatable, Sendable {
+    /// A feature map [C, H, W] that Keras holds channels last, as [H, W, C].
+    case channelsFirst
+    /// The same shape and order in both (vectors, sequences, maps PyTorch permuted to channels last).
+    case same
+    /// [C·H·W] flattened from a channels-first map: PyTorch's order is C,H,W, Keras's H,W,C.
+    case flattenedChannelsFirst(channels: Int, height: Int, width: Int)
 
-public struct Conv2DSpec: Equatable, Sendable {
-    public var inChannels: Int
-    public var outChannels: Int
-    public var kernel: (Int, Int)
-    public var stride: (Int, Int)
-    public var padding: (Int, Int)
-    public var dilation: (Int, Int)
-    public var groups: Int
-    public var bias: Bool
-    /// An activation module applied right after (VGG's ReLU), fused into the Keras Conv2D.
-    public var fusedActivation: ActivationKind?
-
-    public static func == (a: Conv2DSpec, b: Conv2DSpec) -> Bool {
-        a.inChannels == b.inChannels && a.outChannels == b.outChannels && a.kernel == b.kernel && a.stride == b.stride
-            && a.padding == b.padding && a.dilation == b.dilation && a.groups == b.groups && a.bias == b.bias
-            && a.fusedActivation == b.fusedActivation
+    /// The Keras (per-sample) shape of a value of PyTorch shape `s` in this layout.
+    public func kerasShape(_ s: [Int]) -> [Int] {
+        if case .channelsFirst = self, s.count == 3 { return [s[1], s[2], s[0]] }
+        return s
     }
-}
-
-public struct BatchNormSpec: Equatable, Sendable {
-    public var channels: Int
-    public var eps: Double
-    /// PyTorch's momentum; Keras's is 1 − this.
-    public var momentum: Double
-}
-
-public enum ActivationKind: String, Equatable, Sendable {
-    case relu
-    /// Exact GELU (erf), PyTorch's and Keras's default.
-    case gelu
-    /// GELU's tanh approximation (`approximate='tanh'` / `approximate=True`).
-    case geluTanh = "gelu_tanh"
-    case tanh
-}
-
-public struct PoolSpec: Equatable, Sendable {
-    public var kernel: Int
-    public var stride: Int
-    public var padding: Int
-}
-
-public struct LinearSpec: Equatable, Sendable {
-    public var inFeatures: Int
-    public var outFeatures: Int
-    public var bias: Bool
-    /// A Keras activation fused into the Dense layer (VGG's classifier, BERT's intermediate).
-    public var fusedActivation: ActivationKind?
-}
-
-public struct EmbeddingSpec: Equatable, Sendable {
-    public var count: Int
-    public var dimension: Int
-}
-
-public struct LayerNormSpec: Equatable, Sendable {
-    public var dimension: Int
-    public var eps: Double
-}
-
-public struct AttentionSpec: Equatable, Sendable {
-    public var dimension: Int
-    public var heads: Int
-    /// Module paths of the separate query, key, value and output projections (Hugging Face
-    /// `attention.self.query` …), or nil for a fused `nn.MultiheadAttention` at the node's path.
-    public var projections: Projections?
-
-    public struct Projections: Equatable, Sendable {
-        public var query: String
-        public var key: String
-        public var value: String
-        public var output: String
-
-        public init(query: String, key: String, value: String, output: String) {
-            self.query = query
-            self.key = key
-            self.value = value
-            self.output = output
-        }
-    }
-
-    public var headDimension: Int { dimension / heads }
 }
 
 /// A handle to a node's output while a graph is being built.
@@ -127,14 +35,21 @@ public struct Value: Hashable, Sendable {
 
 public struct Node: Sendable {
     public let id: Int
-    public let op: Op
+    public let op: any GraphOp
     public let inputs: [Int]
     /// The PyTorch module path (`layer1.0.conv1`); empty for functional calls with no module.
     public let torchPath: String
-    /// The Keras layer this node becomes.
+    /// The Keras layer holding this node's output.
     public let kerasName: String
     /// Output shape, PyTorch layout, per sample.
     public let shape: [Int]
+    public let layout: ValueLayout
+
+    /// The Keras (channels-last) per-sample shape of the output.
+    public var kerasShape: [Int] { layout.kerasShape(shape) }
+
+    /// The op as a concrete type, if it is one (`node.as(Conv2DOp.self)?.groups`).
+    public func `as`<T: GraphOp>(_ type: T.Type) -> T? { op as? T }
 }
 
 /// A network as both executors and both naming schemes see it.
@@ -148,10 +63,19 @@ public struct Graph: Sendable {
 
     /// Nodes that consume `id`'s output.
     public func consumers(of id: Int) -> [Node] { nodes.filter { $0.inputs.contains(id) } }
+
+    /// The input node's spec, for each graph input in order.
+    public var inputSpecs: [InputSpec] { inputs.compactMap { nodes[$0].as(InputSpec.self) } }
 }
 
-/// Builds a `Graph` one module call at a time, inferring shapes. The first inconsistency is kept
-/// and thrown by `build`, so descriptors read as straight-line code.
+/// Builds a `Graph` one module call at a time, inferring shapes and names. The first
+/// inconsistency is kept and thrown by `build`, so descriptors read as straight-line code.
+///
+/// Names fall out of structure, as PyTorch's do: `scope("layer1")` and `sequential("features")`
+/// nest module paths, and inside a Sequential each module call takes the next index
+/// (`features.3.conv.1.0` is reached by nesting, never by counting). A module's Keras name is
+/// its path with dots as underscores unless the descriptor gives one (keras.applications names);
+/// functional calls (additions, flattening) are named after their scope and kind.
 public final class GraphBuilder {
     public let name: String
     private var nodes: [Node] = []
@@ -159,121 +83,127 @@ public final class GraphBuilder {
     private var firstError: ZooError?
     private var kerasNames = Set<String>()
 
+    private struct Scope {
+        var path: [String]
+        var sequential: Bool
+        var next = 0
+    }
+    private var scopes: [Scope] = [Scope(path: [], sequential: false)]
+
     public init(name: String) { self.name = name }
 
     public func shape(_ v: Value) -> [Int] { nodes[v.node].shape }
+    public func layout(_ v: Value) -> ValueLayout { nodes[v.node].layout }
 
-    private func fail(_ message: String) {
+    /// Records the first inconsistency; `build` throws it.
+    public func fail(_ message: String) {
         if firstError == nil { firstError = ZooError(.mismatch, "\(name): \(message)") }
     }
 
+    // MARK: - Scopes
+
+    /// Child modules of a module attribute (`self.layer1 = …`): calls inside are named under `name`.
     @discardableResult
-    private func add(_ op: Op, _ inputs: [Value], torch: String, keras: String, shape: [Int]) -> Value {
-        if !kerasNames.insert(keras).inserted { fail("expected unique Keras layer names, found '\(keras)' twice") }
-        let node = Node(id: nodes.count, op: op, inputs: inputs.map(\.node), torchPath: torch, kerasName: keras, shape: shape)
+    public func scope<T>(_ name: String, _ body: () throws -> T) rethrows -> T {
+        let path = moduleName(name)
+        scopes.append(Scope(path: path.split(separator: ".").map(String.init), sequential: false))
+        defer { scopes.removeLast() }
+        return try body()
+    }
+
+    /// An `nn.Sequential` attribute (or, with no name, the next item of the enclosing Sequential):
+    /// each module call inside takes the next index, 0, 1, 2 …
+    @discardableResult
+    public func sequential<T>(_ name: String? = nil, _ body: () throws -> T) rethrows -> T {
+        let path = moduleName(name)
+        scopes.append(Scope(path: path.split(separator: ".").map(String.init), sequential: true))
+        defer { scopes.removeLast() }
+        return try body()
+    }
+
+    /// Skips `count` indices of the enclosing Sequential (modules with no counterpart here).
+    public func skip(_ count: Int = 1) {
+        if scopes[scopes.count - 1].sequential { scopes[scopes.count - 1].next += count }
+    }
+
+    /// The full module path of a child: `name` under the current scope, or in a Sequential the
+    /// next index when `name` is nil.
+    public func moduleName(_ name: String?) -> String {
+        let scope = scopes[scopes.count - 1]
+        let own: String
+        if let name {
+            own = name
+        } else if scope.sequential {
+            own = String(scope.next)
+            scopes[scopes.count - 1].next += 1
+        } else {
+            fail("expected a module name outside a Sequential, found none (under '\(scope.path.joined(separator: "."))')")
+            own = "?"
+        }
+        return (scope.path + [own]).joined(separator: ".")
+    }
+
+    /// Whether a call here is a Sequential item (takes an index) rather than a functional call.
+    public var inSequential: Bool { scopes[scopes.count - 1].sequential }
+
+    // MARK: - Nodes
+
+    /// Adds a node. A module op (`module: true`) gets its path from `torch` (or the next index in a
+    /// Sequential); a functional op has no path. The Keras name is `keras` when given, else
+    /// derived from the path, else from the scope and `kind`.
+    @discardableResult
+    public func add(_ op: any GraphOp, _ inputs: [Value], module: Bool, torch: String?, keras: String?,
+                    shape: [Int], layout: ValueLayout) -> Value {
+        let path = module || torch != nil ? moduleName(torch) : (inSequential ? moduleName(nil) : "")
+        var kerasName = keras ?? (path.isEmpty ? functionalName(op.opName) : path.replacingAll(".", "_"))
+        if keras == nil && kerasNames.contains(kerasName) {
+            var n = 1
+            while kerasNames.contains("\(kerasName)_\(n)") { n += 1 }
+            kerasName = "\(kerasName)_\(n)"
+        }
+        if !kerasNames.insert(kerasName).inserted { fail("expected unique Keras layer names, found '\(kerasName)' twice") }
+        let node = Node(id: nodes.count, op: op, inputs: inputs.map(\.node), torchPath: path, kerasName: kerasName,
+                        shape: shape, layout: layout)
         nodes.append(node)
         return Value(node: node.id)
     }
 
+    private func functionalName(_ kind: String) -> String {
+        let prefix = scopes.last!.path.joined(separator: "_")
+        return prefix.isEmpty ? kind : "\(prefix)_\(kind)"
+    }
+
     public func input(_ name: String, kind: InputKind, shape: [Int]) -> Value {
-        let v = add(.input(InputSpec(name: name, kind: kind, shape: shape)), [], torch: "", keras: name, shape: shape)
+        let v = add(InputSpec(name: name, kind: kind, shape: shape), [], module: false, torch: nil, keras: name, shape: shape,
+                    layout: kind == .image ? .channelsFirst : .same)
         inputs.append(v.node)
         return v
-    }
-
-    public func conv2d(_ x: Value, torch: String, keras: String, out: Int, kernel: Int, stride: Int = 1,
-                       padding: Int = 0, dilation: Int = 1, groups: Int = 1, bias: Bool,
-                       activation: ActivationKind? = nil) -> Value {
-        let s = shape(x)
-        guard s.count == 3 else { fail("\(torch): expected a [C, H, W] input, found \(s)"); return x }
-        guard s[0] % groups == 0, out % groups == 0 else { fail("\(torch): expected channels divisible by groups \(groups), found \(s[0]) → \(out)"); return x }
-        let extent = dilation * (kernel - 1) + 1
-        let h = (s[1] + 2 * padding - extent) / stride + 1
-        let w = (s[2] + 2 * padding - extent) / stride + 1
-        guard h > 0, w > 0 else { fail("\(torch): input \(s[1])×\(s[2]) is too small for a \(kernel)×\(kernel) kernel"); return x }
-        let spec = Conv2DSpec(inChannels: s[0], outChannels: out, kernel: (kernel, kernel), stride: (stride, stride),
-                              padding: (padding, padding), dilation: (dilation, dilation), groups: groups, bias: bias,
-                              fusedActivation: activation)
-        return add(.conv2d(spec), [x], torch: torch, keras: keras, shape: [out, h, w])
-    }
-
-    public func batchNorm(_ x: Value, torch: String, keras: String, eps: Double = 1e-5, momentum: Double = 0.1) -> Value {
-        add(.batchNorm(BatchNormSpec(channels: shape(x)[0], eps: eps, momentum: momentum)), [x], torch: torch, keras: keras, shape: shape(x))
-    }
-
-    public func activation(_ x: Value, _ kind: ActivationKind, keras: String) -> Value {
-        add(.activation(kind), [x], torch: "", keras: keras, shape: shape(x))
-    }
-
-    public func maxPool2d(_ x: Value, keras: String, kernel: Int, stride: Int, padding: Int = 0) -> Value {
-        pool(.maxPool2d(PoolSpec(kernel: kernel, stride: stride, padding: padding)), x, keras: keras, kernel: kernel, stride: stride, padding: padding)
-    }
-
-    public func avgPool2d(_ x: Value, keras: String, kernel: Int, stride: Int, padding: Int = 0) -> Value {
-        pool(.avgPool2d(PoolSpec(kernel: kernel, stride: stride, padding: padding)), x, keras: keras, kernel: kernel, stride: stride, padding: padding)
-    }
-
-    private func pool(_ op: Op, _ x: Value, keras: String, kernel: Int, stride: Int, padding: Int) -> Value {
-        let s = shape(x)
-        let h = (s[1] + 2 * padding - kernel) / stride + 1, w = (s[2] + 2 * padding - kernel) / stride + 1
-        guard h > 0, w > 0 else { fail("\(keras): input \(s[1])×\(s[2]) is too small to pool with \(kernel)×\(kernel)"); return x }
-        return add(op, [x], torch: "", keras: keras, shape: [s[0], h, w])
-    }
-
-    public func adaptiveAvgPool2d(_ x: Value, keras: String, height: Int, width: Int) -> Value {
-        add(.adaptiveAvgPool2d(height: height, width: width), [x], torch: "", keras: keras, shape: [shape(x)[0], height, width])
-    }
-
-    public func globalAvgPool(_ x: Value, keras: String) -> Value {
-        add(.globalAvgPool, [x], torch: "", keras: keras, shape: [shape(x)[0]])
-    }
-
-    public func add(_ a: Value, _ b: Value, keras: String) -> Value {
-        if shape(a) != shape(b) { fail("\(keras): expected equal shapes to add, found \(shape(a)) and \(shape(b))") }
-        return add(.add, [a, b], torch: "", keras: keras, shape: shape(a))
-    }
-
-    public func flatten(_ x: Value, keras: String) -> Value {
-        add(.flatten, [x], torch: "", keras: keras, shape: [shape(x).reduce(1, *)])
-    }
-
-    public func linear(_ x: Value, torch: String, keras: String, out: Int, bias: Bool = true, activation: ActivationKind? = nil) -> Value {
-        var s = shape(x)
-        let spec = LinearSpec(inFeatures: s[s.count - 1], outFeatures: out, bias: bias, fusedActivation: activation)
-        s[s.count - 1] = out
-        return add(.linear(spec), [x], torch: torch, keras: keras, shape: s)
-    }
-
-    public func dropout(_ x: Value, keras: String, rate: Double) -> Value {
-        add(.dropout(rate: rate), [x], torch: "", keras: keras, shape: shape(x))
-    }
-
-    public func embedding(_ ids: Value, torch: String, keras: String, count: Int, dimension: Int) -> Value {
-        add(.embedding(EmbeddingSpec(count: count, dimension: dimension)), [ids], torch: torch, keras: keras, shape: shape(ids) + [dimension])
-    }
-
-    public func layerNorm(_ x: Value, torch: String, keras: String, eps: Double) -> Value {
-        let s = shape(x)
-        return add(.layerNorm(LayerNormSpec(dimension: s[s.count - 1], eps: eps)), [x], torch: torch, keras: keras, shape: s)
-    }
-
-    /// Self-attention on `x` ([T, D]); `mask` ([T], 1 = attend, 0 = padding) is optional.
-    public func attention(_ x: Value, mask: Value?, torch: String, keras: String, heads: Int,
-                          projections: AttentionSpec.Projections?) -> Value {
-        let s = shape(x)
-        let d = s[s.count - 1]
-        if heads <= 0 || d % heads != 0 { fail("\(keras): expected a hidden size divisible by the number of heads, found \(d) and \(heads) heads") }
-        let spec = AttentionSpec(dimension: d, heads: max(heads, 1), projections: projections)
-        return add(.attention(spec), [x] + (mask.map { [$0] } ?? []), torch: torch, keras: keras, shape: s)
-    }
-
-    public func firstToken(_ x: Value, keras: String, maxLength: Int) -> Value {
-        let s = shape(x)
-        return add(.firstToken(maxLength: maxLength), [x], torch: "", keras: keras, shape: Array(s.dropFirst()))
     }
 
     public func build(outputs: [Value]) throws -> Graph {
         if let firstError { throw firstError }
         return Graph(name: name, nodes: nodes, inputs: inputs, outputs: outputs.map(\.node))
+    }
+}
+
+/// A model input: images [C, H, W] or token sequences [T].
+public struct InputSpec: GraphOp, Equatable {
+    public var name: String
+    public var kind: InputKind
+    public var shape: [Int]
+
+    public var opName: String { "input" }
+
+    public func torchForward(_ inputs: inout TorchInputs, _ weights: TorchWeights, _ node: Node) throws -> FloatTensor {
+        throw ZooError(.internal, "input '\(name)' is fed by the executor, not computed")
+    }
+
+    public func lower(_ node: Node, _ l: inout KerasLowering) throws {
+        var layer = l.layer(for: node, className: "InputLayer", config: [
+            ("batch_shape", .array([.null] + node.kerasShape.map { $0 < 0 ? .null : .int($0) })),
+        ])
+        layer.inbound = []
+        layer.dtype = kind == .image ? "float32" : "int32"
+        l.emit(layer, producing: node)
     }
 }

@@ -6,6 +6,9 @@ public enum Transform: Equatable, Sendable {
     case identity
     /// Conv2d (out, in/groups, kh, kw) → Conv2D (kh, kw, in/groups, out): transpose (2, 3, 1, 0).
     case convKernel
+    /// A depthwise Conv2d (C·m, 1, kh, kw) → DepthwiseConv2D (kh, kw, C, m): the same element
+    /// order as `convKernel` gives, (kh, kw, 1, C·m), under Keras's shape.
+    case depthwiseKernel(multiplier: Int)
     /// Linear (out, in) → Dense (in, out).
     case denseKernel
     /// The first Linear after a Flatten of a C×H×W map: its columns are in C,H,W order, Keras's
@@ -26,6 +29,7 @@ public enum Transform: Equatable, Sendable {
         switch self {
         case .identity: return "identity"
         case .convKernel: return "conv_kernel(2,3,1,0)"
+        case .depthwiseKernel(let m): return "depthwise_kernel(2,3,1,0)" + (m == 1 ? "" : "×\(m)")
         case .denseKernel: return "transpose"
         case .denseKernelAfterFlatten(let c, let h, let w): return "flatten_permute(c=\(c),h=\(h),w=\(w))+transpose"
         case .headsKernel(let h): return "transpose+split_heads(\(h))"
@@ -41,6 +45,7 @@ public enum Transform: Equatable, Sendable {
         switch self {
         case .identity: return s
         case .convKernel: return [s[2], s[3], s[1], s[0]]
+        case .depthwiseKernel(let m): return [s[2], s[3], s[0] / m, m]
         case .denseKernel, .denseKernelAfterFlatten: return [s[1], s[0]]
         case .headsKernel(let h): return [s[1], h, s[0] / h]
         case .headsBias(let h): return [h, s[0] / h]
@@ -59,7 +64,7 @@ public enum Transform: Equatable, Sendable {
         let count = s.reduce(1, *)
         switch self {
         case .identity, .headsBias: return TransformPlan(sourceOffset: 0, outer: 1, channels: count, inner: 1)
-        case .convKernel: return TransformPlan(sourceOffset: 0, outer: s[0], channels: s[1], inner: s[2] * s[3])
+        case .convKernel, .depthwiseKernel: return TransformPlan(sourceOffset: 0, outer: s[0], channels: s[1], inner: s[2] * s[3])
         case .denseKernel, .headsKernel, .headsOutputKernel: return TransformPlan(sourceOffset: 0, outer: s[0], channels: s[1], inner: 1)
         case .denseKernelAfterFlatten(let c, let h, let w): return TransformPlan(sourceOffset: 0, outer: s[0], channels: c, inner: h * w)
         case .slice(let part, let of, let then):
@@ -144,96 +149,3 @@ public func permute(_ x: [Float], shape: [Int], order: [Int]) -> [Float] {
     return out
 }
 
-/// One PyTorch state-dict entry and the Keras weight it becomes.
-public struct ParameterSpec: Equatable, Sendable {
-    public let torchName: String
-    public let torchShape: [Int]
-    public let torchDType: DType
-    /// nil when the entry has no Keras counterpart (`transform == .drop`).
-    public let kerasLayer: String?
-    public let kerasWeight: String?
-    public let kerasShape: [Int]?
-    public let transform: Transform
-    /// The node that owns it.
-    public let node: Int
-}
-
-extension Graph {
-    /// Every state-dict entry the PyTorch model has, in `state_dict()` order, with its Keras target.
-    public var parameters: [ParameterSpec] {
-        nodes.flatMap(parameters(of:))
-    }
-
-    public func parameters(of node: Node) -> [ParameterSpec] {
-        func spec(_ suffix: String, _ shape: [Int], keras: String?, _ t: Transform, dtype: DType = .float32, path: String? = nil) -> ParameterSpec {
-            let torchName = (path ?? node.torchPath) + "." + suffix
-            return ParameterSpec(torchName: torchName, torchShape: shape, torchDType: dtype,
-                                 kerasLayer: keras == nil ? nil : node.kerasName, kerasWeight: keras,
-                                 kerasShape: t.kerasShape(shape), transform: t, node: node.id)
-        }
-        switch node.op {
-        case .conv2d(let c):
-            var out = [spec("weight", [c.outChannels, c.inChannels / c.groups, c.kernel.0, c.kernel.1], keras: "kernel", .convKernel)]
-            if c.bias { out.append(spec("bias", [c.outChannels], keras: "bias", .identity)) }
-            return out
-        case .batchNorm(let b):
-            return [spec("weight", [b.channels], keras: "gamma", .identity),
-                    spec("bias", [b.channels], keras: "beta", .identity),
-                    spec("running_mean", [b.channels], keras: "moving_mean", .identity),
-                    spec("running_var", [b.channels], keras: "moving_variance", .identity),
-                    spec("num_batches_tracked", [], keras: nil, .drop, dtype: .int64)]
-        case .linear(let l):
-            var kernel = Transform.denseKernel
-            let source = nodes[node.inputs[0]]
-            if case .flatten = source.op {
-                let map = nodes[source.inputs[0]].shape
-                if map.count == 3 && map[1] * map[2] > 1 {
-                    kernel = .denseKernelAfterFlatten(channels: map[0], height: map[1], width: map[2])
-                }
-            }
-            var out = [spec("weight", [l.outFeatures, l.inFeatures], keras: "kernel", kernel)]
-            if l.bias { out.append(spec("bias", [l.outFeatures], keras: "bias", .identity)) }
-            return out
-        case .embedding(let e):
-            return [spec("weight", [e.count, e.dimension], keras: "embeddings", .identity)]
-        case .layerNorm(let n):
-            return [spec("weight", [n.dimension], keras: "gamma", .identity),
-                    spec("bias", [n.dimension], keras: "beta", .identity)]
-        case .attention(let a):
-            let d = a.dimension, h = a.heads
-            if let p = a.projections {
-                return [spec("weight", [d, d], keras: "query/kernel", .headsKernel(heads: h), path: p.query),
-                        spec("bias", [d], keras: "query/bias", .headsBias(heads: h), path: p.query),
-                        spec("weight", [d, d], keras: "key/kernel", .headsKernel(heads: h), path: p.key),
-                        spec("bias", [d], keras: "key/bias", .headsBias(heads: h), path: p.key),
-                        spec("weight", [d, d], keras: "value/kernel", .headsKernel(heads: h), path: p.value),
-                        spec("bias", [d], keras: "value/bias", .headsBias(heads: h), path: p.value),
-                        spec("weight", [d, d], keras: "attention_output/kernel", .headsOutputKernel(heads: h), path: p.output),
-                        spec("bias", [d], keras: "attention_output/bias", .identity, path: p.output)]
-            }
-            // nn.MultiheadAttention: one packed in_proj, sliced three ways.
-            return [spec("in_proj_weight", [3 * d, d], keras: "query/kernel", .slice(part: 0, of: 3, then: .headsKernel(heads: h))),
-                    spec("in_proj_weight", [3 * d, d], keras: "key/kernel", .slice(part: 1, of: 3, then: .headsKernel(heads: h))),
-                    spec("in_proj_weight", [3 * d, d], keras: "value/kernel", .slice(part: 2, of: 3, then: .headsKernel(heads: h))),
-                    spec("in_proj_bias", [3 * d], keras: "query/bias", .slice(part: 0, of: 3, then: .headsBias(heads: h))),
-                    spec("in_proj_bias", [3 * d], keras: "key/bias", .slice(part: 1, of: 3, then: .headsBias(heads: h))),
-                    spec("in_proj_bias", [3 * d], keras: "value/bias", .slice(part: 2, of: 3, then: .headsBias(heads: h))),
-                    spec("weight", [d, d], keras: "attention_output/kernel", .headsOutputKernel(heads: h), path: node.torchPath + ".out_proj"),
-                    spec("bias", [d], keras: "attention_output/bias", .identity, path: node.torchPath + ".out_proj")]
-        default:
-            return []
-        }
-    }
-
-    /// Distinct PyTorch state-dict entries (a fused in_proj appears once), in order.
-    public var torchEntries: [(name: String, shape: [Int], dtype: DType)] {
-        var seen = Set<String>()
-        return parameters.compactMap { p in
-            seen.insert(p.torchName).inserted ? (p.torchName, p.torchShape, p.torchDType) : nil
-        }
-    }
-
-    public var parameterCount: Int {
-        torchEntries.filter { $0.dtype.isFloatingPoint }.reduce(0) { $0 + $1.shape.reduce(1, *) }
-    }
-}

@@ -29,39 +29,32 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
 }
 
 extension Graph {
-    /// A seeded random state dict for this graph, in `state_dict()` order: weights scaled by
-    /// 1/√fan-in so activations stay O(1) through deep nets, and non-trivial BatchNorm and
-    /// LayerNorm parameters and statistics (γ around 1, β and running means around 0, running
-    /// variances in [0.5, 1.5]) so that a mapping that drops or swaps them is caught.
+    /// A seeded random state dict for this graph, in `state_dict()` order, filled by each
+    /// parameter's role: weights scaled by 1/√fan-in so activations stay O(1) through deep nets,
+    /// and non-trivial normalisation parameters and statistics (γ around 1, β and running means
+    /// around 0, running variances in [0.5, 1.5]) so that a mapping that drops or swaps them is
+    /// caught.
     public func randomStateDict(seed: UInt64) -> [(name: String, tensor: Tensor)] {
         var rng = SeededGenerator(seed: seed)
-        return torchEntries.map { entry in
-            let count = entry.shape.reduce(1, *)
-            if entry.dtype == .int64 {
+        var seen = Set<String>()
+        return parameters.compactMap { spec in
+            guard seen.insert(spec.torchName).inserted else { return nil }
+            let count = spec.torchShape.reduce(1, *)
+            if spec.role == .counter {
                 let value = Int64(Int.random(in: 0..<1000, using: &rng))
-                return (entry.name, Tensor(dtype: .int64, shape: entry.shape, bytes: withUnsafeBytes(of: value.littleEndian) { Array($0) }))
+                return (spec.torchName, Tensor(dtype: .int64, shape: spec.torchShape, bytes: withUnsafeBytes(of: value.littleEndian) { Array($0) }))
             }
-            let suffix = entry.name.split(separator: ".").last.map(String.init) ?? ""
             var values = [Float](repeating: 0, count: count)
-            switch suffix {
-            case "running_var":
-                for i in 0..<count { values[i] = Float.random(in: 0.5...1.5, using: &rng) }
-            case "running_mean":
-                for i in 0..<count { values[i] = 0.1 * rng.normal() }
-            case "bias", "in_proj_bias":
-                for i in 0..<count { values[i] = 0.1 * rng.normal() }
-            default:
-                if entry.shape.count == 1 { // BatchNorm / LayerNorm scale
-                    for i in 0..<count { values[i] = 1 + 0.1 * rng.normal() }
-                } else if entry.name.contains("embeddings") {
-                    for i in 0..<count { values[i] = 0.5 * rng.normal() }
-                } else {
-                    let fanIn = entry.shape.dropFirst().reduce(1, *)
-                    let scale = 1 / Float(fanIn).squareRoot()
-                    for i in 0..<count { values[i] = scale * rng.normal() }
-                }
+            switch spec.role {
+            case .runningVariance: for i in 0..<count { values[i] = Float.random(in: 0.5...1.5, using: &rng) }
+            case .runningMean, .bias, .shift: for i in 0..<count { values[i] = 0.1 * rng.normal() }
+            case .scale: for i in 0..<count { values[i] = 1 + 0.1 * rng.normal() }
+            case .table: for i in 0..<count { values[i] = 0.5 * rng.normal() }
+            case .weight, .counter:
+                let scale = 1 / Float(max(1, spec.torchShape.dropFirst().reduce(1, *))).squareRoot()
+                for i in 0..<count { values[i] = scale * rng.normal() }
             }
-            return (entry.name, Tensor(shape: entry.shape, floats: values))
+            return (spec.torchName, Tensor(shape: spec.torchShape, floats: values))
         }
     }
 }

@@ -8,37 +8,6 @@ import Glibc
 import Darwin
 #endif
 
-/// Activation functions, with the PyTorch/Keras formula each is written as.
-public enum Activation: String, Equatable, Sendable {
-    case linear, relu, tanh
-    /// x·Φ(x) with the error function: `0.5·x·(1 + erf(x/√2))`.
-    case gelu
-    /// `0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))`.
-    case geluTanh
-
-    public func apply(_ x: inout [Float]) {
-        guard self != .linear else { return }
-        x.withUnsafeMutableBufferPointer { apply($0.baseAddress!, count: $0.count) }
-    }
-
-    public func apply(_ x: UnsafeMutablePointer<Float>, count: Int) {
-        let kind = self
-        Parallel.ranges(count, work: kind == .relu ? count : count * 16) { range in
-            switch kind {
-            case .linear: break
-            case .relu: for i in range { let v = x[i]; x[i] = v < 0 ? 0 : v } // a select (vectorises); NaN stays NaN
-            case .tanh: for i in range { x[i] = Glibc.tanh(x[i]) }
-            case .gelu:
-                let invSqrt2 = Float(0.70710678118654752440)
-                for i in range { let v = x[i]; x[i] = 0.5 * v * (1 + erf(v * invSqrt2)) }
-            case .geluTanh:
-                let k = Float(0.79788456080286535588) // √(2/π)
-                for i in range { let v = x[i]; x[i] = 0.5 * v * (1 + Glibc.tanh(k * (v + 0.044715 * v * v * v))) }
-            }
-        }
-    }
-}
-
 public enum Elementwise {
     /// a += b, element by element.
     public static func add(_ a: inout [Float], _ b: [Float]) {

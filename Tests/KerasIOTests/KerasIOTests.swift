@@ -64,7 +64,7 @@ import ZooGraph
         x = g.layerNorm(x, torch: "ln", keras: "embeddings_layer_norm", eps: 1e-12)
         for i in 0..<2 {
             let k = "encoder_layer_\(i)"
-            let p = AttentionSpec.Projections(query: "\(i).q", key: "\(i).k", value: "\(i).v", output: "\(i).o")
+            let p = AttentionOp.Projections(query: "\(i).q", key: "\(i).k", value: "\(i).v", output: "\(i).o")
             let a = g.attention(x, mask: mask, torch: "\(i).attention", keras: "\(k)_attention", heads: 2, projections: p)
             x = g.add(a, x, keras: "\(k)_attention_add")
             x = g.layerNorm(x, torch: "\(i).ln1", keras: "\(k)_attention_layer_norm", eps: 1e-12)

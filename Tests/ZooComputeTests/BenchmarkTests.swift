@@ -14,13 +14,13 @@ struct BenchmarkTests {
     /// linears only, the rest is noise).
     static func flops(_ graph: Graph) -> Double {
         graph.nodes.reduce(0.0) { total, node in
-            switch node.op {
-            case .conv2d(let c):
+            if let c = node.as(Conv2DOp.self) {
                 return total + 2 * Double(node.shape.reduce(1, *) * c.inChannels / c.groups * c.kernel.0 * c.kernel.1)
-            case .linear(let l):
-                return total + 2 * Double(node.shape.reduce(1, *) / l.outFeatures * l.inFeatures * l.outFeatures)
-            default: return total
             }
+            if let l = node.as(LinearOp.self) {
+                return total + 2 * Double(node.shape.reduce(1, *) / l.outFeatures * l.inFeatures * l.outFeatures)
+            }
+            return total
         }
     }
 

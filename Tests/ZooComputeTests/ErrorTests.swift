@@ -49,9 +49,9 @@ import ZooCore
         let lambda = KerasLayer(name: "f", className: "Lambda", config: [], inbound: ["x"], weights: [], outputShape: [4])
         #expect(Self.message { _ = try KerasExecutor(model: KerasModel(name: "m", layers: [input, lambda], inputs: ["x"], outputs: ["f"]), weights: [:]) }
             .contains("Keras layer 'f' (Lambda): expected one of the core layers"))
-        let act = KerasLayer(name: "a", className: "Activation", config: [("activation", .string("swish"))], inbound: ["x"], weights: [], outputShape: [4])
+        let act = KerasLayer(name: "a", className: "Activation", config: [("activation", .string("selu"))], inbound: ["x"], weights: [], outputShape: [4])
         #expect(Self.message { _ = try KerasExecutor(model: KerasModel(name: "m", layers: [input, act], inputs: ["x"], outputs: ["a"]), weights: [:]) }
-            .contains("expected config 'activation' to be one of 'linear', 'relu', 'gelu', 'tanh', found \"swish\""))
+            .contains("expected config 'activation' to be one of 'linear', 'relu', 'relu6', 'hard_silu', 'hard_sigmoid', 'silu', 'sigmoid', 'tanh', 'gelu', found \"selu\""))
     }
 
     @Test func tooSmallAnInputForTheKernel() throws {

@@ -61,7 +61,7 @@ import ZooGraph
         #expect(try relativeError(torch.outputs[0], result.outputs[0]) <= Self.tolerance)
         let keras = try ComputeFixtures.side(try #require(entry["keras"]?.string))
         var x = try keras.inputs["x"]!.floats()
-        Activation.geluTanh.apply(&x)
+        ActivationKind.geluTanh.apply(&x)
         #expect(try relativeError(keras.outputs[0], Tensor(shape: keras.outputs[0].shape, floats: x)) <= Self.tolerance)
     }
 

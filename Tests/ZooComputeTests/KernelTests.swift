@@ -91,7 +91,7 @@ import ZooCore
 
     @Test func activationsMatchTheirFormulas() {
         let xs: [Float] = [-3, -1, -0.5, 0, 0.5, 1, 3]
-        for kind in [Activation.relu, .tanh, .gelu, .geluTanh] {
+        for kind in [ActivationKind.relu, .tanh, .gelu, .geluTanh] {
             var y = xs
             kind.apply(&y)
             for (x, v) in zip(xs, y) {

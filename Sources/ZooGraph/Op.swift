@@ -1,0 +1,289 @@
+import ZooCore
+import ZooKernels
+
+/// One op of the vocabulary, stated once: a PyTorch module (or functional call) with
+/// - the state-dict entries it owns, their shapes, the Keras weight each becomes and the
+///   transform between them (`parameters`), which matching, `zoo map`, random checkpoints and the
+///   weight writer all read;
+/// - how PyTorch computes it, NCHW on the checkpoint's tensors (`torchForward`);
+/// - the core Keras layers it becomes (`lower`), which the `.keras` writer saves and the
+///   Keras-layout executor runs by their classes and configs, never by this op.
+///
+/// Each op lives in its own file under Sources/ZooGraph/Ops/, with the `GraphBuilder` method
+/// descriptors call to add it (shape inference and naming).
+public protocol GraphOp: Sendable {
+    /// The op's name in `zoo map`, messages and derived Keras names ("conv2d", "add").
+    var opName: String { get }
+
+    /// State-dict entries the node's module owns, in `state_dict()` order.
+    func parameters(of node: Node, in graph: Graph) -> [ParameterSpec]
+
+    /// PyTorch's computation, NCHW. `inputs` hold the node's input values (take one to modify
+    /// it in place); `weights` serves every entry `parameters` names.
+    func torchForward(_ inputs: inout TorchInputs, _ weights: TorchWeights, _ node: Node) throws -> FloatTensor
+
+    /// The Keras layers the node becomes.
+    func lower(_ node: Node, _ lowering: inout KerasLowering) throws
+
+    /// Whether the output is ≥ 0 whatever the input (after a ReLU): lets a zero-padded max pool
+    /// stand for PyTorch's −∞ padding.
+    func isNonNegative(_ node: Node, in graph: Graph) -> Bool
+}
+
+extension GraphOp {
+    public func parameters(of node: Node, in graph: Graph) -> [ParameterSpec] { [] }
+    public func isNonNegative(_ node: Node, in graph: Graph) -> Bool { false }
+}
+
+/// How a random checkpoint fills a parameter (`Graph.randomStateDict`): realistic magnitudes,
+/// and normalisation statistics far enough from 0 and 1 that a dropped or swapped one shows.
+public enum ParameterRole: Sendable, Equatable {
+    /// A kernel or Linear weight: N(0, 1/fan-in), fan-in = every axis but the first.
+    case weight
+    case bias
+    /// A normalisation scale γ (BatchNorm/LayerNorm weight): around 1.
+    case scale
+    /// A normalisation shift β: around 0.
+    case shift
+    case runningMean
+    case runningVariance
+    /// An embedding table or a free additive weight (position table, class token).
+    case table
+    /// BatchNorm's `num_batches_tracked` (int64).
+    case counter
+}
+
+/// One PyTorch state-dict entry and the Keras weight it becomes.
+public struct ParameterSpec: Equatable, Sendable {
+    public let torchName: String
+    public let torchShape: [Int]
+    public let torchDType: DType
+    /// nil when the entry has no Keras counterpart (`transform == .drop`).
+    public let kerasLayer: String?
+    public let kerasWeight: String?
+    public let kerasShape: [Int]?
+    public let transform: Transform
+    public let role: ParameterRole
+    /// The node that owns it.
+    public let node: Int
+
+    public init(torchName: String, torchShape: [Int], torchDType: DType = .float32, kerasLayer: String?, kerasWeight: String?,
+                kerasShape: [Int]? = nil, transform: Transform, role: ParameterRole, node: Int) {
+        self.torchName = torchName
+        self.torchShape = torchShape
+        self.torchDType = torchDType
+        self.kerasLayer = kerasLayer
+        self.kerasWeight = kerasWeight
+        self.kerasShape = kerasShape ?? transform.kerasShape(torchShape)
+        self.transform = transform
+        self.role = role
+        self.node = node
+    }
+}
+
+extension Node {
+    /// A parameter of this node's module: `<path>.<suffix>` (or `<module>.<suffix>` for a
+    /// submodule's), stored as the Keras weight `keras` of the node's layer (or `layer`).
+    public func parameter(_ suffix: String, _ shape: [Int], keras: String?, _ transform: Transform, role: ParameterRole,
+                          module: String? = nil, layer: String? = nil, kerasShape: [Int]? = nil, dtype: DType = .float32) -> ParameterSpec {
+        ParameterSpec(torchName: (module ?? torchPath) + "." + suffix, torchShape: shape, torchDType: dtype,
+                      kerasLayer: keras == nil ? nil : (layer ?? kerasName), kerasWeight: keras, kerasShape: kerasShape,
+                      transform: transform, role: role, node: id)
+    }
+}
+
+/// The values a node's PyTorch computation reads. Taking a value hands over its buffer: when
+/// the node is its last consumer the buffer is not shared, so changing it works in place.
+public struct TorchInputs {
+    private var values: [FloatTensor?]
+
+    public init(_ values: [FloatTensor]) { self.values = values }
+
+    public var count: Int { values.count }
+
+    public subscript(_ i: Int) -> FloatTensor { values[i]! }
+
+    public mutating func take(_ i: Int) -> FloatTensor {
+        let v = values[i]!
+        values[i] = nil
+        return v
+    }
+}
+
+/// State-dict tensors by name, as float32, for `torchForward`.
+public struct TorchWeights: Sendable {
+    private let values: [String: [Float]]
+
+    public init(_ values: [String: [Float]]) { self.values = values }
+
+    /// The tensor named `name` (every name an op's `parameters` states is present).
+    public subscript(_ name: String) -> [Float] {
+        guard let v = values[name] else { preconditionFailure("internal: the executor did not load '\(name)'") }
+        return v
+    }
+}
+
+/// Shape checks for `torchForward`, as errors that say what was expected.
+extension FloatTensor {
+    /// (n, c, h, w) of an NCHW value.
+    public func map() throws -> (n: Int, c: Int, h: Int, w: Int) {
+        guard shape.count == 4 else { throw ZooError(.mismatch, "expected an [N, C, H, W] input, found \(shapeDescription(shape))") }
+        return (shape[0], shape[1], shape[2], shape[3])
+    }
+}
+
+public func shapeDescription(_ s: [Int]) -> String { "[" + s.map { $0 < 0 ? "?" : String($0) }.joined(separator: ", ") + "]" }
+
+// MARK: - Keras lowering
+
+/// One Keras layer of the functional model a graph lowers to, in Keras's own terms: class,
+/// class-specific config, inbound layers, weights in Keras order, and output shape (channels last,
+/// per sample, -1 dynamic). The NHWC executor and the `.keras` writer read only this.
+public struct KerasLayer: Sendable {
+    public var name: String
+    public var className: String
+    public var config: [(String, JSONValue)]
+    /// Layers whose outputs are this layer's call arguments, in order.
+    public var inbound: [String]
+    public var weights: [(name: String, shape: [Int])]
+    public var outputShape: [Int]
+    public var dtype: String = "float32"
+
+    public init(name: String, className: String, config: [(String, JSONValue)], inbound: [String],
+                weights: [(name: String, shape: [Int])] = [], outputShape: [Int], dtype: String = "float32") {
+        self.name = name
+        self.className = className
+        self.config = config
+        self.inbound = inbound
+        self.weights = weights
+        self.outputShape = outputShape
+        self.dtype = dtype
+    }
+
+    public func configValue(_ key: String) -> JSONValue? { config.first { $0.0 == key }?.1 }
+}
+
+public struct KerasModel: Sendable {
+    public var name: String
+    public var layers: [KerasLayer]
+    public var inputs: [String]
+    public var outputs: [String]
+
+    public func layer(_ name: String) -> KerasLayer? { layers.first { $0.name == name } }
+}
+
+/// What an op's `lower` works with: the graph, the Keras layers emitted so far, and which layer
+/// holds each node's output.
+public struct KerasLowering {
+    public let graph: Graph
+    public private(set) var layers: [KerasLayer] = []
+    private var producer: [Int: String] = [:]
+    private var names = Set<String>()
+    private let parameters: [Int: [ParameterSpec]]
+
+    init(graph: Graph) {
+        self.graph = graph
+        parameters = Dictionary(grouping: graph.parameters, by: \.node)
+        names = Set(graph.nodes.map(\.kerasName))
+    }
+
+    /// The Keras layer holding the output of input `i` of `node`.
+    public func input(_ node: Node, _ i: Int = 0) -> String { producer[node.inputs[i]]! }
+
+    /// The node feeding input `i` of `node`.
+    public func inputNode(_ node: Node, _ i: Int = 0) -> Node { graph.node(node.inputs[i]) }
+
+    /// A layer named after the node, fed by the node's inputs, with the node's output shape and
+    /// the weights its parameters give that layer, in `order` (Keras's order for the class).
+    public func layer(for node: Node, className: String, config: [(String, JSONValue)], weightOrder: [String] = []) -> KerasLayer {
+        KerasLayer(name: node.kerasName, className: className, config: config,
+                   inbound: node.inputs.map { producer[$0]! }, weights: weights(of: node, layer: node.kerasName, order: weightOrder),
+                   outputShape: node.kerasShape)
+    }
+
+    /// The Keras weights (name, shape) the node's parameters give `layer`, in `order`.
+    public func weights(of node: Node, layer: String, order: [String]) -> [(name: String, shape: [Int])] {
+        let specs = (parameters[node.id] ?? []).filter { $0.kerasLayer == layer }
+        return order.compactMap { w in specs.first { $0.kerasWeight == w }.map { (w, $0.kerasShape!) } }
+    }
+
+    /// A fresh layer name derived from `base` (helpers such as a padding layer before a conv).
+    public mutating func uniqueName(_ base: String) -> String {
+        var candidate = base, n = 1
+        while names.contains(candidate) { candidate = "\(base)_\(n)"; n += 1 }
+        names.insert(candidate)
+        return candidate
+    }
+
+    /// Adds a helper layer (its output feeds a later layer of the same node).
+    public mutating func emit(_ layer: KerasLayer) {
+        names.insert(layer.name)
+        layers.append(layer)
+    }
+
+    /// Adds the layer holding `node`'s output.
+    public mutating func emit(_ layer: KerasLayer, producing node: Node) {
+        emit(layer)
+        producer[node.id] = layer.name
+    }
+
+    /// `node` computes nothing in Keras (an identity at this size, a permutation Keras's layout
+    /// already has): its output is its input's.
+    public mutating func alias(_ node: Node, to input: Int = 0) {
+        producer[node.id] = producer[node.inputs[input]]!
+    }
+
+    /// A `ZeroPadding2D` of input `i` of `node` by (top, bottom, left, right); returns its name.
+    public mutating func zeroPadding(_ node: Node, _ pad: (top: Int, bottom: Int, left: Int, right: Int), input i: Int = 0,
+                                     name: String? = nil) -> String {
+        let s = inputNode(node, i).kerasShape
+        let layerName = uniqueName(name ?? Self.paddingName(node.kerasName))
+        emit(KerasLayer(name: layerName, className: "ZeroPadding2D",
+                        config: [("padding", .array([.array([.int(pad.top), .int(pad.bottom)]), .array([.int(pad.left), .int(pad.right)])])),
+                                 ("data_format", .string("channels_last"))],
+                        inbound: [input(node, i)], outputShape: [s[0] + pad.top + pad.bottom, s[1] + pad.left + pad.right, s[2]]))
+        return layerName
+    }
+
+    /// keras.applications names a conv's or pool's padding `…_pad`.
+    static func paddingName(_ layer: String) -> String {
+        for suffix in ["_conv", "_pool"] where layer.hasSuffix(suffix) { return String(layer.dropLast(suffix.count)) + "_pad" }
+        return layer + "_pad"
+    }
+
+    func output(_ id: Int) -> String { producer[id]! }
+}
+
+extension Graph {
+    /// Every state-dict entry the PyTorch model has, in `state_dict()` order, with its Keras target.
+    public var parameters: [ParameterSpec] {
+        nodes.flatMap { $0.op.parameters(of: $0, in: self) }
+    }
+
+    /// Distinct PyTorch state-dict entries (a fused in_proj appears once), in order.
+    public var torchEntries: [(name: String, shape: [Int], dtype: DType)] {
+        var seen = Set<String>()
+        return parameters.compactMap { p in
+            seen.insert(p.torchName).inserted ? (p.torchName, p.torchShape, p.torchDType) : nil
+        }
+    }
+
+    public var parameterCount: Int {
+        torchEntries.filter { $0.dtype.isFloatingPoint }.reduce(0) { $0 + $1.shape.reduce(1, *) }
+    }
+
+    /// The Keras functional model: core layers only, names from the descriptor.
+    public func kerasModel() throws -> KerasModel {
+        var lowering = KerasLowering(graph: self)
+        for node in nodes {
+            do { try node.op.lower(node, &lowering) } catch let error as ZooError where !error.message.hasPrefix(name) {
+                throw ZooError(error.kind, "\(name): \(error.message)")
+            }
+        }
+        return KerasModel(name: name, layers: lowering.layers, inputs: inputs.map { lowering.output($0) },
+                          outputs: outputs.map { lowering.output($0) })
+    }
+
+    /// Whether a node's output is ≥ 0 by construction.
+    public func isNonNegative(_ id: Int) -> Bool { nodes[id].op.isNonNegative(nodes[id], in: self) }
+}

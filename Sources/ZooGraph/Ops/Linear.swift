@@ -1,0 +1,57 @@
+// nn.Linear on the last axis, optionally followed by an activation module fused into the Keras
+// layer. Keras: Dense. After a Flatten of a C×H×W map the kernel's rows are permuted from
+// PyTorch's C,H,W order to Keras's H,W,C (the transform says so; nothing else changes).
+import ZooCore
+import ZooKernels
+
+public struct LinearOp: GraphOp, Equatable {
+    public var inFeatures: Int
+    public var outFeatures: Int
+    public var bias: Bool
+    public var fusedActivation: ActivationKind?
+
+    public var opName: String { "linear" }
+
+    public func parameters(of node: Node, in graph: Graph) -> [ParameterSpec] {
+        var kernel = Transform.denseKernel
+        if case .flattenedChannelsFirst(let c, let h, let w) = graph.node(node.inputs[0]).layout {
+            kernel = .denseKernelAfterFlatten(channels: c, height: h, width: w)
+        }
+        var out = [node.parameter("weight", [outFeatures, inFeatures], keras: "kernel", kernel, role: .weight)]
+        if bias { out.append(node.parameter("bias", [outFeatures], keras: "bias", .identity, role: .bias)) }
+        return out
+    }
+
+    public func torchForward(_ inputs: inout TorchInputs, _ weights: TorchWeights, _ node: Node) throws -> FloatTensor {
+        let x = inputs[0]
+        guard x.shape.last == inFeatures else { throw ZooError(.mismatch, "expected \(inFeatures) input features, found \(shapeDescription(x.shape))") }
+        var y = FloatTensor(shape: Array(x.shape.dropLast()) + [outFeatures],
+                            data: Dense.linear(x.data, rows: x.count / inFeatures, weight: weights[node.torchPath + ".weight"],
+                                               bias: bias ? weights[node.torchPath + ".bias"] : nil, inFeatures: inFeatures, outFeatures: outFeatures))
+        fusedActivation?.apply(&y.data)
+        return y
+    }
+
+    public func lower(_ node: Node, _ l: inout KerasLowering) throws {
+        l.emit(l.layer(for: node, className: "Dense", config: [
+            ("units", .int(outFeatures)), ("activation", .string(try kerasActivation(fusedActivation, node))), ("use_bias", .bool(bias)),
+        ], weightOrder: ["kernel", "bias"]), producing: node)
+    }
+
+    public func isNonNegative(_ node: Node, in graph: Graph) -> Bool { fusedActivation?.isNonNegative == true }
+}
+
+extension GraphBuilder {
+    /// `nn.Linear(in, out, bias)` on the last axis; `activation` is the module right after it,
+    /// fused into the Keras Dense (in a Sequential it takes the next index).
+    public func linear(_ x: Value, torch: String? = nil, keras: String? = nil, out: Int, bias: Bool = true,
+                       activation: ActivationKind? = nil) -> Value {
+        var s = shape(x)
+        if case .channelsFirst = layout(x), s.count == 3 { fail("\(torch ?? "linear"): nn.Linear acts on the last axis, found a [C, H, W] map") }
+        let op = LinearOp(inFeatures: s[s.count - 1], outFeatures: out, bias: bias, fusedActivation: activation)
+        s[s.count - 1] = out
+        let v = add(op, [x], module: true, torch: torch, keras: keras, shape: s, layout: .same)
+        if activation != nil { skip() }
+        return v
+    }
+}

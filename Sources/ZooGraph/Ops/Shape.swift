@@ -1,0 +1,55 @@
+// Ops that move no numbers: `torch.flatten(x, 1)` and dropout (the identity at inference).
+// Keras: Flatten (whose H,W,C order the Linear after it accounts for), Dropout.
+import ZooCore
+import ZooKernels
+
+public struct FlattenOp: GraphOp, Equatable {
+    public var opName: String { "flatten" }
+
+    public func torchForward(_ inputs: inout TorchInputs, _ weights: TorchWeights, _ node: Node) throws -> FloatTensor {
+        var x = inputs.take(0)
+        x.shape = [x.shape[0], x.shape.dropFirst().reduce(1, *)]
+        return x
+    }
+
+    public func lower(_ node: Node, _ l: inout KerasLowering) throws {
+        l.emit(l.layer(for: node, className: "Flatten", config: [("data_format", .string("channels_last"))]), producing: node)
+    }
+
+    public func isNonNegative(_ node: Node, in graph: Graph) -> Bool { graph.isNonNegative(node.inputs[0]) }
+}
+
+public struct DropoutOp: GraphOp, Equatable {
+    public var rate: Double
+
+    public var opName: String { "dropout" }
+
+    public func torchForward(_ inputs: inout TorchInputs, _ weights: TorchWeights, _ node: Node) throws -> FloatTensor {
+        inputs.take(0)
+    }
+
+    public func lower(_ node: Node, _ l: inout KerasLowering) throws {
+        l.emit(l.layer(for: node, className: "Dropout", config: [("rate", .double(rate))]), producing: node)
+    }
+
+    public func isNonNegative(_ node: Node, in graph: Graph) -> Bool { graph.isNonNegative(node.inputs[0]) }
+}
+
+extension GraphBuilder {
+    /// `torch.flatten(x, 1)`.
+    public func flatten(_ x: Value, keras: String? = nil) -> Value {
+        let s = shape(x)
+        let layout: ValueLayout
+        if case .channelsFirst = self.layout(x), s.count == 3, s[1] * s[2] > 1 {
+            layout = .flattenedChannelsFirst(channels: s[0], height: s[1], width: s[2])
+        } else {
+            layout = .same
+        }
+        return add(FlattenOp(), [x], module: false, torch: nil, keras: keras, shape: [s.reduce(1, *)], layout: layout)
+    }
+
+    /// `nn.Dropout(p)`: the identity at inference; in a Sequential it takes the next index.
+    public func dropout(_ x: Value, keras: String? = nil, rate: Double) -> Value {
+        add(DropoutOp(rate: rate), [x], module: false, torch: nil, keras: keras, shape: shape(x), layout: layout(x))
+    }
+}
