@@ -10,27 +10,31 @@ enum AlexNet {
         defaults: ArchitectureOptions(classes: 1000, imageSize: 224),
         make: { options in try build(classes: options.classes!, imageSize: options.imageSize!) },
         infer: { shapes in ArchitectureOptions(classes: shapes["classifier.6.weight"]?.first) },
-            smallOptions: ArchitectureOptions(classes: 10) // adaptive pooling to 7×7: 224 keeps it exact in Keras
+        smallOptions: ArchitectureOptions(classes: 10) // adaptive pooling to 6×6: 224 keeps it exact in Keras
     )
 
     static func build(classes: Int, imageSize: Int) throws -> Graph {
         let g = GraphBuilder(name: "alexnet")
         var x = g.input("input", kind: .image, shape: [3, imageSize, imageSize])
-        // features: Conv, ReLU, MaxPool, Conv, ReLU, MaxPool, (Conv, ReLU) ×3, MaxPool
-        x = g.conv2d(x, torch: "features.0", keras: "conv1", out: 64, kernel: 11, stride: 4, padding: 2, bias: true, activation: .relu)
-        x = g.maxPool2d(x, keras: "pool1", kernel: 3, stride: 2)
-        x = g.conv2d(x, torch: "features.3", keras: "conv2", out: 192, kernel: 5, padding: 2, bias: true, activation: .relu)
-        x = g.maxPool2d(x, keras: "pool2", kernel: 3, stride: 2)
-        x = g.conv2d(x, torch: "features.6", keras: "conv3", out: 384, kernel: 3, padding: 1, bias: true, activation: .relu)
-        x = g.conv2d(x, torch: "features.8", keras: "conv4", out: 256, kernel: 3, padding: 1, bias: true, activation: .relu)
-        x = g.conv2d(x, torch: "features.10", keras: "conv5", out: 256, kernel: 3, padding: 1, bias: true, activation: .relu)
-        x = g.maxPool2d(x, keras: "pool5", kernel: 3, stride: 2)
+        g.sequential("features") { // Conv, ReLU, MaxPool, Conv, ReLU, MaxPool, (Conv, ReLU) ×3, MaxPool
+            x = g.conv2d(x, keras: "conv1", out: 64, kernel: 11, stride: 4, padding: 2, bias: true, activation: .relu)
+            x = g.maxPool2d(x, keras: "pool1", kernel: 3, stride: 2)
+            x = g.conv2d(x, keras: "conv2", out: 192, kernel: 5, padding: 2, bias: true, activation: .relu)
+            x = g.maxPool2d(x, keras: "pool2", kernel: 3, stride: 2)
+            x = g.conv2d(x, keras: "conv3", out: 384, kernel: 3, padding: 1, bias: true, activation: .relu)
+            x = g.conv2d(x, keras: "conv4", out: 256, kernel: 3, padding: 1, bias: true, activation: .relu)
+            x = g.conv2d(x, keras: "conv5", out: 256, kernel: 3, padding: 1, bias: true, activation: .relu)
+            x = g.maxPool2d(x, keras: "pool5", kernel: 3, stride: 2)
+        }
         x = g.adaptiveAvgPool2d(x, keras: "avg_pool", height: 6, width: 6)
         x = g.flatten(x, keras: "flatten")
-        // classifier: Dropout, Linear, ReLU, Dropout, Linear, ReLU, Linear (dropout is identity at inference)
-        x = g.linear(x, torch: "classifier.1", keras: "fc6", out: 4096, activation: .relu)
-        x = g.linear(x, torch: "classifier.4", keras: "fc7", out: 4096, activation: .relu)
-        x = g.linear(x, torch: "classifier.6", keras: "predictions", out: classes)
+        g.sequential("classifier") { // Dropout, Linear, ReLU, Dropout, Linear, ReLU, Linear
+            g.skip() // Dropout: the identity at inference
+            x = g.linear(x, keras: "fc6", out: 4096, activation: .relu)
+            g.skip()
+            x = g.linear(x, keras: "fc7", out: 4096, activation: .relu)
+            x = g.linear(x, keras: "predictions", out: classes)
+        }
         return try g.build(outputs: [x])
     }
 }

@@ -29,29 +29,30 @@ enum VGG {
     static func build(_ name: String, _ blocks: [[Int]], batchNorm: Bool, classes: Int, imageSize: Int) throws -> Graph {
         let g = GraphBuilder(name: name)
         var x = g.input("input", kind: .image, shape: [3, imageSize, imageSize])
-        var index = 0 // position in torchvision's `features` Sequential
-        for (b, widths) in blocks.enumerated() {
-            for (c, width) in widths.enumerated() {
-                let keras = "block\(b + 1)_conv\(c + 1)"
-                if batchNorm {
-                    x = g.conv2d(x, torch: "features.\(index)", keras: keras, out: width, kernel: 3, padding: 1, bias: true)
-                    x = g.batchNorm(x, torch: "features.\(index + 1)", keras: "\(keras)_bn")
-                    x = g.activation(x, .relu, keras: "\(keras)_relu")
-                    index += 3
-                } else {
-                    x = g.conv2d(x, torch: "features.\(index)", keras: keras, out: width, kernel: 3, padding: 1, bias: true, activation: .relu)
-                    index += 2
+        g.sequential("features") {
+            for (b, widths) in blocks.enumerated() {
+                for (c, width) in widths.enumerated() {
+                    let keras = "block\(b + 1)_conv\(c + 1)"
+                    if batchNorm { // Conv2d, BatchNorm2d, ReLU
+                        x = g.conv2d(x, keras: keras, out: width, kernel: 3, padding: 1, bias: true)
+                        x = g.batchNorm(x, keras: "\(keras)_bn")
+                        x = g.activation(x, .relu, keras: "\(keras)_relu")
+                    } else { // Conv2d, ReLU (fused)
+                        x = g.conv2d(x, keras: keras, out: width, kernel: 3, padding: 1, bias: true, activation: .relu)
+                    }
                 }
+                x = g.maxPool2d(x, keras: "block\(b + 1)_pool", kernel: 2, stride: 2)
             }
-            x = g.maxPool2d(x, keras: "block\(b + 1)_pool", kernel: 2, stride: 2)
-            index += 1
         }
         x = g.adaptiveAvgPool2d(x, keras: "avg_pool", height: 7, width: 7)
         x = g.flatten(x, keras: "flatten")
-        // classifier: Linear, ReLU, Dropout, Linear, ReLU, Dropout, Linear (dropout is identity at inference)
-        x = g.linear(x, torch: "classifier.0", keras: "fc1", out: 4096, activation: .relu)
-        x = g.linear(x, torch: "classifier.3", keras: "fc2", out: 4096, activation: .relu)
-        x = g.linear(x, torch: "classifier.6", keras: "predictions", out: classes)
+        g.sequential("classifier") { // Linear, ReLU, Dropout, Linear, ReLU, Dropout, Linear
+            x = g.linear(x, keras: "fc1", out: 4096, activation: .relu)
+            g.skip() // Dropout: the identity at inference
+            x = g.linear(x, keras: "fc2", out: 4096, activation: .relu)
+            g.skip()
+            x = g.linear(x, keras: "predictions", out: classes)
+        }
         return try g.build(outputs: [x])
     }
 }

@@ -121,6 +121,16 @@ public final class GraphBuilder {
         return try body()
     }
 
+    /// The next item of the enclosing Sequential as a module with named children (a block class
+    /// such as torchvision's `BasicBlock`).
+    @discardableResult
+    public func item<T>(_ body: () throws -> T) rethrows -> T {
+        let path = moduleName(nil)
+        scopes.append(Scope(path: path.split(separator: ".").map(String.init), sequential: false))
+        defer { scopes.removeLast() }
+        return try body()
+    }
+
     /// Skips `count` indices of the enclosing Sequential (modules with no counterpart here).
     public func skip(_ count: Int = 1) {
         if scopes[scopes.count - 1].sequential { scopes[scopes.count - 1].next += count }
