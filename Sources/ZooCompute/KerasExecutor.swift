@@ -19,6 +19,7 @@ public struct KerasExecutor: Sendable {
 
     /// The layers Keras semantics are implemented for.
     public static let supportedClasses = ["InputLayer", "ZeroPadding2D", "Conv2D", "DepthwiseConv2D", "BatchNormalization", "Activation", "ReLU",
+                                          "Multiply", "Concatenate", "Permute", "Cropping2D", "Rescaling",
                                           "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D", "Add", "Flatten", "Dense",
                                           "Dropout", "Embedding", "LayerNormalization", "MultiHeadAttention", "MaxPooling1D", "Reshape"]
 
@@ -147,6 +148,16 @@ public struct KerasExecutor: Sendable {
         case maxPool1D(size: Int, stride: Int, padding: Padding)
         /// Per-sample target shape; one entry may be −1.
         case reshape([Int])
+        /// Element-wise product of the inbound values (broadcasting axes of size 1).
+        case multiply
+        /// Along the last axis.
+        case concatenate
+        /// Keras's `dims`: output axis i (1-based, batch excluded) is input axis dims[i-1].
+        case permute([Int])
+        /// Of axes 1 and 2 (channels_last), or of axes 2 and 3 (channels_first).
+        case cropping(top: Int, bottom: Int, left: Int, right: Int, channelsFirst: Bool)
+        /// x · scale + offset, each a scalar or one value per channel (last axis).
+        case rescaling(scale: [Float], offset: [Float])
 
         init(_ layer: KerasLayer) throws {
             let c = Config(layer)
@@ -176,12 +187,40 @@ public struct KerasExecutor: Sendable {
             case "Activation":
                 self = .activation(try c.activation())
             case "ReLU":
-                for key in ["max_value", "negative_slope", "threshold"] {
+                for key in ["negative_slope", "threshold"] {
                     if let v = layer.configValue(key), v != .null, v.double != 0 {
-                        throw ZooError(.mismatch, "expected a plain ReLU, found \(key) = \(v.serialized)")
+                        throw ZooError(.mismatch, "expected a ReLU without \(key), found \(key) = \(v.serialized)")
                     }
                 }
-                self = .activation(.relu)
+                switch layer.configValue("max_value") {
+                case nil, .null?: self = .activation(.relu)
+                case let v? where v.double == 6: self = .activation(.relu6) // keras.applications' ReLU(6.)
+                case let v?: throw ZooError(.mismatch, "expected a ReLU with max_value none or 6, found \(v.serialized)")
+                }
+            case "Multiply": self = .multiply
+            case "Concatenate":
+                let axis = try c.int("axis", default: -1)
+                guard axis == -1 || axis == layer.outputShape.count else { throw ZooError(.mismatch, "expected concatenation along the last axis, found axis \(axis)") }
+                self = .concatenate
+            case "Permute":
+                guard let dims = layer.configValue("dims")?.array?.compactMap(\.int), dims.sorted() == Array(1...max(1, dims.count)) else {
+                    throw ZooError(.format, "expected config 'dims' to be a permutation of 1…rank, found \(layer.configValue("dims")?.serialized ?? "none")")
+                }
+                self = .permute(dims)
+            case "Cropping2D":
+                let p = try c.padding2D("cropping")
+                let channelsFirst = c.value("data_format")?.string == "channels_first"
+                self = .cropping(top: p.0, bottom: p.1, left: p.2, right: p.3, channelsFirst: channelsFirst)
+            case "Rescaling":
+                func values(_ key: String, _ d: Double) throws -> [Float] {
+                    guard let v = c.value(key) else { return [Float(d)] }
+                    if let x = v.double { return [Float(x)] }
+                    guard let a = v.array, let xs = Optional(a.compactMap(\.double)), xs.count == a.count, !xs.isEmpty else {
+                        throw ZooError(.format, "expected config '\(key)' to be a number or a list of numbers, found \(v.serialized)")
+                    }
+                    return xs.map(Float.init)
+                }
+                self = .rescaling(scale: try values("scale", 1), offset: try values("offset", 0))
             case "MaxPooling2D", "AveragePooling2D":
                 try c.channelsLast()
                 let size = try c.pair("pool_size")
@@ -533,6 +572,96 @@ public struct KerasExecutor: Sendable {
                                                      keep: keep, maskedScore: -0.7 * Float.greatestFiniteMagnitude)
             return FloatTensor(shape: [n, t, d], data: Dense.dense(context, rows: n * t, kernel: ok, bias: useBias ? wt[3 * stride + 1] : nil,
                                                                   inFeatures: heads * valueDim, outFeatures: d))
+
+        case .multiply:
+            let others = (1..<step.inbound.count).map { source($0) }
+            var a = owned(0)
+            for b in others {
+                if a.shape == b.shape {
+                    Elementwise.multiply(&a.data, b.data)
+                } else if a.shape.count == 4, b.shape == [a.shape[0], 1, 1, a.shape[3]] {
+                    // a gate per sample and channel, broadcast over H·W (channels last)
+                    let (n, plane, c) = (a.shape[0], a.shape[1] * a.shape[2], a.shape[3])
+                    let total = a.count
+                    a.data.withUnsafeMutableBufferPointer { ab in
+                        b.data.withUnsafeBufferPointer { bb in
+                            Parallel.forEach(n * plane, work: total) { p in
+                                let row = ab.baseAddress! + p * c, gate = bb.baseAddress! + (p / plane) * c
+                                for j in 0..<c { row[j] *= gate[j] }
+                            }
+                        }
+                    }
+                } else {
+                    throw ZooError(.mismatch, "expected shapes that broadcast to multiply, found \(shapeText(a.shape)) and \(shapeText(b.shape))")
+                }
+            }
+            return a
+
+        case .concatenate:
+            let parts = (0..<step.inbound.count).map { source($0) }
+            let rows = parts[0].count / max(1, parts[0].shape.last ?? 1)
+            for p in parts where p.shape.dropLast() != parts[0].shape.dropLast() {
+                throw ZooError(.mismatch, "expected values that differ only in the last axis to concatenate, found \(shapeText(parts[0].shape)) and \(shapeText(p.shape))")
+            }
+            let widths = parts.map { $0.shape.last ?? 0 }, total = widths.reduce(0, +)
+            var y = FloatTensor(uninitialized: Array(parts[0].shape.dropLast()) + [total])
+            y.data.withUnsafeMutableBufferPointer { yb in
+                var offset = 0
+                for (p, width) in zip(parts, widths) {
+                    p.data.withUnsafeBufferPointer { pb in
+                        let from = pb.baseAddress!, to = yb.baseAddress! + offset
+                        Parallel.forEach(rows, work: rows * width) { r in (to + r * total).update(from: from + r * width, count: width) }
+                    }
+                    offset += width
+                }
+            }
+            return y
+
+        case .permute(let dims):
+            let x = source()
+            guard dims.count == x.shape.count - 1 else { throw ZooError(.mismatch, "expected a value of rank \(dims.count + 1) to permute, found \(shapeText(x.shape))") }
+            let order = [0] + dims
+            let shape = order.map { x.shape[$0] }
+            return FloatTensor(shape: shape, data: ZooGraph.permute(x.data, shape: x.shape, order: order))
+
+        case .cropping(let top, let bottom, let left, let right, let channelsFirst):
+            let x = source()
+            guard x.shape.count == 4 else { throw ZooError(.mismatch, "expected a 4-D value to crop, found \(shapeText(x.shape))") }
+            // the two cropped axes, and the one kept whole beside them
+            let (a1, a2) = channelsFirst ? (2, 3) : (1, 2)
+            let s = x.shape
+            guard top + bottom < s[a1], left + right < s[a2] else {
+                throw ZooError(.mismatch, "expected a value larger than the cropping, found \(shapeText(s))")
+            }
+            var out = s
+            out[a1] -= top + bottom
+            out[a2] -= left + right
+            var y = FloatTensor(uninitialized: out)
+            let inner = channelsFirst ? 1 : s[3] // elements per step of axis a2
+            let rowsOut = out[0] * (channelsFirst ? s[1] : 1)
+            let total = y.count
+            x.data.withUnsafeBufferPointer { xb in
+                y.data.withUnsafeMutableBufferPointer { yb in
+                    Parallel.forEach(rowsOut * out[a1], work: total) { r in
+                        let outer = r / out[a1], i = r % out[a1] + top
+                        let from = xb.baseAddress! + ((outer * s[a1] + i) * s[a2] + left) * inner
+                        let to = yb.baseAddress! + r * out[a2] * inner
+                        to.update(from: from, count: out[a2] * inner)
+                    }
+                }
+            }
+            return y
+
+        case .rescaling(let scale, let offset):
+            var x = owned()
+            let c = x.shape.last ?? 1
+            guard (scale.count == 1 || scale.count == c), (offset.count == 1 || offset.count == c) else {
+                throw ZooError(.mismatch, "expected a scale and offset per channel (\(c)) or one each, found \(scale.count) and \(offset.count)")
+            }
+            let a = scale.count == 1 ? [Float](repeating: scale[0], count: c) : scale
+            let b = offset.count == 1 ? [Float](repeating: offset[0], count: c) : offset
+            Elementwise.scaleShift(&x.data, scale: a, shift: b, inner: 1)
+            return x
 
         case .maxPool1D(let size, let stride, let padding):
             let x = source()

@@ -33,6 +33,10 @@ public struct ConvGeometry: Equatable {
         kernelHeight == 1 && kernelWidth == 1 && strideHeight == 1 && strideWidth == 1 && padTop == 0 && padLeft == 0
             && outHeight == inHeight && outWidth == inWidth
     }
+    /// Every group is one input channel (MobileNet's and ConvNeXt's depthwise convs): too little
+    /// work per group for a GEMM, so it gets a direct kernel.
+    public var isDepthwise: Bool { groups > 1 && groups == inChannels }
+
     /// Multiply-adds of the whole convolution.
     public var multiplyAdds: Int { batch * outHeight * outWidth * outChannels * groupInChannels * kernelHeight * kernelWidth }
 
@@ -52,6 +56,7 @@ public enum Convolution {
     /// PyTorch layout: x [N, C, H, W], weight [O, C/groups, kh, kw] (OIHW), out [N, O, Ho, Wo].
     public static func nchw(_ x: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
                      _ g: ConvGeometry, out: UnsafeMutablePointer<Float>, budget: Int = columnBudget) {
+        if g.isDepthwise { return depthwiseNCHW(x, weight: weight, bias: bias, g, out: out) }
         let cinG = g.groupInChannels, coutG = g.groupOutChannels
         let k = cinG * g.kernelHeight * g.kernelWidth
         let plane = g.outHeight * g.outWidth, inPlane = g.inHeight * g.inWidth
@@ -131,6 +136,7 @@ public enum Convolution {
     /// Keras layout: x [N, H, W, C], kernel [kh, kw, C/groups, O] (HWIO), out [N, Ho, Wo, O].
     public static func nhwc(_ x: UnsafePointer<Float>, kernel: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
                      _ g: ConvGeometry, out: UnsafeMutablePointer<Float>, budget: Int = columnBudget) {
+        if g.isDepthwise { return depthwiseNHWC(x, kernel: kernel, bias: bias, g, out: out) }
         let cinG = g.groupInChannels, coutG = g.groupOutChannels
         let k = g.kernelHeight * g.kernelWidth * cinG
         let pixels = g.batch * g.outHeight * g.outWidth
@@ -201,6 +207,79 @@ public enum Convolution {
                             dst.update(from: image + (iy * g.inWidth + ix) * g.inChannels, count: cinG)
                         }
                         dst += cinG
+                    }
+                }
+            }
+        }
+    }
+}
+
+extension Convolution {
+    /// Depthwise convolution, PyTorch layout: output plane o (of sample n) reads input plane
+    /// o / multiplier with the kh×kw filter `weight[o]`. Accumulates filter tap by filter tap
+    /// along output rows, which vectorises for stride 1.
+    public static func depthwiseNCHW(_ x: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+                                     _ g: ConvGeometry, out: UnsafeMutablePointer<Float>) {
+        let multiplier = g.outChannels / g.inChannels
+        let (kh, kw) = (g.kernelHeight, g.kernelWidth)
+        let inPlane = g.inHeight * g.inWidth, plane = g.outHeight * g.outWidth
+        let columns = (0..<kw).map { kx in
+            ConvGeometry.validRange(outSize: g.outWidth, inSize: g.inWidth, stride: g.strideWidth, pad: g.padLeft, offset: kx * g.dilationWidth)
+        }
+        Parallel.forEach(g.batch * g.outChannels, work: g.multiplyAdds) { p in
+            let n = p / g.outChannels, o = p % g.outChannels
+            let src = x + (n * g.inChannels + o / multiplier) * inPlane
+            let dst = out + p * plane
+            let filter = weight + o * kh * kw
+            dst.update(repeating: bias?[o] ?? 0, count: plane)
+            for oy in 0..<g.outHeight {
+                let row = dst + oy * g.outWidth
+                for ky in 0..<kh {
+                    let iy = oy * g.strideHeight - g.padTop + ky * g.dilationHeight
+                    if iy < 0 || iy >= g.inHeight { continue }
+                    let line = src + iy * g.inWidth
+                    for kx in 0..<kw {
+                        let valid = columns[kx]
+                        if valid.isEmpty { continue }
+                        let w = filter[ky * kw + kx]
+                        let shift = kx * g.dilationWidth - g.padLeft
+                        if g.strideWidth == 1 {
+                            let from = line + shift
+                            for ox in valid { row[ox] += w * from[ox] }
+                        } else {
+                            for ox in valid { row[ox] += w * line[ox * g.strideWidth + shift] }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Depthwise convolution, Keras layout: kernel (kh, kw, C, multiplier), output channel
+    /// c·multiplier + j. Accumulates a whole row of channels per filter tap (vectorises over C).
+    public static func depthwiseNHWC(_ x: UnsafePointer<Float>, kernel: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+                                     _ g: ConvGeometry, out: UnsafeMutablePointer<Float>) {
+        let c = g.inChannels, m = g.outChannels / g.inChannels, o = g.outChannels
+        let (kh, kw) = (g.kernelHeight, g.kernelWidth)
+        Parallel.forEach(g.batch * g.outHeight, work: g.multiplyAdds) { r in
+            let n = r / g.outHeight, oy = r % g.outHeight
+            let image = x + n * g.inHeight * g.inWidth * c
+            for ox in 0..<g.outWidth {
+                let dst = out + (r * g.outWidth + ox) * o
+                if let bias { dst.update(from: bias, count: o) } else { dst.update(repeating: 0, count: o) }
+                for ky in 0..<kh {
+                    let iy = oy * g.strideHeight - g.padTop + ky * g.dilationHeight
+                    if iy < 0 || iy >= g.inHeight { continue }
+                    for kx in 0..<kw {
+                        let ix = ox * g.strideWidth - g.padLeft + kx * g.dilationWidth
+                        if ix < 0 || ix >= g.inWidth { continue }
+                        let src = image + (iy * g.inWidth + ix) * c
+                        let tap = kernel + (ky * kw + kx) * o
+                        if m == 1 {
+                            for j in 0..<c { dst[j] += tap[j] * src[j] }
+                        } else {
+                            for ch in 0..<c { for j in 0..<m { dst[ch * m + j] += tap[ch * m + j] * src[ch] } }
+                        }
                     }
                 }
             }

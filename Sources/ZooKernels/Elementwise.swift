@@ -9,6 +9,33 @@ import Darwin
 #endif
 
 public enum Elementwise {
+    /// a *= b, element by element.
+    public static func multiply(_ a: inout [Float], _ b: [Float]) {
+        a.withUnsafeMutableBufferPointer { dst in
+            b.withUnsafeBufferPointer { src in
+                let d = dst.baseAddress!, s = src.baseAddress!
+                Parallel.ranges(dst.count, work: dst.count) { r in for i in r { d[i] *= s[i] } }
+            }
+        }
+    }
+
+    /// Each plane of `inner` elements times its factor: `factors[p]` for plane p (a gate per
+    /// sample and channel), or `factors[p % channels]` when `channels` is given (one per channel).
+    public static func scalePlanes(_ x: inout [Float], by factors: [Float], inner: Int, channels: Int? = nil) {
+        let planes = x.count / max(1, inner)
+        x.withUnsafeMutableBufferPointer { buffer in
+            let p = buffer.baseAddress!
+            factors.withUnsafeBufferPointer { f in
+                let fp = f.baseAddress!
+                Parallel.forEach(planes, work: buffer.count) { plane in
+                    let a = fp[channels.map { plane % $0 } ?? plane]
+                    let v = p + plane * inner
+                    for i in 0..<inner { v[i] *= a }
+                }
+            }
+        }
+    }
+
     /// a += b, element by element.
     public static func add(_ a: inout [Float], _ b: [Float]) {
         a.withUnsafeMutableBufferPointer { dst in

@@ -17,6 +17,10 @@ import ZooCore
         Case(), Case(k: 1, pad: 0), Case(k: 1, stride: 2, pad: 0), Case(stride: 2), Case(k: 5, stride: 2, pad: 2),
         Case(c: 6, o: 9, groups: 3), Case(pad: 2, dilation: 2, groups: 2), Case(k: 7, stride: 2, pad: 3),
         Case(n: 1, c: 4, h: 5, w: 13, o: 4, k: 3, stride: 3, pad: 0), Case(c: 8, o: 8, k: 1, pad: 0, groups: 4),
+        // depthwise (the direct kernel): plain, strided with a multiplier, dilated, 7×7
+        Case(c: 6, o: 6, groups: 6), Case(c: 6, o: 12, k: 5, stride: 2, pad: 2, groups: 6),
+        Case(c: 4, o: 4, pad: 2, dilation: 2, groups: 4), Case(n: 1, c: 5, h: 12, w: 10, o: 5, k: 7, pad: 3, groups: 5),
+        Case(c: 8, o: 8, k: 3, stride: 2, pad: 0, groups: 8),
     ]
 
     static func noise(_ count: Int, seed: UInt64) -> [Float] { Recipe.values(seed: seed, count: count, center: 0, scale: 1) }
