@@ -22,6 +22,9 @@ public enum Registry {
         VGG.architecture("vgg16_bn", "D", batchNorm: true, summary: "VGG-16 with BatchNorm (torchvision)"),
         VGG.architecture("vgg19_bn", "E", batchNorm: true, summary: "VGG-19 with BatchNorm (torchvision)"),
         AlexNet.architecture,
+        MobileNet.v2(),
+        MobileNet.v3("mobilenet_v3_large", MobileNet.large, lastChannel: 1280, summary: "MobileNetV3-Large (torchvision): SE with hard-sigmoid, hard-swish"),
+        MobileNet.v3("mobilenet_v3_small", MobileNet.small, lastChannel: 1024, summary: "MobileNetV3-Small (torchvision): SE with hard-sigmoid, hard-swish"),
         BERT.architecture,
     ]
 

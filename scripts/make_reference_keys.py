@@ -30,13 +30,9 @@ import torch  # noqa: E402
 import torchvision  # noqa: E402
 import transformers  # noqa: E402
 
-TORCHVISION_MODELS = [
-    "resnet18", "resnet34", "resnet50", "resnet101", "resnet152",
-    "resnext50_32x4d", "wide_resnet50_2",
-    "vgg11", "vgg13", "vgg16", "vgg19",
-    "vgg11_bn", "vgg13_bn", "vgg16_bn", "vgg19_bn",
-    "alexnet",
-]
+# Every classification model torchvision ships (torchvision.models.list_models), built with
+# weights=None on the meta device where possible so even regnet_y_128gf costs no memory.
+TORCHVISION_MODELS = torchvision.models.list_models(module=torchvision.models)
 
 
 SAFETENSORS_DTYPES = {
@@ -120,7 +116,11 @@ def main():
     tf_source = "transformers " + transformers.__version__.split("+")[0]
 
     for name in TORCHVISION_MODELS:
-        model = getattr(torchvision.models, name)(weights=None)
+        try:
+            with torch.device("meta"):
+                model = torchvision.models.get_model(name, weights=None)
+        except NotImplementedError:  # RegNet computes its widths with tensors
+            model = torchvision.models.get_model(name, weights=None)
         sd = model.state_dict()
         dump(os.path.join(out_dir, f"{name}.json"),
              {"arch": name, "source": tv_source, "state_dict": entries(sd)})

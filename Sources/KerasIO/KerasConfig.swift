@@ -88,7 +88,8 @@ enum KerasConfig {
 
     /// Classes whose Keras implementation records the input shape it was built on.
     private static let recordsBuildShape: Set<String> = [
-        "ZeroPadding2D", "Conv2D", "DepthwiseConv2D", "BatchNormalization", "GlobalAveragePooling2D", "Add", "Flatten", "Dense",
+        "ZeroPadding2D", "Conv2D", "DepthwiseConv2D", "BatchNormalization", "GlobalAveragePooling2D", "Add", "Multiply",
+        "Concatenate", "Cropping2D", "Permute", "Rescaling", "Flatten", "Dense",
         "Embedding", "LayerNormalization",
     ]
 

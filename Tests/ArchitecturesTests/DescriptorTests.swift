@@ -36,6 +36,12 @@ enum Reference {
         }
     }()
 
+    /// References of registered architectures (make_reference_keys.py lists every torchvision
+    /// classification model, including those zoo has no descriptor for yet).
+    static let registered: [Torch] = torch.filter { ref in
+        Registry.named(ref.arch) != nil || Registry.all.contains { ref.arch.hasPrefix($0.name + "_") }
+    }
+
     /// The registered architecture a reference describes, and the options that size it.
     static func architecture(for ref: Torch) throws -> (Architecture, ArchitectureOptions) {
         let arch = try #require(Registry.named(ref.arch) ?? Registry.all.first { ref.arch.hasPrefix($0.name + "_") },
@@ -69,7 +75,7 @@ enum Reference {
         #expect(Set(mapped).count == mapped.count)
     }
 
-    @Test(arguments: Reference.torch.map(\.file))
+    @Test(arguments: Reference.registered.map(\.file))
     func torchKeysAndShapesEqualTheRealModelInOrder(_ file: String) throws {
         let ref = try #require(Reference.torch.first { $0.file == file })
         let (arch, options) = try Reference.architecture(for: ref)
@@ -80,7 +86,7 @@ enum Reference {
         #expect(ours.map(\.dtype) == ref.entries.map(\.dtype))
     }
 
-    @Test(arguments: Reference.torch.map(\.file))
+    @Test(arguments: Reference.registered.map(\.file))
     func detectionFindsExactlyTheRightArchitecture(_ file: String) throws {
         let ref = try #require(Reference.torch.first { $0.file == file })
         let (arch, _) = try Reference.architecture(for: ref)
