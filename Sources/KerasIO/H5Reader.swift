@@ -13,12 +13,18 @@ import Darwin
 //
 // Supported (HDF5 File Format Specification 3.0): superblocks 0–3 (found at 0, 512, 1024, …);
 // object headers 1 and 2 with continuation blocks; symbol-table groups (v1 B-tree, symbol table
-// nodes, local heap) and compact link groups; scalar, simple and null dataspaces; IEEE
-// float16/32/64 in either byte order, integer and string datatypes (fixed and variable length,
-// from global heap collections), committed datatypes; contiguous and compact layouts; attribute
-// messages 1–3. Refused with a sentence: chunked (so compressed) and virtual datasets, external
-// storage, dense link and attribute storage (fractal heaps), the shared-message heap, soft and
-// external links (listed, not followed), file drivers with a driver information block.
+// nodes, local heap) and compact link groups; scalar, simple and null dataspaces; datasets of
+// IEEE float16/32/64 in either byte order, contiguous or compact (layout messages 1–4), with a
+// committed datatype or their own; attribute messages 1–3 holding fixed- or variable-length
+// strings (variable-length ones from global heap collections). Refused with a sentence: chunked
+// (so compressed) and virtual datasets, external storage, other datatypes where values are
+// asked for, dense link and attribute storage (fractal heaps), the shared-message heap, file
+// drivers with a driver information block. Soft and external links are listed, not followed.
+//
+// Checksums (Jenkins lookup3) of version-2 structures — superblock, "OHDR", "OCHK" — are
+// verified. Cycles are cut: each B-tree node, symbol table node and continuation block is
+// visited once per walk, and a file may make the reader parse at most 64 times its own size of
+// structure in all (`spend`), so overlapping structures cannot make it work without end.
 
 /// What a child of a group is.
 enum H5ChildKind { case group, dataset, other }

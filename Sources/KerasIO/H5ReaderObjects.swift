@@ -7,7 +7,7 @@ import ZooCore
 
 /// Message types, from the specification's table of header messages.
 enum H5MessageType {
-    static let nil_ = 0x00, dataspace = 0x01, linkInfo = 0x02, datatype = 0x03, link = 0x06, externalFiles = 0x07
+    static let dataspace = 0x01, linkInfo = 0x02, datatype = 0x03, link = 0x06, externalFiles = 0x07
     static let layout = 0x08, filterPipeline = 0x0B, attribute = 0x0C, continuation = 0x10, symbolTable = 0x11
     static let attributeInfo = 0x15
     /// Types this reader knows to be safe to skip (fill values old and new, bogus, group info,
@@ -129,8 +129,8 @@ extension H5ReadFile {
                 throw failure("an object header chunk inside the file", at: sizeField, for: owner,
                               found: "a chunk of \(chunkSize) bytes, \(max(0, header.remaining - 4)) left (truncated or damaged file?)")
             }
-            try verifyChecksum(address..<(header.position + size), what: "object header", owner: owner)
             try spend(header.position + size + 4 - address, for: owner)
+            try verifyChecksum(address..<(header.position + size), what: "object header", owner: owner)
             try readMessages(version: 2, creationOrder: creationOrder, header.position..<(header.position + size), into: &messages,
                              continuations: &continuations, owner: owner)
         } else {

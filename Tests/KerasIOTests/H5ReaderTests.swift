@@ -398,7 +398,9 @@ func expectSentence(_ error: ZooError?, mentioning fragments: String..., kind: Z
 
     /// The bit flips that crash libhdf5 (SIGSEGV in H5HG_read ← H5T__conv_vlen ← H5Aread): every
     /// bit of the global heap collection holding the `name` attributes of a .weights.h5, read
-    /// as Keras reads them.
+    /// as Keras reads them. Reading those attributes with libhdf5 1.10.8 (H5Aread, one process
+    /// per file), 370 of these 2560 files crashed it (358 SIGSEGV, 12 SIGABRT) and 57 did not
+    /// finish in 10 s.
     @Test(.timeLimit(.minutes(3)))
     func globalHeapBitFlips() throws {
         let bytes = try MappedFile.contents(of: Fixtures.path("tiny.weights.h5"))
