@@ -16,6 +16,8 @@ of the HDF5 format Keras and h5py files use:
                 ("OHDR"/"OCHK"), compact link groups, version-3 attributes
   latest.h5     libver 'latest': superblock v3, otherwise as v108
   sizes4.h5     earliest, with 4-byte offsets and 4-byte lengths
+  sizes84.h5    earliest, with 8-byte offsets and 4-byte lengths (which fields are
+                offsets and which lengths matters)
   userblock.h5  earliest, with a 1024-byte user block: the superblock is found
                 at byte 1024 and every address is relative to it
   smallk.h5     earliest, superblock v1 (non-default indexed-storage K) and
@@ -36,7 +38,8 @@ refused/many):
                         f64be (3,), scalar (), empty (0,), compact (2, 3)
                         (compact layout); value i of each is base + i / 8
                         with base 1, 2, ...
-  nested/wide (16, 33), nested/deeper/deepest/leaf (4,)   a path of groups
+  nested/wide (16, 33), nested/deeper/deepest/leaf (4,)   a path of groups;
+                        nested/again is a hard link back to nested (a cycle)
   grown/                a group whose attributes were added one by one until its
                         object header needed continuation blocks
   typed                 float32 (3,) whose datatype is a committed (named)
@@ -94,6 +97,7 @@ def content(f, links=40):
     nested = f.create_group("nested")
     nested.create_dataset("wide", data=values(8, (16, 33)).astype("<f4"))
     nested.create_group("deeper/deepest").create_dataset("leaf", data=values(9, (4,)).astype("<f4"))
+    nested["again"] = nested  # a hard link to itself: HDF5 allows cycles, walkers must not loop
 
     grown = f.create_group("grown")
     for i in range(6):
@@ -151,6 +155,7 @@ def main():
     create("v108.h5", libver=(h5py.h5f.LIBVER_V18, h5py.h5f.LIBVER_V18))
     create("latest.h5", libver=(h5py.h5f.LIBVER_LATEST, h5py.h5f.LIBVER_LATEST))
     create("sizes4.h5", sizes=(4, 4))
+    create("sizes84.h5", sizes=(8, 4))
     create("userblock.h5", userblock=1024)
     create("smallk.h5", small_k=True)
 

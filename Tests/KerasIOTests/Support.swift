@@ -113,7 +113,9 @@ func crc32(_ bytes: [UInt8]) -> UInt32 {
 func h5Listing(_ path: String) throws -> [String] {
     let file = try H5ReadFile.open(path: path)
     var lines: [String] = []
-    func walk(_ group: H5ReadGroup) throws {
+    func walk(_ group: H5ReadGroup, depth: Int = 0) throws {
+        // HDF5 allows a group to contain itself; Keras files are never this deep
+        guard depth < 16 else { throw ZooError(.format, "expected groups at most 16 deep in \(path), found deeper ones (a cycle?)") }
         for name in try group.childNames() {
             let childPath = group.path.isEmpty ? name : "\(group.path)/\(name)"
             switch group.kind(of: name) {
@@ -121,7 +123,7 @@ func h5Listing(_ path: String) throws -> [String] {
                 let child = try group.openGroup(name)
                 let attr = try child.stringsAttribute("name")?.first.map { " name=\($0)" } ?? ""
                 lines.append("\(childPath)/\(attr)")
-                try walk(child)
+                try walk(child, depth: depth + 1)
             case .dataset?:
                 lines.append("\(childPath) \(try group.readFloat32(name).shape)")
             default:
