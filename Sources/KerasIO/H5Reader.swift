@@ -104,7 +104,7 @@ final class H5ReadFile: @unchecked Sendable {
         offsetSize = superblock.offsetSize
         lengthSize = superblock.lengthSize
         superblockVersion = superblock.version
-        undefinedAddress = superblock.offsetSize == 8 ? UInt64.max : (UInt64(1) << (8 * UInt64(superblock.offsetSize))) - 1
+        undefinedAddress = Superblock.undefined(superblock.offsetSize)
         rootAddress = superblock.rootAddress
         // A valid file needs about one pass over its structures per read; 64 passes (and 64 MiB
         // for small files) leave room for any caller while bounding a file built to make the
@@ -160,11 +160,16 @@ private struct Superblock {
         func fail(_ expected: String, found: String) -> ZooError {
             ZooError(.format, "expected \(expected) in the HDF5 superblock at offset \(start) of \(displayName), found \(found)")
         }
+        func skip(_ count: Int) throws {
+            guard count <= end - p else { throw fail("\(count) more bytes", found: "the end of the file after \(end - start) bytes (truncated file?)") }
+            p += count
+        }
+        /// A little-endian field of 1 to 8 bytes.
         func read(_ width: Int) throws -> UInt64 {
-            guard width <= end - p else { throw fail("\(width) more bytes", found: "the end of the file after \(end - start) bytes (truncated file?)") }
+            let at = p
+            try skip(width)
             var value: UInt64 = 0
-            for i in 0..<width { value |= UInt64(bytes[p + i]) << (8 * UInt64(i)) }
-            p += width
+            for i in 0..<width { value |= UInt64(bytes[at + i]) << (8 * UInt64(i)) }
             return value
         }
         func sizes(_ offsets: UInt64, _ lengths: UInt64) throws {
@@ -179,31 +184,31 @@ private struct Superblock {
         switch version {
         case 0, 1:
             let freeSpace = try read(1), rootEntry = try read(1)
-            _ = try read(1)
+            try skip(1)
             let sharedHeader = try read(1)
             guard freeSpace == 0, rootEntry == 0, sharedHeader == 0 else {
                 throw fail("free-space, root entry and shared-header versions 0", found: "\(freeSpace), \(rootEntry) and \(sharedHeader) (damaged file?)")
             }
             let offsets = try read(1), lengths = try read(1)
             try sizes(offsets, lengths)
-            _ = try read(1)
-            _ = try read(2 + 2 + 4 + (version == 1 ? 4 : 0)) // B-tree K values, flags (v1: indexed-storage K, reserved)
+            try skip(1)
+            try skip(2 + 2 + 4 + (version == 1 ? 4 : 0)) // B-tree K values, flags (v1: indexed-storage K, reserved)
             baseAddress = try read(offsetSize)
-            _ = try read(offsetSize) // free-space info (never used by libhdf5)
+            try skip(offsetSize) // free-space info (never used by libhdf5)
             endAddress = try read(offsetSize)
             let driver = try read(offsetSize)
             if driver != Self.undefined(offsetSize) {
                 throw ZooError(.format, "\(displayName) needs an HDF5 file driver of its own (it has a driver information block: a family, multi or split file), which zoo's reader does not read")
             }
-            _ = try read(lengthSize) // the root entry's link name offset
+            try skip(lengthSize) // the root entry's link name offset
             root = try read(offsetSize)
-            _ = try read(4 + 4 + 16) // cache type, reserved, scratch pad (cached B-tree and heap)
+            try skip(4 + 4 + 16) // cache type, reserved, scratch pad (cached B-tree and heap)
         case 2, 3:
             let offsets = try read(1), lengths = try read(1)
             try sizes(offsets, lengths)
-            _ = try read(1) // file consistency flags
+            try skip(1) // file consistency flags
             baseAddress = try read(offsetSize)
-            _ = try read(offsetSize) // superblock extension: B-tree K values, shared-message table, file space info
+            try skip(offsetSize) // superblock extension: B-tree K values, shared-message table, file space info
             endAddress = try read(offsetSize)
             root = try read(offsetSize)
             let fields = UnsafeRawBufferPointer(rebasing: bytes[start..<p])
