@@ -38,7 +38,7 @@ let package = Package(
         .testTarget(name: "ZooCoreTests", dependencies: ["ZooCore"]),
         .testTarget(name: "ArchitecturesTests", dependencies: ["Architectures", "ZooGraph", "ZooCore", "TorchIO"]),
         .testTarget(name: "TorchIOTests", dependencies: ["TorchIO", "ZooCore"]),
-        .testTarget(name: "KerasIOTests", dependencies: ["KerasIO", "ZooGraph", "ZooCore", "Architectures"]),
+        .testTarget(name: "KerasIOTests", dependencies: ["KerasIO", "ZooGraph", "ZooCore", "Architectures", "CHDF5"]),
         .testTarget(name: "ZooComputeTests", dependencies: ["ZooCompute", "ZooKernels", "ZooGraph", "ZooCore", "Architectures", "TorchIO"]),
         .testTarget(name: "ConversionTests", dependencies: ["Conversion", "TorchIO", "ZooGraph", "ZooCore", "Architectures", "KerasIO"]),
         .testTarget(name: "ZooCLITests", dependencies: ["ZooCore"]),

@@ -1,4 +1,3 @@
-import CHDF5
 import ZooCore
 import ZooGraph
 #if canImport(Glibc)
@@ -157,10 +156,10 @@ public enum KerasFile {
             index = try WeightsH5.index(archive.weights)
         case .weightsH5:
             try requireFile(path)
-            index = try WeightsH5.index(try H5File.open(path: path))
+            index = try WeightsH5.index(try H5ReadFile.open(path: path))
         case .legacyH5:
             try requireFile(path)
-            index = try LegacyH5.index(try H5File.open(path: path))
+            index = try LegacyH5.index(try H5ReadFile.open(path: path))
         }
         if let model { try checkWeights(index, belongTo: model, file: path) }
         return KerasWeightReader(index: index)
@@ -177,7 +176,7 @@ public enum KerasFile {
         try index.mapValues { try $0.map { try $0.read() } }
     }
 
-    private static func openArchive(_ path: String) throws -> (config: JSONValue, layers: [(name: String, className: String)], version: String?, weights: H5File) {
+    private static func openArchive(_ path: String) throws -> (config: JSONValue, layers: [(name: String, className: String)], version: String?, weights: H5ReadFile) {
         try requireFile(path)
         let zip = try ZipReader(path: path, kind: "a .keras file", displayName: path)
         func json(_ entry: String) throws -> JSONValue {
@@ -196,21 +195,21 @@ public enum KerasFile {
 
     // MARK: - internals
 
-    /// The `model.weights.h5` of a `.keras`: read in place when it is stored uncompressed where
-    /// HDF5 looks for a superblock (the start of the file or a power of two from 512 on — every
-    /// file zoo writes), else copied out of the zip into memory.
-    private static func openWeightsEntry(of path: String, zip: ZipReader) throws -> H5File {
+    /// The `model.weights.h5` of a `.keras`: read in place, from the memory map, when zoo wrote
+    /// it (stored uncompressed, its superblock where HDF5's user block puts it: at a power of two
+    /// from 512 on); else copied out of the zip through libzip, which checks the entry's CRC-32.
+    private static func openWeightsEntry(of path: String, zip: ZipReader) throws -> H5ReadFile {
         let name = "model.weights.h5"
         let displayName = "\(path) (\(name))"
         if let file = try? MappedFile(path: path), let stored = ZipDirectory(file.bytes).stored[name] {
             let start = stored.range.lowerBound
             let signature: [UInt8] = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]
             if start >= 512, start & (start - 1) == 0, stored.range.count >= 8,
-               Array(file.bytes[start..<(start + 8)]) == signature, H5Fis_hdf5(path) > 0 {
-                return try H5File.open(path: path, displayName: displayName)
+               Array(file.bytes[start..<(start + 8)]) == signature {
+                return try H5ReadFile(mapped: file, range: stored.range, displayName: displayName)
             }
         }
-        return try H5File.open(image: try zip.read(name), displayName: displayName)
+        return try H5ReadFile(bytes: try zip.read(name), displayName: displayName)
     }
 
     /// `date_saved` as Keras writes it: local time, `%Y-%m-%d@%H:%M:%S`.

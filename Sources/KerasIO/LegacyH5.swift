@@ -42,7 +42,7 @@ enum LegacyH5 {
     }
 
     /// Every layer's weight datasets, in `weight_names` order, keyed by layer name, not yet read.
-    static func index(_ file: H5File) throws -> [String: [H5DatasetRef]] {
+    static func index(_ file: H5ReadFile) throws -> [String: [H5DatasetRef]] {
         var root = try file.root()
         // A whole-model legacy save keeps the weights under model_weights.
         if try root.stringsAttribute("layer_names") == nil, root.kind(of: "model_weights") == .group {

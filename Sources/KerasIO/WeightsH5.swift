@@ -80,7 +80,7 @@ enum WeightsH5 {
     }
 
     /// Every layer's weight datasets, keyed by the `name` attribute of its `vars` group, not yet read.
-    static func index(_ file: H5File) throws -> [String: [H5DatasetRef]] {
+    static func index(_ file: H5ReadFile) throws -> [String: [H5DatasetRef]] {
         let root = try file.root()
         guard root.contains("layers") else {
             if root.hasAttribute("layer_names") || root.contains("model_weights") {
@@ -109,7 +109,7 @@ enum WeightsH5 {
     }
 
     /// Datasets `0`, `1`, … of a `vars` group, in numeric order.
-    private static func readVars(_ vars: H5Group) throws -> [H5DatasetRef] {
+    private static func readVars(_ vars: H5ReadGroup) throws -> [H5DatasetRef] {
         let names = try vars.childNames()
         let indices = names.compactMap { Int($0) }.sorted()
         guard indices.count == names.count, indices == Array(0..<indices.count) else {

@@ -10,6 +10,11 @@ enum Fixtures {
 
     static func path(_ name: String) -> String { keras.appendingPathComponent(name).path }
 
+    /// Files written by h5py in every layout the reader supports (scripts/make_h5_fixtures.py).
+    static let h5 = keras.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("h5")
+
+    static func h5Path(_ name: String) -> String { h5.appendingPathComponent(name).path }
+
     static func text(_ name: String) throws -> String {
         try String(contentsOfFile: path(name), encoding: .utf8)
     }
@@ -106,9 +111,11 @@ func crc32(_ bytes: [UInt8]) -> UInt32 {
 
 /// Every group and dataset path of an HDF5 file, with `vars` name attributes and dataset shapes.
 func h5Listing(_ path: String) throws -> [String] {
-    let file = try H5File.open(path: path)
+    let file = try H5ReadFile.open(path: path)
     var lines: [String] = []
-    func walk(_ group: H5Group) throws {
+    func walk(_ group: H5ReadGroup, depth: Int = 0) throws {
+        // HDF5 allows a group to contain itself; Keras files are never this deep
+        guard depth < 16 else { throw ZooError(.format, "expected groups at most 16 deep in \(path), found deeper ones (a cycle?)") }
         for name in try group.childNames() {
             let childPath = group.path.isEmpty ? name : "\(group.path)/\(name)"
             switch group.kind(of: name) {
@@ -116,7 +123,7 @@ func h5Listing(_ path: String) throws -> [String] {
                 let child = try group.openGroup(name)
                 let attr = try child.stringsAttribute("name")?.first.map { " name=\($0)" } ?? ""
                 lines.append("\(childPath)/\(attr)")
-                try walk(child)
+                try walk(child, depth: depth + 1)
             case .dataset?:
                 lines.append("\(childPath) \(try group.readFloat32(name).shape)")
             default:
