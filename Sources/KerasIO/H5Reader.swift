@@ -267,7 +267,7 @@ final class H5ReadGroup: Sendable {
     init(file: H5ReadFile, path: String, address: Int, header parsed: H5ObjectHeader? = nil) throws {
         self.file = file
         self.path = path
-        let owner = path.isEmpty ? "the root group" : "the group '\(path)'"
+        let owner = path.isEmpty ? "the root group" : "the group '\(shown: path)'"
         let header = try parsed ?? file.objectHeader(at: address, owner: owner)
         self.header = header
         var links: [H5Link]
@@ -280,7 +280,7 @@ final class H5ReadGroup: Sendable {
             let heap = try c.requiredAddress(of: "the group's local heap")
             links = try file.symbolTableLinks(btree: btree, heap: heap, owner: owner)
         } else {
-            let what = path.isEmpty ? "the root group of \(file.displayName)" : "'\(path)' in \(file.displayName)"
+            let what = path.isEmpty ? "the root group of \(file.displayName)" : "'\(shown: path)' in \(file.displayName)"
             throw ZooError(.format, "expected \(what) to be a group, found \(header.kind == .dataset ? "a dataset" : "another kind of object")")
         }
         links.sort { $0.name.lexicographicallyPrecedes($1.name) }
@@ -293,8 +293,8 @@ final class H5ReadGroup: Sendable {
     var displayName: String { file.displayName }
 
     private func childPath(_ name: String) -> String { path.isEmpty ? name : "\(path)/\(name)" }
-    private var owner: String { path.isEmpty ? "the root group" : "the group '\(path)'" }
-    private var where_: String { path.isEmpty ? "the root group of \(file.displayName)" : "'\(path)' in \(file.displayName)" }
+    private var owner: String { path.isEmpty ? "the root group" : "the group '\(shown: path)'" }
+    private var where_: String { path.isEmpty ? "the root group of \(file.displayName)" : "'\(shown: path)' in \(file.displayName)" }
 
     private func linkNamed(_ name: String) -> H5Link? { positions[Array(name.utf8)].map { links[$0] } }
 
@@ -305,7 +305,7 @@ final class H5ReadGroup: Sendable {
         case .soft: return "a soft link, which zoo's reader does not follow"
         case .external: return "an external link, which zoo's reader does not follow"
         case .hard(let address):
-            switch (try? file.objectHeader(at: address, owner: "the object '\(childPath(String(decoding: link.name, as: UTF8.self)))'"))?.kind {
+            switch (try? file.objectHeader(at: address, owner: "the object '\(shown: childPath(String(decoding: link.name, as: UTF8.self)))'"))?.kind {
             case .group?: return "a group"
             case .dataset?: return "a dataset"
             default: return "another kind of object"
@@ -318,11 +318,11 @@ final class H5ReadGroup: Sendable {
     func openGroup(_ name: String) throws -> H5ReadGroup {
         let child = childPath(name)
         guard let link = linkNamed(name), case .hard(let address) = link.target else {
-            throw ZooError(.format, "expected a group '\(child)' in \(file.displayName), found \(describe(linkNamed(name)))")
+            throw ZooError(.format, "expected a group '\(shown: child)' in \(file.displayName), found \(describe(linkNamed(name)))")
         }
-        let header = try file.objectHeader(at: address, owner: "the group '\(child)'")
+        let header = try file.objectHeader(at: address, owner: "the group '\(shown: child)'")
         guard header.kind == .group else {
-            throw ZooError(.format, "expected a group '\(child)' in \(file.displayName), found \(header.kind == .dataset ? "a dataset" : "another kind of object")")
+            throw ZooError(.format, "expected a group '\(shown: child)' in \(file.displayName), found \(header.kind == .dataset ? "a dataset" : "another kind of object")")
         }
         return try H5ReadGroup(file: file, path: child, address: address, header: header)
     }
@@ -335,7 +335,7 @@ final class H5ReadGroup: Sendable {
     func kind(of name: String) -> H5ChildKind? {
         guard let link = linkNamed(name) else { return nil }
         guard case .hard(let address) = link.target else { return .other }
-        return (try? file.objectHeader(at: address, owner: "the object '\(childPath(name))'"))?.kind ?? .other
+        return (try? file.objectHeader(at: address, owner: "the object '\(shown: childPath(name))'"))?.kind ?? .other
     }
 
     /// Names of the direct children, in HDF5's name order.
@@ -376,7 +376,7 @@ final class H5ReadGroup: Sendable {
     /// Returns nil when the attribute is absent.
     func stringsAttribute(_ name: String) throws -> [String]? {
         guard let message = try attributeMessage(name) else { return nil }
-        let owner = "the attribute '\(name)' of \(self.owner)"
+        let owner = "the attribute '\(shown: name)' of \(self.owner)"
         let parts = try file.attributeParts(message.body, owner: owner)
         guard !parts.dataspaceShared else {
             throw ZooError(.format, "\(owner) in \(file.displayName) has a shared dataspace, which zoo's reader does not read")
@@ -385,7 +385,7 @@ final class H5ReadGroup: Sendable {
         if count == 0 { return [] }
         let type = try file.datatype(parts.datatype, shared: parts.datatypeShared, owner: owner)
         guard type.kind == .fixedString || type.kind == .variableString else {
-            throw ZooError(.format, "expected the attribute '\(name)' of \(where_) to hold strings, found \(type.description)")
+            throw ZooError(.format, "expected the attribute '\(shown: name)' of \(where_) to hold strings, found \(type.description)")
         }
         guard type.size > 0 else {
             throw file.failure("strings of at least one byte", at: parts.datatype.lowerBound, for: owner, found: "a string type of 0 bytes (damaged file?)")
@@ -441,27 +441,27 @@ final class H5ReadGroup: Sendable {
     private func floatDataset(_ name: String) throws -> (owner: String, header: H5ObjectHeader, shape: [Int], type: H5Datatype) {
         let child = childPath(name)
         guard let link = linkNamed(name), case .hard(let address) = link.target else {
-            throw ZooError(.format, "expected a dataset '\(child)' in \(file.displayName), found \(describe(linkNamed(name)))")
+            throw ZooError(.format, "expected a dataset '\(shown: child)' in \(file.displayName), found \(describe(linkNamed(name)))")
         }
-        let owner = "the dataset '\(child)'"
+        let owner = "the dataset '\(shown: child)'"
         let header = try file.objectHeader(at: address, owner: owner)
         guard header.kind == .dataset, let typeMessage = header.first(H5MessageType.datatype),
               let spaceMessage = header.first(H5MessageType.dataspace) else {
-            throw ZooError(.format, "expected a dataset '\(child)' in \(file.displayName), found \(header.kind == .group ? "a group" : "another kind of object")")
+            throw ZooError(.format, "expected a dataset '\(shown: child)' in \(file.displayName), found \(header.kind == .group ? "a group" : "another kind of object")")
         }
         let type = try file.datatype(typeMessage.body, shared: typeMessage.isShared, owner: owner)
         switch type.kind {
         case .ieeeFloat: break
         case .otherFloat:
-            throw ZooError(.format, "expected IEEE floating-point values in '\(child)' of \(file.displayName), found \(type.description)")
+            throw ZooError(.format, "expected IEEE floating-point values in '\(shown: child)' of \(file.displayName), found \(type.description)")
         default:
-            throw ZooError(.format, "expected floating-point values in '\(child)' of \(file.displayName), found \(type.description)")
+            throw ZooError(.format, "expected floating-point values in '\(shown: child)' of \(file.displayName), found \(type.description)")
         }
         guard !spaceMessage.isShared else {
             throw ZooError(.format, "\(owner) in \(file.displayName) has a shared dataspace, which zoo's reader does not read")
         }
         guard let shape = try file.dataspace(spaceMessage.body, owner: owner).dims else {
-            throw ZooError(.format, "expected values in '\(child)' of \(file.displayName), found a dataset with a null dataspace (no elements)")
+            throw ZooError(.format, "expected values in '\(shown: child)' of \(file.displayName), found a dataset with a null dataspace (no elements)")
         }
         return (owner, header, shape, type)
     }
@@ -504,7 +504,7 @@ final class H5ReadGroup: Sendable {
             }
             start = range.lowerBound
         case .contiguous(nil, _):
-            throw ZooError(.format, "expected the values of '\(child)' in \(file.displayName) to be stored, found a dataset whose storage was never allocated")
+            throw ZooError(.format, "expected the values of '\(shown: child)' in \(file.displayName) to be stored, found a dataset whose storage was never allocated")
         case .contiguous(let address?, let size):
             if let size, size < byteCount {
                 throw file.failure("\(byteCount) bytes of storage for \(shape) values", at: address, for: owner, found: "\(size) bytes (damaged file?)")

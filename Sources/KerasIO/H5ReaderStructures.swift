@@ -261,7 +261,7 @@ extension H5ReadFile {
             switch cacheType {
             case 0, 1:
                 guard let header else {
-                    throw failure("the address of the object '\(String(decoding: name, as: UTF8.self))'", at: entry, for: owner,
+                    throw failure("the address of the object '\(shown: String(decoding: name, as: UTF8.self))'", at: entry, for: owner,
                                   found: "an undefined address (damaged file?)")
                 }
                 links.append(H5Link(name: name, target: .hard(header)))
