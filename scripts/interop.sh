@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Proof against the real frameworks: real PyTorch models → zoo convert (all three formats)
-# → real Keras; and `zoo random` checkpoints → real torch.load(weights_only=True), strict load.
-# → real Keras (and tf-keras for VGG) → same outputs. Creates the reference environments on
-# first use (scripts/venv.sh; cached in ~/.cache/zoo-venvs).
+# Proof against the real frameworks: real PyTorch models → zoo convert (all three formats, and
+# image models also at a second input size) → real Keras 3 on the TensorFlow backend (every
+# format; tf-keras for VGG), and the .keras files on the JAX and PyTorch backends too → same
+# outputs; and `zoo random` checkpoints → real torch.load(weights_only=True), strict load.
+# Creates the reference environments on first use (scripts/venv.sh; cached in ~/.cache/zoo-venvs).
 # Usage: bash scripts/interop.sh [ZOO_BINARY] [ARCH ...]   (default: every registered architecture + minilm)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +13,13 @@ archs=("$@")
 if [ ${#archs[@]} -eq 0 ]; then
   archs=($("$zoo" list --json | python3 -c 'import json,sys; print(" ".join(a["name"] for a in json.load(sys.stdin)["architectures"] if a["name"] != "bert"))') bert_tiny minilm)
 fi
+# image models also run at their small size (`zoo list --json`), where it differs from 224
+declare -A second
+while read -r name size; do second[$name]=$size; done < <("$zoo" list --json | python3 -c '
+import json, sys
+for a in json.load(sys.stdin)["architectures"]:
+    s = a.get("small_image_size")
+    if s and s != a.get("image_size"): print(a["name"], s)')
 PYT=$(bash scripts/venv.sh torch)
 PYK=$(bash scripts/venv.sh keras)
 work=$(mktemp -d "${TMPDIR:-/tmp}/zoo-interop.XXXXXX")
@@ -23,7 +31,9 @@ passed=0
 failed=0
 for ((i = 0; i < ${#archs[@]}; i += 4)); do
   chunk=("${archs[@]:i:4}")
-  "$PYT" scripts/interop_torch.py "$work" "${chunk[@]}"
+  specs=()
+  for arch in "${chunk[@]}"; do specs+=("$arch${second[$arch]:+@${second[$arch]}}"); done
+  "$PYT" scripts/interop_torch.py "$work" "${specs[@]}"
   for arch in "${chunk[@]}"; do
     meta="$work/$arch/meta.json"
     ckpt=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["checkpoint"])' "$meta")
@@ -41,7 +51,10 @@ for ((i = 0; i < ${#archs[@]}; i += 4)); do
     if ! "$zoo" convert "$name" "$ckpt" -o "$work/$arch/model.float16.keras" --dtype float16 --quiet --no-verify "${extra[@]}"; then
       status=1; failed=$((failed + 1))
     fi
-    echo "zoo: $arch converted to .keras (verified by zoo), .weights.h5, .h5, float16 .keras"
+    if [ -n "${second[$arch]:-}" ]; then
+      "$zoo" convert "$name" "$ckpt" --image-size "${second[$arch]}" -o "$work/$arch/model.second.keras" --quiet || { status=1; failed=$((failed + 1)); }
+    fi
+    echo "zoo: $arch converted to .keras (verified by zoo), .weights.h5, .h5, float16 .keras${second[$arch]:+, and .keras at ${second[$arch]}²}"
     # zoo's own .pth writer, checked by real PyTorch below
     random_args=(--classes 10)
     if [ -n "${extra[*]}" ]; then cp "${extra[1]}" "$work/$arch/random-config.json"; random_args=("${extra[@]}"); fi
@@ -52,11 +65,17 @@ for ((i = 0; i < ${#archs[@]}; i += 4)); do
   pcounts=$(grep -E "^pth-writer: [0-9]+ passed" "$work/pth.log" | tail -1 || true)
   if [ -z "$pcounts" ]; then failed=$((failed + 1)); tail -5 "$work/pth.log"; else
     passed=$((passed + $(echo "$pcounts" | awk '{print $2}'))); failed=$((failed + $(echo "$pcounts" | awk '{print $4}'))); fi
-  "$PYK" scripts/interop_keras.py "$work" "${chunk[@]}" > "$work/keras.log" 2>&1 || status=1
-  grep -E "max\|Δ\||Error|error|Traceback" "$work/keras.log" || true
-  counts=$(grep -E "^interop: [0-9]+ passed, [0-9]+ failed" "$work/keras.log" | tail -1 || true)
-  if [ -z "$counts" ]; then status=1; failed=$((failed + 1)); tail -20 "$work/keras.log"; else
-    passed=$((passed + $(echo "$counts" | awk '{print $2}'))); failed=$((failed + $(echo "$counts" | awk '{print $4}'))); fi
+  # TensorFlow: every format; JAX and PyTorch: the .keras files (ZOO_INTEROP_QUICK)
+  for backend in tensorflow jax torch; do
+    py=$PYK; quick=""
+    [ "$backend" = torch ] && py=$PYT
+    [ "$backend" = tensorflow ] || quick=1
+    KERAS_BACKEND=$backend ZOO_INTEROP_QUICK=$quick "$py" scripts/interop_keras.py "$work" "${chunk[@]}" > "$work/keras.log" 2>&1 || status=1
+    grep -E "max\|Δ\||Error|error|Traceback" "$work/keras.log" | sed "s/^/[$backend] /" || true
+    counts=$(grep -E "^interop \[$backend\]: [0-9]+ passed, [0-9]+ failed" "$work/keras.log" | tail -1 || true)
+    if [ -z "$counts" ]; then status=1; failed=$((failed + 1)); tail -20 "$work/keras.log"; else
+      passed=$((passed + $(echo "$counts" | awk '{print $3}'))); failed=$((failed + $(echo "$counts" | awk '{print $5}'))); fi
+  done
   rm -rf "${work:?}"/*
 done
 echo "interop: $passed passed, $failed failed"

@@ -9,7 +9,12 @@ model.keras, model.weights.h5 and model.h5, runs the same input through
     and the same through tf-keras (tf.keras 2)
 and prints max |Δ| / max |y| against PyTorch's output. Exits 1 if any exceeds
 the bar (1e-5 for CNNs, 1e-4 for the encoders; 1e-2 for the float16 .keras, whose
-weights are rounded to half precision).
+weights are rounded to half precision). Image models converted at a second size
+(model.second.keras) are loaded and run on a batch of two at that size.
+
+Runs on whichever Keras 3 backend KERAS_BACKEND names (tensorflow, jax, torch); with
+ZOO_INTEROP_QUICK=1 only the .keras files (load_model, the user's path) are checked, which is
+what the extra backends run.
 
 Usage: python interop_keras.py WORK ARCH [ARCH ...]
 """
@@ -34,7 +39,7 @@ def fresh(model):
 
 
 def check(arch, route, got, want, bar):
-    got = np.asarray(got, np.float64)
+    got = np.asarray(keras.ops.convert_to_numpy(got), np.float64)
     rel = float(np.max(np.abs(got - want)) / max(np.max(np.abs(want)), 1e-30))
     ok = rel <= bar
     rows.append((arch, route, rel, ok))
@@ -65,13 +70,19 @@ for arch in archs:
         check(arch, ".keras --dtype float16 load_model", first(keras.saving.load_model(half)(x)), want, 1e-2)
     if meta["kind"] == "tokens":
         check(arch, ".keras load_model (pooler)", model(x)[1], np.load(os.path.join(folder, "output_pooler.npy")), bar)
+    if meta.get("second_size"):
+        x2 = np.load(os.path.join(folder, "input2_nchw.npy")).transpose(0, 2, 3, 1)
+        second = keras.saving.load_model(os.path.join(folder, "model.second.keras"))
+        check(arch, f".keras at {meta['second_size']}² (batch 2)", first(second(x2)), np.load(os.path.join(folder, "output2.npy")), bar)
+    if os.environ.get("ZOO_INTEROP_QUICK"):
+        continue
     m = fresh(model)
     m.load_weights(os.path.join(folder, "model.weights.h5"))
     check(arch, ".weights.h5 load_weights", first(m(x)), want, bar)
     m = fresh(model)
     m.load_weights(os.path.join(folder, "model.h5"))
     check(arch, ".h5 (legacy) load_weights", first(m(x)), want, bar)
-    if arch in ("vgg16", "vgg19"):
+    if arch in ("vgg16", "vgg19") and keras.backend.backend() == "tensorflow":
         app = getattr(keras.applications, arch.upper())(weights=None, classes=10, classifier_activation=None)
         app.load_weights(os.path.join(folder, "model.h5"))
         check(arch, ".h5 → keras.applications", app(x), want, bar)
@@ -80,5 +91,5 @@ for arch in archs:
         tfk.load_weights(os.path.join(folder, "model.h5"))
         check(arch, ".h5 → tf_keras.applications", tfk(x), want, bar)
 
-print(f"interop: {sum(ok for *_, ok in rows)} passed, {len(failures)} failed")
+print(f"interop [{keras.backend.backend()}]: {sum(ok for *_, ok in rows)} passed, {len(failures)} failed")
 sys.exit(1 if failures else 0)

@@ -8,7 +8,10 @@ them shows, saves the state dict into WORK/<arch>/model.pth (MiniLM: its own
 model.safetensors and config.json are referenced, not copied), and records a
 seeded input and the model's first output as .npy files.
 
-Usage: python interop_torch.py WORK ARCH [ARCH ...]
+Image models are also run at a second size, ARCH@SIZE on the command line (the small size of
+`zoo list --json`), into input2_nchw.npy / output2.npy.
+
+Usage: python interop_torch.py WORK ARCH[@SIZE] [ARCH[@SIZE] ...]
 """
 import json
 import os
@@ -24,6 +27,11 @@ torch.set_grad_enabled(False)
 
 
 def randomize_norms(model, generator):
+    """Non-trivial normalisation parameters and statistics (LayerNorm2d is a LayerNorm), and
+    layer scales around 1 instead of ConvNeXt's 1e-6, which would hide a wrong block."""
+    for name, p in model.named_parameters():
+        if name.endswith("layer_scale"):
+            p.copy_(1 + 0.1 * torch.randn(p.shape, generator=generator))
     for module in model.modules():
         if isinstance(module, (torch.nn.BatchNorm2d, torch.nn.LayerNorm)):
             module.weight.copy_(1 + 0.1 * torch.randn(module.weight.shape, generator=generator))
@@ -43,7 +51,8 @@ def token_batch(vocab, types, seq=16, batch=2, seed=0):
     return {"input_ids": ids, "attention_mask": mask, "token_type_ids": token_types, "position_ids": positions}
 
 
-for arch in archs:
+for spec in archs:
+    arch, _, second = spec.partition("@")
     out = os.path.join(work, arch)
     os.makedirs(out, exist_ok=True)
     generator = torch.Generator().manual_seed(1234)
@@ -81,6 +90,13 @@ for arch in archs:
         x = torch.randn(1, 3, 224, 224, generator=generator)
         np.save(os.path.join(out, "input_nchw.npy"), x.numpy())
         np.save(os.path.join(out, "output.npy"), model(x).numpy())
+        if second:
+            size = int(second)
+            # two samples, a batch of distinct images
+            x2 = torch.randn(2, 3, size, size, generator=generator)
+            np.save(os.path.join(out, "input2_nchw.npy"), x2.numpy())
+            np.save(os.path.join(out, "output2.npy"), model(x2).numpy())
+            meta["second_size"] = size
         meta["kind"] = "image"
     with open(os.path.join(out, "meta.json"), "w") as f:
         json.dump(meta, f)

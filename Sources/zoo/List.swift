@@ -14,19 +14,23 @@ struct List: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            var rows: [(name: String, family: String, parameters: Int, input: String, summary: String)] = []
+            var rows: [(name: String, family: String, parameters: Int, input: String, summary: String, sizes: [(String, JSONValue)])] = []
             for arch in Registry.all {
                 let graph = try arch.graph()
                 let input = graph.inputs.map { id -> String in
                     let node = graph.node(id)
                     return node.kerasName + "[" + node.shape.map { $0 < 0 ? "T" : String($0) }.joined(separator: ", ") + "]"
                 }.joined(separator: " ")
-                rows.append((arch.name, arch.family, graph.parameterCount, input, arch.summary))
+                var sizes: [(String, JSONValue)] = []
+                if let size = arch.defaults.imageSize { sizes.append(("image_size", .int(size))) }
+                if let size = arch.smallOptions.imageSize { sizes.append(("small_image_size", .int(size))) }
+                if let types = arch.huggingFace?.modelTypes { sizes.append(("model_types", .array(types.map(JSONValue.string)))) }
+                rows.append((arch.name, arch.family, graph.parameterCount, input, arch.summary, sizes))
             }
             if json {
                 let items: [JSONValue] = rows.map {
                     .object([("name", .string($0.name)), ("family", .string($0.family)), ("parameters", .int($0.parameters)),
-                             ("input", .string($0.input)), ("description", .string($0.summary))])
+                             ("input", .string($0.input)), ("description", .string($0.summary))] + $0.sizes)
                 }
                 print(JSONValue.object([("architectures", .array(items))]).pretty)
                 return
