@@ -514,10 +514,18 @@ extension Checkpoint {
 
     /// Checks every view against its storage and builds the entries.
     static func makeEntries(_ selection: Selection, available: (StorageRef) -> Int, where describe: (StorageRef) -> String) throws -> [CheckpointEntry] {
-        try selection.tensors.map { name, ref in
-            guard let count = checkedProduct(ref.shape) else {
+        // Views that repeat elements (stride 0) can be far larger than their storage; bounding each
+        // count by 2^60 and the total by Int.max keeps every byte count and sum zoo forms exact.
+        var totalBytes = 0
+        return try selection.tensors.map { name, ref in
+            guard let count = checkedProduct(ref.shape), count <= Int.max / 8 else {
                 throw ZooError(.format, "tensor '\(name)': expected a shape whose element count fits in memory, found \(ref.shape)")
             }
+            let (total, overflow) = totalBytes.addingReportingOverflow(count * ref.dtype.size)
+            guard !overflow else {
+                throw ZooError(.format, "tensor '\(name)' (\(ref.dtype.rawValue) \(ref.shape)): expected all tensors together to fit in memory, found them to need more than 2^63 bytes")
+            }
+            totalBytes = total
             let have = available(ref.storage)
             if have < ref.storage.byteCount {
                 throw ZooError(.format, "tensor '\(name)': expected \(describe(ref.storage)) to hold \(ref.storage.byteCount) bytes (\(ref.storage.count) \(ref.storage.dtype.rawValue) elements, as its storage declares), found \(have)")
