@@ -333,6 +333,7 @@ public final class Checkpoint: @unchecked Sendable {
 
     private func tensor(_ entry: CheckpointEntry, cache: inout [String: [UInt8]]) throws -> Tensor {
         do {
+            try requireMemory(entry.byteCount, entry)
             switch (entry.location, source) {
             case (.range(let offset, let count), .mapped(let file, _)):
                 return Tensor(dtype: entry.dtype, shape: entry.shape, bytes: Array(file.bytes[offset..<(offset + count)]))
@@ -374,8 +375,18 @@ public final class Checkpoint: @unchecked Sendable {
             let pointer = (file.bytes.baseAddress! + range.lowerBound).assumingMemoryBound(to: Float.self)
             return try body(UnsafeBufferPointer(start: pointer, count: entry.count))
         }
+        do { try requireMemory(entry.count * MemoryLayout<Float>.size, entry) } catch let error as ZooError {
+            throw error.prefixed("\(path): tensor '\(entry.name)'")
+        }
         let floats = try tensor(entry).floats()
         return try floats.withUnsafeBufferPointer(body)
+    }
+
+    /// A view that repeats elements (stride 0) can claim more memory than the machine has, from a
+    /// small storage: refused here rather than left to fail in the allocator.
+    private func requireMemory(_ bytes: Int, _ entry: CheckpointEntry) throws {
+        guard bytes > ProcessInfoMemory.physicalBytes else { return }
+        throw ZooError(.mismatch, "expected it to fit in memory when read, found \(entry.dtype.rawValue) \(entry.shape) needing \(humanBytes(bytes)), more than this machine's \(humanBytes(ProcessInfoMemory.physicalBytes))")
     }
 
     /// Checks the CRC-32 of the zip record holding `entry` against the one the archive records,
