@@ -44,7 +44,7 @@ let package = Package(
         .testTarget(name: "KerasIOTests", dependencies: ["KerasIO", "ZooGraph", "ZooCore", "Architectures"]),
         .testTarget(name: "ZooComputeTests", dependencies: ["ZooCompute", "ZooGraph", "ZooCore", "Architectures", "TorchIO"]),
         .testTarget(name: "ConversionTests", dependencies: ["Conversion", "TorchIO", "ZooGraph", "ZooCore", "Architectures", "KerasIO"]),
-        .testTarget(name: "ZooCLITests", dependencies: ["ZooCore", "ZooFuzzing"]),
+        .testTarget(name: "ZooCLITests", dependencies: ["ZooCore", "TorchIO", "ZooFuzzing"]),
         .testTarget(name: "FuzzRegressionTests", dependencies: ["ZooFuzzing", "ZooCore"]),
     ],
     swiftLanguageModes: [.v5]
