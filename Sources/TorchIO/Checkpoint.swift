@@ -575,7 +575,10 @@ func isRowMajor(_ ref: TensorRef) -> Bool {
     var expected = 1
     for (dim, step) in zip(ref.shape, ref.stride).reversed() where dim != 1 {
         if step != expected { return false }
-        expected *= dim
+        let (next, overflow) = expected.multipliedReportingOverflow(by: dim)
+        // only an empty view overflows (a zero dimension further out); its layout does not matter
+        if overflow { return false }
+        expected = next
     }
     return true
 }
