@@ -464,6 +464,11 @@ public struct SafeUnpickler {
             return first
         case "torch._tensor._rebuild_from_type_v2", "torch._utils._rebuild_from_type_v2":
             guard args.count >= 3 else { throw fail(opStart, "expected (function, type, args, state) for \(name), found \(args.count) items") }
+            // torch.save nests one level (the function rebuilds a tensor); a chain of these would
+            // recurse once per link, and a hostile file can hold enough links to overflow the stack
+            if let inner = globalName(args[0]), inner.hasSuffix("._rebuild_from_type_v2") {
+                throw fail(opStart, "expected a tensor-building function inside \(name), found \(inner) again")
+            }
             return try reduce(args[0], args[2], opStart)
         case "collections.OrderedDict":
             let d = arena.add(.dict([], []))
