@@ -45,13 +45,13 @@ fi
 echo "fuzz: built the fuzz package in $(( $(date +%s) - start )) s; corpora in $work"
 bin=$repo/.build-fuzz/release
 
-# known_crash TARGET LOG: why the crash in LOG is known (Fuzz/known-crashes.txt), if it is.
+# known_crash TARGET LOG: "FILES REASON" of the Fuzz/known-crashes.txt line whose frame LOG's stack names, if any.
 known_crash() {
   local target=$1 crashlog=$2 t frame files reason
   while read -r t frame files reason; do
     [[ -z $t || $t == \#* || $t != "$target" ]] && continue
     # (no grep -q: with pipefail, the first grep dying of SIGPIPE would fail the test)
-    if grep -E '^ +#[0-9]+ ' "$crashlog" | grep -F -- "$frame" >/dev/null; then echo "$reason"; return; fi
+    if grep -E '^ +#[0-9]+ ' "$crashlog" | grep -F -- "$frame" >/dev/null; then echo "$files $reason"; return; fi
   done <Fuzz/known-crashes.txt
 }
 
@@ -107,6 +107,7 @@ for t in "${targets[@]}"; do
   : >"$dict"
   for d in ${dicts[$t]}; do cat "Fuzz/dictionaries/$d.dict" >>"$dict"; done
   # libFuzzer reports crashes itself: the Swift runtime's backtracer would hold the pipe open.
+  began=$(date +%s%N)
   SWIFT_BACKTRACE=enable=no \
   ASAN_SYMBOLIZER_PATH=${ASAN_SYMBOLIZER_PATH:-$(command -v llvm-symbolizer || true)} \
   ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1} \
@@ -115,8 +116,9 @@ for t in "${targets[@]}"; do
     -rss_limit_mb=2048 -malloc_limit_mb=512 -timeout=10 -print_final_stats=1 \
     -artifact_prefix="$dir/crashes/" >"$dir/raw.log" 2>&1 || true
   swift demangle --simplified <"$dir/raw.log" >"$dir/last.log" && rm "$dir/raw.log"
+  elapsed_ms=$(( ($(date +%s%N) - began) / 1000000 ))
   executions=$(sed -n 's/^stat::number_of_executed_units: *//p' "$dir/last.log" | tail -1)
-  rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$dir/last.log" | tail -1)
+  rate=${executions:+$(( executions * 1000 / (elapsed_ms > 0 ? elapsed_ms : 1) ))}
   corpus=$(ls "$dir/corpus" | wc -l)
   inputs=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$dir/last.log")
   printf '%-14s %12s %9s %8s  %s\n' "$t" "${executions:-?}" "${rate:-?}" "$corpus" "$(printf '%s' "$inputs" | grep -c . || true)"
@@ -125,11 +127,11 @@ for t in "${targets[@]}"; do
     failed=1
   fi
   for input in $inputs; do
-    reason=$(known_crash "$t" "$dir/last.log")
-    if [ -n "$reason" ]; then
+    known=$(known_crash "$t" "$dir/last.log")
+    if [ -n "$known" ]; then
       echo "  known crash: $input"
-      echo "    $reason (Fuzz/known-crashes.txt); log: $dir/last.log"
-      echo "    save it as Fuzz/regressions/$t/<name matching the known-crashes files pattern>"
+      echo "    ${known#* } (Fuzz/known-crashes.txt); log: $dir/last.log"
+      echo "    unless Fuzz/regressions/$t/ holds one like it, save it there named ${known%% *} (replay skips those)"
     else
       echo "  CRASH: $input"
       echo "    log: $dir/last.log; reproduce: $bin/fuzz_$t $input"
