@@ -97,6 +97,18 @@ seed() {
   shopt -u nullglob
 }
 
+# fuzzer TARGET ARGS…: the target's binary under the sanitizers' settings, niced.
+fuzzer() {
+  local target=$1
+  shift
+  # libFuzzer reports crashes itself: the Swift runtime's backtracer would hold the pipe open.
+  SWIFT_BACKTRACE=enable=no \
+  ASAN_SYMBOLIZER_PATH=${ASAN_SYMBOLIZER_PATH:-$(command -v llvm-symbolizer || true)} \
+  ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1} \
+  LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$repo/Fuzz/lsan-suppressions.txt:print_suppressions=0} \
+  nice -n 10 "$bin/fuzz_$target" -rss_limit_mb=2048 -malloc_limit_mb=512 -timeout=10 "$@"
+}
+
 failed=0
 printf '%-14s %12s %9s %8s  %s\n' target executions "exec/s" corpus crashes
 for t in "${targets[@]}"; do
@@ -108,12 +120,7 @@ for t in "${targets[@]}"; do
   for d in ${dicts[$t]}; do cat "Fuzz/dictionaries/$d.dict" >>"$dict"; done
   # libFuzzer reports crashes itself: the Swift runtime's backtracer would hold the pipe open.
   began=$(date +%s%N)
-  SWIFT_BACKTRACE=enable=no \
-  ASAN_SYMBOLIZER_PATH=${ASAN_SYMBOLIZER_PATH:-$(command -v llvm-symbolizer || true)} \
-  ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1} \
-  LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$repo/Fuzz/lsan-suppressions.txt:print_suppressions=0} \
-  nice -n 10 "$bin/fuzz_$t" "$dir/corpus" "$dir/seeds" -dict="$dict" -max_total_time="$seconds" \
-    -rss_limit_mb=2048 -malloc_limit_mb=512 -timeout=10 -print_final_stats=1 \
+  fuzzer "$t" "$dir/corpus" "$dir/seeds" -dict="$dict" -max_total_time="$seconds" -print_final_stats=1 \
     -artifact_prefix="$dir/crashes/" >"$dir/raw.log" 2>&1 || true
   swift demangle --simplified <"$dir/raw.log" >"$dir/last.log" && rm "$dir/raw.log"
   elapsed_ms=$(( ($(date +%s%N) - began) / 1000000 ))
@@ -121,6 +128,16 @@ for t in "${targets[@]}"; do
   rate=${executions:+$(( executions * 1000 / (elapsed_ms > 0 ? elapsed_ms : 1) ))}
   corpus=$(ls "$dir/corpus" | wc -l)
   inputs=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$dir/last.log")
+  # libFuzzer adds files but never removes the ones later inputs made redundant: when the folder
+  # holds twice what the run kept, merge it down so that long runs do not slow the short ones.
+  kept=$(sed -n 's/.* corp: \([0-9]*\)\/.*/\1/p' "$dir/last.log" | tail -1)
+  if [ -z "$inputs" ] && [ -n "$kept" ] && [ "$corpus" -gt 500 ] && [ "$corpus" -gt $(( 2 * kept )) ]; then
+    rm -rf "$dir/merged" && mkdir "$dir/merged"
+    if fuzzer "$t" -merge=1 "$dir/merged" "$dir/corpus" >"$dir/merge.log" 2>&1; then
+      rm -rf "$dir/corpus" && mv "$dir/merged" "$dir/corpus"
+      corpus=$(ls "$dir/corpus" | wc -l)
+    fi
+  fi
   printf '%-14s %12s %9s %8s  %s\n' "$t" "${executions:-?}" "${rate:-?}" "$corpus" "$(printf '%s' "$inputs" | grep -c . || true)"
   if [ -z "$executions" ] && [ -z "$inputs" ]; then
     echo "  $t did not run to the end; its output is in $dir/last.log" >&2
