@@ -10,6 +10,8 @@ let package = Package(
     products: [
         .executable(name: "zoo", targets: ["zoo"]),
         .library(name: "TorchIO", targets: ["TorchIO"]),
+        // The readers' fuzzing entry points, for the libFuzzer binaries of Fuzz/Package.swift.
+        .library(name: "ZooFuzzing", targets: ["ZooFuzzing"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -30,6 +32,8 @@ let package = Package(
         .target(name: "ZooCompute", dependencies: ["ZooCore", "ZooKernels", "ZooGraph", "CZooKernels"]),
         .target(name: "Conversion", dependencies: ["ZooCore", "TorchIO", "ZooGraph", "KerasIO", "ZooCompute", "Architectures"]),
         .target(name: "Architectures", dependencies: ["ZooCore", "ZooGraph"], path: "Architectures"),
+        // One entry point per reader of untrusted files, shared by Fuzz/ (libFuzzer) and FuzzRegressionTests.
+        .target(name: "ZooFuzzing", dependencies: ["ZooCore", "TorchIO", "ZooGraph", "KerasIO", "Conversion", "Architectures"]),
         .executableTarget(name: "zoo", dependencies: [
             "ZooCore", "TorchIO", "ZooGraph", "KerasIO", "ZooCompute", "Conversion", "Architectures",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -41,7 +45,8 @@ let package = Package(
         .testTarget(name: "KerasIOTests", dependencies: ["KerasIO", "ZooGraph", "ZooCore", "Architectures", "CHDF5"]),
         .testTarget(name: "ZooComputeTests", dependencies: ["ZooCompute", "ZooKernels", "ZooGraph", "ZooCore", "Architectures", "TorchIO"]),
         .testTarget(name: "ConversionTests", dependencies: ["Conversion", "TorchIO", "ZooGraph", "ZooCore", "Architectures", "KerasIO"]),
-        .testTarget(name: "ZooCLITests", dependencies: ["ZooCore"]),
+        .testTarget(name: "ZooCLITests", dependencies: ["ZooCore", "TorchIO", "ZooFuzzing"]),
+        .testTarget(name: "FuzzRegressionTests", dependencies: ["ZooFuzzing", "ZooCore"]),
     ],
     swiftLanguageModes: [.v5]
 )

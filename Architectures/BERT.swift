@@ -63,9 +63,18 @@ public enum BERT {
     }
 
     /// Reads a Hugging Face `config.json`; `pooler` is not part of it and is kept from the weights.
+    /// Sizes must be positive and within limits far beyond any published BERT (2^24 for a size,
+    /// 4096 layers), so the graph (a dozen nodes a layer) can be built and no weight's element
+    /// count (vocabulary × hidden ≤ 2^48) comes near overflowing.
     public static func config(fromHuggingFace json: JSONValue, pooler: Bool) throws -> TransformerConfig {
-        func int(_ key: String) throws -> Int {
-            guard let v = json[key]?.int else { throw ZooError(.format, "config.json: expected an integer '\(key)', found \(json[key]?.serialized ?? "none")") }
+        func int(_ key: String, default fallback: Int? = nil) throws -> Int {
+            guard let found = json[key] ?? fallback.map(JSONValue.int) else {
+                throw ZooError(.format, "config.json: expected an integer '\(key)', found none")
+            }
+            let limit = key == "num_hidden_layers" ? 4096 : 1 << 24
+            guard let v = found.int, v >= 1, v <= limit else {
+                throw ZooError(.format, "config.json: expected '\(key)' to be an integer from 1 to \(limit), found \(found.serialized.prefix(40))")
+            }
             return v
         }
         let act = json["hidden_act"]?.string ?? "gelu"
@@ -79,7 +88,7 @@ public enum BERT {
         return TransformerConfig(vocabularySize: try int("vocab_size"), hiddenSize: try int("hidden_size"),
                                  layers: try int("num_hidden_layers"), heads: try int("num_attention_heads"),
                                  intermediateSize: try int("intermediate_size"), maxPositions: try int("max_position_embeddings"),
-                                 typeVocabularySize: json["type_vocab_size"]?.int ?? 2,
+                                 typeVocabularySize: try int("type_vocab_size", default: 2),
                                  layerNormEps: json["layer_norm_eps"]?.double ?? 1e-12, activation: activation, pooler: pooler)
     }
 

@@ -2,7 +2,7 @@
 # Installs what zoo needs to build and test on a fresh Debian machine (run as root).
 # Idempotent: packages already present are skipped quickly.
 set -euo pipefail
-pkgs=(pkg-config libhdf5-dev libzip-dev libblas-dev libopenblas0-pthread zip)
+pkgs=(pkg-config libhdf5-dev libzip-dev libblas-dev libopenblas0-pthread zip unzip)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -2,10 +2,11 @@
 # The test command (CI runs exactly this through .ci/run):
 #   1. installs what is missing (Debian packages; the reference Python environments),
 #   2. builds once and runs every Swift test (debug),
-#   3. builds the release binary and runs a CI-sized `zoo nightly` (one architecture per family),
-#   4. injects faults into real conversions (signals, full disk, truncated input, races, output = input),
-#   5. proves every registered architecture against real PyTorch and real Keras (scripts/interop.sh).
-# Usage: bash scripts/test.sh            ZOO_SKIP_INTEROP=1 skips step 5 (for quick local runs).
+#   3. fuzzes every reader of untrusted files for 8 s each (scripts/fuzz.sh; its sanitized build first),
+#   4. builds the release binary and runs a CI-sized `zoo nightly` (one architecture per family),
+#   5. injects faults into real conversions (signals, full disk, truncated input, races, output = input),
+#   6. proves every registered architecture against real PyTorch and real Keras (scripts/interop.sh).
+# Usage: bash scripts/test.sh            ZOO_SKIP_INTEROP=1 skips step 6 (for quick local runs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
@@ -17,6 +18,7 @@ fi
 
 swift build --build-tests
 swift test --skip-build
+bash scripts/fuzz.sh 8
 
 swift build -c release --product zoo --static-swift-stdlib
 nightly=$(mktemp -d "${TMPDIR:-/tmp}/zoo-nightly.XXXXXX")

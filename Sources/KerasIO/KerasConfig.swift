@@ -4,7 +4,7 @@ import ZooGraph
 /// `config.json` of a `.keras` archive: a Keras 3 Functional config written the way Keras 3.15
 /// writes it (Tests/Fixtures/reference/keras/tiny_layout.txt and transformer_layout.txt show the
 /// originals), so that `keras.saving.load_model` rebuilds the model from core layers alone.
-enum KerasConfig {
+public enum KerasConfig {
     private static func initializer(_ className: String, _ config: [(String, JSONValue)] = []) -> JSONValue {
         .object([("module", .string("keras.initializers")), ("class_name", .string(className)),
                  ("config", .object(config)), ("registered_name", .null)])
@@ -195,7 +195,7 @@ enum KerasConfig {
     }
 
     /// Layer names and classes of a `config.json` (any Functional or Sequential config).
-    static func layers(of config: JSONValue, file: String) throws -> [(name: String, className: String)] {
+    public static func layers(of config: JSONValue, file: String) throws -> [(name: String, className: String)] {
         guard let list = config["config"]?["layers"]?.array else {
             throw ZooError(.format, "expected config.json in \(file) to hold a model with a 'layers' list, found \(config["class_name"]?.string.map { "a \($0) without one" } ?? "something else")")
         }

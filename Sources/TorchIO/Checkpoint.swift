@@ -336,6 +336,7 @@ public final class Checkpoint: @unchecked Sendable {
 
     private func tensor(_ entry: CheckpointEntry, cache: inout [String: [UInt8]]) throws -> Tensor {
         do {
+            try requireMemory(entry.byteCount, entry)
             switch (entry.location, source) {
             case (.range(let offset, let count), .mapped(let file, _)):
                 return Tensor(dtype: entry.dtype, shape: entry.shape, bytes: Array(file.bytes[offset..<(offset + count)]))
@@ -377,8 +378,18 @@ public final class Checkpoint: @unchecked Sendable {
             let pointer = (file.bytes.baseAddress! + range.lowerBound).assumingMemoryBound(to: Float.self)
             return try body(UnsafeBufferPointer(start: pointer, count: entry.count))
         }
+        do { try requireMemory(entry.count * MemoryLayout<Float>.size, entry) } catch let error as ZooError {
+            throw error.prefixed("\(path): tensor '\(entry.name)'")
+        }
         let floats = try tensor(entry).floats()
         return try floats.withUnsafeBufferPointer(body)
+    }
+
+    /// A view that repeats elements (stride 0) can claim more memory than the machine has, from a
+    /// small storage: refused here rather than left to fail in the allocator.
+    private func requireMemory(_ bytes: Int, _ entry: CheckpointEntry) throws {
+        guard bytes > ProcessInfoMemory.physicalBytes else { return }
+        throw ZooError(.mismatch, "expected it to fit in memory when read, found \(entry.dtype.rawValue) \(entry.shape) needing \(humanBytes(bytes)), more than this machine's \(humanBytes(ProcessInfoMemory.physicalBytes))")
     }
 
     /// Checks the CRC-32 of the zip record holding `entry` against the one the archive records,
@@ -517,11 +528,19 @@ extension Checkpoint {
 
     /// Checks every view against its storage and builds the entries.
     static func makeEntries(_ selection: Selection, available: (StorageRef) -> Int, where describe: (StorageRef) -> String) throws -> [CheckpointEntry] {
-        try selection.tensors.map { name, ref in
-            guard let bytes = ShapeArithmetic.byteCount(ref.shape, elementSize: ref.dtype.size) else {
+        // Views that repeat elements (stride 0) can be far larger than their storage; bounding each
+        // shape (ShapeArithmetic) and the total by Int.max keeps every byte count and sum exact.
+        var totalBytes = 0
+        return try selection.tensors.map { name, ref in
+            guard let bytes = ShapeArithmetic.byteCount(ref.shape, elementSize: ref.dtype.size), bytes / ref.dtype.size <= Int.max / 8 else {
                 throw ZooError(.format, "tensor '\(shown: name)': expected a shape whose size fits in memory, found \(ref.dtype.rawValue) \(ref.shape), whose byte count overflows")
             }
             let count = bytes / ref.dtype.size
+            let (total, overflow) = totalBytes.addingReportingOverflow(bytes)
+            guard !overflow else {
+                throw ZooError(.format, "tensor '\(shown: name)' (\(ref.dtype.rawValue) \(ref.shape)): expected all tensors together to fit in memory, found them to need more than 2^63 bytes")
+            }
+            totalBytes = total
             let have = available(ref.storage)
             if have < ref.storage.byteCount {
                 throw ZooError(.format, "tensor '\(shown: name)': expected \(describe(ref.storage)) to hold \(ref.storage.byteCount) bytes (\(ref.storage.count) \(ref.storage.dtype.rawValue) elements, as its storage declares), found \(have)")
@@ -549,7 +568,10 @@ func isRowMajor(_ ref: TensorRef) -> Bool {
     var expected = 1
     for (dim, step) in zip(ref.shape, ref.stride).reversed() where dim != 1 {
         if step != expected { return false }
-        expected *= dim
+        let (next, overflow) = expected.multipliedReportingOverflow(by: dim)
+        // only an empty view overflows (a zero dimension further out); its layout does not matter
+        if overflow { return false }
+        expected = next
     }
     return true
 }

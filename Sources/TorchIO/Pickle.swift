@@ -139,7 +139,7 @@ public struct SafeUnpickler {
                 let proto = try byte()
                 guard proto <= 5 else { throw fail(opStart, "expected pickle protocol 0-5, found \(proto)") }
             case 0x95: // FRAME (protocol 4): a length hint only
-                _ = try bytes(8)
+                try skip(8)
             case 0x2e: // STOP
                 guard let top = stack.popLast() else { throw fail(opStart, "the pickle stops with an empty stack") }
                 return top
@@ -263,6 +263,13 @@ public struct SafeUnpickler {
         guard n >= 0, n <= data.count - pos else { throw truncated(pos, needed: UInt64(max(n, 0))) }
         defer { pos += n }
         return Array(UnsafeRawBufferPointer(rebasing: data[pos..<(pos + n)]))
+    }
+
+    /// Moves past `n` bytes without copying them. (Not `_ = try bytes(n)`: Swift 6.3.1 at -O frees
+    /// that unused copy before filling it, a heap write after free.)
+    private mutating func skip(_ n: Int) throws {
+        guard n <= data.count - pos else { throw truncated(pos, needed: UInt64(n)) }
+        pos += n
     }
 
     private mutating func le<T: FixedWidthInteger>(_: T.Type) throws -> T {
@@ -457,6 +464,11 @@ public struct SafeUnpickler {
             return first
         case "torch._tensor._rebuild_from_type_v2", "torch._utils._rebuild_from_type_v2":
             guard args.count >= 3 else { throw fail(opStart, "expected (function, type, args, state) for \(name), found \(args.count) items") }
+            // torch.save nests one level (the function rebuilds a tensor); a chain of these would
+            // recurse once per link, and a hostile file can hold enough links to overflow the stack
+            if let inner = globalName(args[0]), inner.hasSuffix("._rebuild_from_type_v2") {
+                throw fail(opStart, "expected a tensor-building function inside \(name), found \(inner) again")
+            }
             return try reduce(args[0], args[2], opStart)
         case "collections.OrderedDict":
             let d = arena.add(.dict([], []))

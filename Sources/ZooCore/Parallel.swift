@@ -22,6 +22,11 @@ public enum ProcessInfoCores {
     public static let count: Int = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
 }
 
+/// The machine's physical memory in bytes: more than this cannot be allocated and filled.
+public enum ProcessInfoMemory {
+    public static let physicalBytes: Int = Int(sysconf(Int32(_SC_PHYS_PAGES))) * Int(sysconf(Int32(_SC_PAGESIZE)))
+}
+
 /// Channels [c0, c1) of the (outer, channels, inner) → (inner, channels, outer) layout change,
 /// as `inner` runs of (c1 − c0)·outer values (see zoo_permute_slab).
 public func permuteSlab(_ src: UnsafePointer<Float>, outer: Int, channels: Int, inner: Int, channelRange: Range<Int>,

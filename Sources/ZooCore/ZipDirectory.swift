@@ -19,10 +19,11 @@ public struct ZipDirectory: Sendable {
 
     private static func parse(_ b: UnsafeRawBufferPointer) -> [String: Stored]? {
         let n = b.count
-        func u16(_ i: Int) -> Int? { i >= 0 && i + 2 <= n ? Int(b.loadUnaligned(fromByteOffset: i, as: UInt16.self).littleEndian) : nil }
-        func u32(_ i: Int) -> Int? { i >= 0 && i + 4 <= n ? Int(b.loadUnaligned(fromByteOffset: i, as: UInt32.self).littleEndian) : nil }
+        // `i <= n - 2`, not `i + 2 <= n`: offsets come from the file (zip64 ones up to Int.max)
+        func u16(_ i: Int) -> Int? { i >= 0 && i <= n - 2 ? Int(b.loadUnaligned(fromByteOffset: i, as: UInt16.self).littleEndian) : nil }
+        func u32(_ i: Int) -> Int? { i >= 0 && i <= n - 4 ? Int(b.loadUnaligned(fromByteOffset: i, as: UInt32.self).littleEndian) : nil }
         func u64(_ i: Int) -> Int? {
-            guard i >= 0 && i + 8 <= n else { return nil }
+            guard i >= 0 && i <= n - 8 else { return nil }
             let v = b.loadUnaligned(fromByteOffset: i, as: UInt64.self).littleEndian
             return v <= UInt64(Int.max) ? Int(v) : nil
         }

@@ -1,0 +1,7 @@
+import ZooFuzzing
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
+    ZooFuzzing.fuzzZipPth(UnsafeRawBufferPointer(start: start, count: count))
+    return 0
+}
