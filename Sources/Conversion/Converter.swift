@@ -53,7 +53,7 @@ public enum Converter {
     public static func architecture(for checkpoint: Checkpoint, named name: String?, config: ModelConfig? = nil) throws -> Architecture {
         if let name {
             guard let arch = Registry.named(name) else {
-                throw ZooError(.usage, "expected a registered architecture (\(Registry.all.map(\.name).joined(separator: ", "))), found '\(shown: name)'")
+                throw ZooError(.usage, "expected an architecture zoo knows (`zoo list` shows all \(Registry.all.count)), found '\(shown: name)'; docs/adding-an-architecture.md says how to add one")
             }
             try config?.check(fits: arch)
             return arch

@@ -55,9 +55,15 @@ struct SizingOptions: ParsableArguments {
 }
 
 func lookUpArchitecture(_ name: String) throws -> Architecture {
-    guard let arch = Registry.named(name) else {
-        let known = Registry.all.map(\.name).joined(separator: ", ")
-        throw ZooError(.usage, "expected a registered architecture (\(known)), found '\(name)'")
-    }
+    guard let arch = Registry.named(name) else { throw ZooError(.usage, unknownArchitecture(name)) }
     return arch
+}
+
+/// "expected a registered architecture, found 'x'", with the closest names and where to read
+/// how to add one.
+func unknownArchitecture(_ name: String) -> String {
+    let lower = name.lowercased()
+    let close = Registry.all.map(\.name).filter { $0.hasPrefix(lower.prefix(4)) || lower.hasPrefix($0.prefix(4)) }.prefix(6)
+    let hint = close.isEmpty ? "" : " (close: \(close.joined(separator: ", ")))"
+    return "expected an architecture zoo knows (`zoo list` shows all \(Registry.all.count)), found '\(shown: name)'\(hint); docs/adding-an-architecture.md says how to add one"
 }

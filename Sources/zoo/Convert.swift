@@ -25,6 +25,10 @@ struct CheckpointSelection: ParsableArguments {
             guard items.count >= 2 else { throw ValidationError("expected a checkpoint file after the architecture '\(first)'") }
             return (first, items[1], Array(items.dropFirst(2)))
         }
+        // ARCH WEIGHTS with an ARCH zoo does not know: say so, rather than try to open it as a file
+        if items.count >= 2, access(first, F_OK) != 0 {
+            throw ZooError(.usage, unknownArchitecture(first))
+        }
         return (nil, first, Array(items.dropFirst()))
     }
 

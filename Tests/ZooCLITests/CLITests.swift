@@ -168,7 +168,13 @@ enum CLI {
     @Test func unknownArchitectureIsAUsageError() throws {
         let result = try CLI.run(["map", "resnet9000"])
         #expect(result.status == 64)
-        #expect(result.stderr.contains("expected a registered architecture"))
+        #expect(result.stderr.contains("expected an architecture zoo knows"))
+        #expect(result.stderr.contains("docs/adding-an-architecture.md"))
+        // ARCH WEIGHTS with an unknown ARCH is an unknown architecture, not a missing file
+        let convert = try CLI.run(["convert", "mobilenet_v9", CLI.fixture("zip_float32.pth")])
+        #expect(convert.status == 64)
+        #expect(convert.stderr.contains("found 'mobilenet_v9' (close: mobilenet_v2"), "\(convert.stderr)")
+        #expect(!convert.stderr.contains("cannot open"))
     }
 
     @Test func inspectSaysWhenNothingMatches() throws {
