@@ -35,12 +35,26 @@ struct List: ParsableCommand {
                 print(JSONValue.object([("architectures", .array(items))]).pretty)
                 return
             }
+            // grouped by family, in registry order; parameters in millions
             let nameWidth = rows.map(\.name.count).max()! + 2
-            print("name".padding(nameWidth) + "family  " + "parameters".padding(13) + "input".padding(22) + "description")
-            for r in rows {
-                let input = r.input.count > 20 ? String(r.input.prefix(19)) + "…" : r.input
-                print(r.name.padding(nameWidth) + r.family.padding(8) + grouped(r.parameters).padding(13) + input.padding(22) + r.summary)
+            var families: [String] = []
+            for r in rows where !families.contains(r.family) { families.append(r.family) }
+            print("\(rows.count) architectures in \(families.count) families (zoo list --json for every field)")
+            for family in families {
+                let members = rows.filter { $0.family == family }
+                let types = Registry.all.first { $0.family == family }?.huggingFace.map { " — Hugging Face model_type \($0.modelTypes.joined(separator: ", "))" } ?? ""
+                print("\n\(family) (\(members.count))\(types)")
+                for r in members {
+                    let input = r.input.count > 24 ? String(r.input.prefix(23)) + "…" : r.input
+                    print("  " + r.name.padding(nameWidth) + millions(r.parameters).padding(9) + input.padding(26) + r.summary)
+                }
             }
         }
     }
+}
+
+/// 11699112 → "11.7M".
+func millions(_ n: Int) -> String {
+    let m = Double(n) / 1e6
+    return (m >= 100 ? String(Int(m.rounded())) : fixed(m, m >= 10 ? 1 : 2)) + "M"
 }
