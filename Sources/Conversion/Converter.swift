@@ -124,18 +124,21 @@ public enum Converter {
         if request.verify {
             progress?("verifying: reading back \(request.output) and running both layouts")
             let tolerance = request.tolerance ?? Verifier.defaultTolerance(for: graph, dtype: request.dtype)
-            let result: VerificationReport
+            var result: VerificationReport
             do {
+                let reader = try KerasFile.reader(staged.path, format: request.format, expecting: model)
                 result = try Verifier.verify(graph: graph, model: model, seed: request.seed, batch: request.batch, tolerance: tolerance,
                     torch: { try KerasWeightBuilder.torchExecutor(checkpoint: checkpoint, graph: graph, report: report) },
-                    keras: { try KerasWeightBuilder.kerasExecutor(model: model, file: try KerasFile.reader(staged.path, format: request.format, expecting: model)) })
+                    keras: { try KerasWeightBuilder.kerasExecutor(model: reader.model ?? model, file: reader) })
+                result.structure = reader.model == nil ? .descriptor : .file
             } catch let error as ZooError {
                 throw ZooError(error.kind, error.message.replacingAll(staged.path, request.output))
             }
             verification = result
             if !result.passed && !request.keepUnverified {
                 let layer = result.comparison.firstDivergent.map { " (first divergent layer: \($0.name))" } ?? ""
-                throw ZooError(.verification, "\(request.output): verification failed: \(result.summary)\(layer); no file was written (pass --keep-unverified to keep it)")
+                let why = result.explanation.map { "; \($0)" } ?? ""
+                throw ZooError(.verification, "\(request.output): verification failed: \(result.summary)\(layer)\(why); no file was written (pass --keep-unverified to keep it)")
             }
         }
         try staged.commit(sync: request.sync)
@@ -197,8 +200,10 @@ extension Converter {
                                 feeder: KerasWeightBuilder.feeder(checkpoint: checkpoint, graph: graph, report: report))
         }
         let reader = try KerasFile.reader(kerasFile ?? scratch!.path, format: kerasFile == nil ? .keras : nil, expecting: model)
-        return try Verifier.verify(graph: graph, model: model, seed: seed, batch: batch, tolerance: tolerance ?? Verifier.defaultTolerance(for: graph),
-                                   torch: { try KerasWeightBuilder.torchExecutor(checkpoint: checkpoint, graph: graph, report: report) },
-                                   keras: { try KerasWeightBuilder.kerasExecutor(model: model, file: reader) })
+        var result = try Verifier.verify(graph: graph, model: model, seed: seed, batch: batch, tolerance: tolerance ?? Verifier.defaultTolerance(for: graph),
+                                         torch: { try KerasWeightBuilder.torchExecutor(checkpoint: checkpoint, graph: graph, report: report) },
+                                         keras: { try KerasWeightBuilder.kerasExecutor(model: reader.model ?? model, file: reader) })
+        result.structure = reader.model == nil ? .descriptor : .file
+        return result
     }
 }

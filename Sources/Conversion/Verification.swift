@@ -60,6 +60,22 @@ public struct VerificationReport: Sendable {
     public var torchMilliseconds: Double
     public var kerasMilliseconds: Double
     public var tolerance: Double
+    /// Where the Keras-layout pass got its model: the file's own config.json (a `.keras`), or the
+    /// descriptor (the weight-only formats, which carry no model).
+    public var structure: ModelStructure = .descriptor
+    /// Layers of the Keras model that end in a softmax (see `KerasExecutor.softmaxLayers`).
+    public var softmaxLayers: [String] = []
+
+    public enum ModelStructure: String, Sendable {
+        case file = "the file's config.json"
+        case descriptor = "the descriptor (the file holds weights only)"
+    }
+
+    /// Why the check failed, in words, when a likely cause is known.
+    public var explanation: String? {
+        guard !passed, let layer = softmaxLayers.last else { return nil }
+        return "the Keras model ends in a softmax (layer '\(layer)') that the PyTorch model does not have"
+    }
 
     public var passed: Bool { comparison.passed }
     public var maxAbsolute: Double { comparison.outputs.map(\.maxAbsolute).max() ?? .nan }
@@ -111,14 +127,21 @@ public enum Verifier {
         let inputs = try VerificationInputs(graph: graph, seed: seed, batch: batch)
         let torch = try makeTorch().run(inputs.torch)
         let executor = try makeKeras()
+        // the Keras model's inputs take the graph's in order (a file Keras wrote names them its way)
+        let graphInputs = graph.inputSpecs.map(\.name), modelInputs = executor.model.inputs
+        guard graphInputs.count == modelInputs.count else {
+            throw ZooError(.mismatch, "expected the Keras model to take the \(graphInputs.count) inputs of the PyTorch model (\(graphInputs.joined(separator: ", "))), found \(modelInputs.count) (\(modelInputs.joined(separator: ", ")))")
+        }
+        var kerasInputs: [String: Tensor] = [:]
+        for (ours, theirs) in zip(graphInputs, modelInputs) { kerasInputs[theirs] = inputs.keras[ours] }
         var kerasMilliseconds = 0.0
         // Keras-layout outputs are compared as they come, so only the PyTorch side's are kept.
         let comparison = try compareLayers(reference: torch, tolerance: tolerance) { observe in
-            let result = try executor.run(inputs.keras, recordIntermediates: false, observe: observe)
+            let result = try executor.run(kerasInputs, recordIntermediates: false, observe: observe)
             kerasMilliseconds = result.milliseconds
             return result
         }
         return VerificationReport(comparison: comparison, torchMilliseconds: torch.milliseconds,
-                                  kerasMilliseconds: kerasMilliseconds, tolerance: tolerance)
+                                  kerasMilliseconds: kerasMilliseconds, tolerance: tolerance, softmaxLayers: executor.softmaxLayers)
     }
 }

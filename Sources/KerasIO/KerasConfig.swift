@@ -208,3 +208,91 @@ public enum KerasConfig {
         }
     }
 }
+
+extension KerasConfig {
+    /// The model a `.keras` file's `config.json` describes, as Keras will build it: each layer's
+    /// class, its config as written, the layers its call reads (positional tensors, then the
+    /// `attention_mask` keyword of MultiHeadAttention), and the output shapes the file records on
+    /// the tensors between layers. `weights` gives each layer's weight shapes as the file stores
+    /// them. Flat Functional and Sequential models only; a nested model, a layer called more than
+    /// once or a keyword tensor zoo cannot place is refused by name.
+    public static func model(from config: JSONValue, weights: [String: [[Int]]], file: String) throws -> KerasModel {
+        let className = config["class_name"]?.string ?? "?"
+        guard className == "Functional" || className == "Sequential" || className == "Model" else {
+            throw ZooError(.mismatch, "expected config.json of \(file) to hold a Functional or Sequential model, found a \(shown: className)")
+        }
+        guard let entries = config["config"]?["layers"]?.array else {
+            throw ZooError(.format, "expected config.json of \(file) to list the model's layers, found none")
+        }
+        var layers: [KerasLayer] = []
+        var shapes: [String: [Int]] = [:] // producer → output shape per sample, as the file records it
+        func tensorName(_ t: JSONValue, of layer: String) throws -> String {
+            guard t["class_name"]?.string == "__keras_tensor__", let history = t["config"]?["keras_history"]?.array,
+                  history.count == 3, let name = history[0].string else {
+                throw ZooError(.format, "expected the layer '\(shown: layer)' in \(file) to be called on Keras tensors, found \(t.serialized.prefix(80))")
+            }
+            guard history[1].int == 0, history[2].int == 0 else {
+                throw ZooError(.mismatch, "expected the layer '\(shown: layer)' in \(file) to read the first output of '\(shown: name)', found a call that reads node \(history[1].serialized), output \(history[2].serialized): zoo runs each layer once")
+            }
+            if let shape = t["config"]?["shape"]?.array { shapes[name] = shape.dropFirst().map { $0.int ?? -1 } }
+            return name
+        }
+        for (position, entry) in entries.enumerated() {
+            guard let cls = entry["class_name"]?.string, let name = entry["name"]?.string ?? entry["config"]?["name"]?.string,
+                  let fields = entry["config"]?.object else {
+                throw ZooError(.format, "expected every layer in the config.json of \(file) to have a class_name, a name and a config, found \(entry.serialized.prefix(80))")
+            }
+            if ["Functional", "Sequential", "Model"].contains(cls) {
+                throw ZooError(.mismatch, "the layer '\(shown: name)' in \(file) is a nested model (\(shown: cls)); zoo runs flat models only")
+            }
+            var inbound: [String] = []
+            if className == "Sequential" {
+                if cls != "InputLayer", let previous = layers.last { inbound = [previous.name] }
+            } else {
+                let nodes = entry["inbound_nodes"]?.array ?? []
+                guard nodes.count <= 1 else {
+                    throw ZooError(.mismatch, "the layer '\(shown: name)' in \(file) is called \(nodes.count) times; zoo runs each layer once")
+                }
+                if let node = nodes.first {
+                    for arg in node["args"]?.array ?? [] {
+                        if let list = arg.array { inbound += try list.map { try tensorName($0, of: name) } } else { inbound.append(try tensorName(arg, of: name)) }
+                    }
+                    for (key, value) in node["kwargs"]?.object ?? [] where value["class_name"]?.string == "__keras_tensor__" {
+                        guard cls == "MultiHeadAttention", key == "attention_mask" else {
+                            throw ZooError(.mismatch, "the layer '\(shown: name)' (\(shown: cls)) in \(file) takes the tensor keyword '\(shown: key)', which zoo cannot run")
+                        }
+                        if inbound.count == 1 { inbound.append(inbound[0]) } // query only: value = query
+                        inbound.append(try tensorName(value, of: name))
+                    }
+                }
+            }
+            let own = fields.filter { !["name", "trainable", "dtype"].contains($0.0) }
+            var layer = KerasLayer(name: name, className: cls, config: own, inbound: inbound,
+                                   weights: (weights[name] ?? []).enumerated().map { (String($0.offset), $0.element) }, outputShape: [])
+            if cls == "InputLayer" {
+                layer.dtype = fields.first { $0.0 == "dtype" }?.1.string ?? "float32"
+                if let shape = (fields.first { $0.0 == "batch_shape" || $0.0 == "batch_input_shape" })?.1.array {
+                    shapes[name] = shape.dropFirst().map { $0.int ?? -1 }
+                }
+            }
+            _ = position
+            layers.append(layer)
+        }
+        for i in layers.indices { layers[i].outputShape = shapes[layers[i].name] ?? [] }
+        func endpoints(_ v: JSONValue?) throws -> [String] {
+            guard let v else { return [] }
+            if let a = v.array, let first = a.first, first.string != nil { return [first.string!] } // [name, 0, 0]
+            return try (v.array ?? []).map { e in
+                guard let n = e.array?.first?.string else { throw ZooError(.format, "expected model endpoints [name, 0, 0] in \(file), found \(e.serialized.prefix(40))") }
+                return n
+            }
+        }
+        var inputs = try endpoints(config["config"]?["input_layers"])
+        var outputs = try endpoints(config["config"]?["output_layers"])
+        if className == "Sequential" {
+            inputs = layers.first.map { [$0.name] } ?? []
+            outputs = layers.last.map { [$0.name] } ?? []
+        }
+        return KerasModel(name: config["config"]?["name"]?.string ?? "model", layers: layers, inputs: inputs, outputs: outputs)
+    }
+}

@@ -139,7 +139,8 @@ public enum KerasFile {
     ///   - model: when given, the file must belong to it: the same layers with weights, the same
     ///     shapes (and for `.keras`, the config's layers and classes match the model's).
     public static func read(_ path: String, format: KerasFormat? = nil, expecting model: KerasModel? = nil) throws -> KerasWeights {
-        try readAll(try reader(path, format: format, expecting: model).index)
+        if let model, (format ?? KerasFormat(path: path)) == .keras { try checkBelongs(path, to: model) }
+        return try readAll(try reader(path, format: format, expecting: model).index)
     }
 
     /// Opens a Keras file for reading its weights one at a time (see `KerasWeightReader`), with
@@ -151,9 +152,13 @@ public enum KerasFile {
         let index: [String: [H5DatasetRef]]
         switch format {
         case .keras:
+            // A .keras describes its own model: that model, as its config.json builds it, is what
+            // runs — not the one `model` would expect — so a wrong config cannot pass.
             let archive = try openArchive(path)
-            if let model { try checkLayers(archive.layers, belongTo: model, file: path) }
             index = try WeightsH5.index(archive.weights)
+            let shapes = try index.mapValues { try $0.map { try $0.shape() } }
+            let own = try KerasConfig.model(from: archive.config, weights: shapes, file: path)
+            return KerasWeightReader(index: index, model: own)
         case .weightsH5:
             try requireFile(path)
             index = try WeightsH5.index(try H5ReadFile.open(path: path))
@@ -162,7 +167,15 @@ public enum KerasFile {
             index = try LegacyH5.index(try H5ReadFile.open(path: path))
         }
         if let model { try checkWeights(index, belongTo: model, file: path) }
-        return KerasWeightReader(index: index)
+        return KerasWeightReader(index: index, model: nil)
+    }
+
+    /// Checks that a `.keras` holds exactly the layers (names and classes) of `model`: for
+    /// callers that need the file to be zoo's model (reading back what zoo just wrote).
+    public static func checkBelongs(_ path: String, to model: KerasModel) throws {
+        let archive = try openArchive(path)
+        try checkLayers(archive.layers, belongTo: model, file: path)
+        try checkWeights(try WeightsH5.index(archive.weights), belongTo: model, file: path)
     }
 
     /// Reads a `.keras` archive: config, layer list, metadata and weights.
@@ -263,8 +276,14 @@ public enum KerasFile {
 /// at a time without the whole model in memory twice.
 public final class KerasWeightReader {
     fileprivate let index: [String: [H5DatasetRef]]
+    /// For a `.keras`, the model its config.json describes (with the file's weight shapes); nil
+    /// for the weight-only formats, whose structure comes from the descriptor.
+    public let model: KerasModel?
 
-    fileprivate init(index: [String: [H5DatasetRef]]) { self.index = index }
+    fileprivate init(index: [String: [H5DatasetRef]], model: KerasModel?) {
+        self.index = index
+        self.model = model
+    }
 
     /// How many weights the file holds for `layer` (0 when none).
     public func count(_ layer: String) -> Int { index[layer]?.count ?? 0 }

@@ -67,7 +67,10 @@ public struct KerasExecutor: Sendable {
                 values.append(v)
             }
             do {
-                steps.append(Step(name: layer.name, op: try Op(layer), inbound: inbound, weights: values))
+                var plain = layer
+                let softmax = layer.configValue("activation")?.string == "softmax"
+                if softmax, let i = plain.config.firstIndex(where: { $0.0 == "activation" }) { plain.config[i].1 = .string("linear") }
+                steps.append(Step(name: layer.name, op: try Op(plain), inbound: inbound, weights: values, softmax: softmax))
             } catch let error as ZooError {
                 throw error.prefixed("Keras layer '\(layer.name)' (\(layer.className))")
             }
@@ -96,9 +99,14 @@ public struct KerasExecutor: Sendable {
         var observing = Duration.zero
         let start = ContinuousClock.now
         for (i, step) in steps.enumerated() {
-            let value: FloatTensor
+            var value: FloatTensor
             do {
                 value = try evaluate(step, &store, inputs: inputs, batch: &batch)
+                if step.softmax, let width = value.shape.last, width > 0 {
+                    value.data.withUnsafeMutableBufferPointer { v in
+                        for row in 0..<(v.count / width) { Elementwise.softmax(v.baseAddress! + row * width, count: width) }
+                    }
+                }
             } catch let error as ZooError {
                 throw error.prefixed("Keras layer '\(step.name)'")
             }
@@ -122,7 +130,13 @@ public struct KerasExecutor: Sendable {
         var op: Op
         var inbound: [Int]
         var weights: [[Float]]
+        /// The layer's `activation` is softmax (over the last axis): applied after the op.
+        var softmax = false
     }
+
+    /// Layers whose activation is a softmax (a classifier as keras.applications builds it by
+    /// default): no PyTorch classifier zoo converts ends in one, so verification names them.
+    public var softmaxLayers: [String] { steps.filter(\.softmax).map(\.name) }
 
     enum Padding: String, Sendable { case valid, same }
 
@@ -263,7 +277,7 @@ public struct KerasExecutor: Sendable {
                 }
                 self = .reshape(dims)
             default:
-                throw ZooError(.mismatch, "expected one of the core layers \(KerasExecutor.supportedClasses.joined(separator: ", ")), found '\(layer.className)'")
+                throw ZooError(.mismatch, "the layer '\(shown: layer.name)' of class '\(shown: layer.className)' is not one zoo can run (it runs \(KerasExecutor.supportedClasses.joined(separator: ", ")))")
             }
         }
     }

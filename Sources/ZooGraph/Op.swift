@@ -169,6 +169,13 @@ public struct KerasModel: Sendable {
     public var inputs: [String]
     public var outputs: [String]
 
+    public init(name: String, layers: [KerasLayer], inputs: [String], outputs: [String]) {
+        self.name = name
+        self.layers = layers
+        self.inputs = inputs
+        self.outputs = outputs
+    }
+
     public func layer(_ name: String) -> KerasLayer? { layers.first { $0.name == name } }
 }
 

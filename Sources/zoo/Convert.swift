@@ -168,6 +168,8 @@ func verificationJSON(_ v: VerificationReport) -> JSONValue {
         ("max_rel_diff", .double(v.maxRelative)),
         ("tolerance", .double(v.tolerance)),
         ("first_divergent_layer", v.comparison.firstDivergent.map { .string($0.name) } ?? .null),
+        ("keras_model", .string(v.structure == .file ? "file" : "descriptor")),
+        ("explanation", v.explanation.map(JSONValue.string) ?? .null),
         ("layers", .array(v.comparison.layers.map {
             .object([("name", .string($0.name)), ("max_abs_diff", .double($0.maxAbsolute)), ("max_rel_diff", .double($0.relative))])
         })),

@@ -58,13 +58,15 @@ struct Verify: ParsableCommand {
             }
             if !report.passed {
                 let layer = report.comparison.firstDivergent.map { "; first divergent layer: \($0.name)" } ?? ""
-                throw ZooError(.verification, "verification failed: \(report.summary)\(layer)")
+                let why = report.explanation.map { "; \($0)" } ?? ""
+                throw ZooError(.verification, "verification failed: \(report.summary)\(layer)\(why)")
             }
         }
     }
 
     func text(_ r: VerificationReport, architecture: String, file: String?) -> String {
         var lines = ["\(architecture): \(file ?? "temporary .keras") against the checkpoint, seed \(check.seed), batch \(check.batch)"]
+        lines.append("Keras model: \(r.structure.rawValue)")
         lines.append(cFormat("forward: PyTorch layout %.1f ms, Keras layout %.1f ms", r.torchMilliseconds, r.kerasMilliseconds))
         let width = min(48, r.comparison.layers.map(\.name.count).max() ?? 10)
         lines.append("layer".padding(width) + "  max |Δ|     max |Δ|/max|y|")
