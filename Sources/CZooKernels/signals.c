@@ -161,3 +161,30 @@ int zoo_rename_noreplace(const char *from, const char *to) {
     return -1;
 #endif
 }
+
+// ---- seeded random numbers (see zoo_kernels.h) ----
+#include <math.h>
+
+static uint64_t splitmix64(uint64_t *state) {
+    *state += 0x9E3779B97F4A7C15ull;
+    uint64_t z = *state;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+static double unit(uint64_t *state) { return (double)(splitmix64(state) >> 11) * 0x1.0p-53; }
+
+void zoo_fill_normal(uint64_t *state, float *out, size_t count, float center, float scale) {
+    for (size_t i = 0; i < count; i++) {
+        double u1 = unit(state), u2 = unit(state);
+        if (u1 < 0x1.0p-53) u1 = 0x1.0p-53;
+        out[i] = center + scale * (float)(sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
+    }
+}
+
+void zoo_fill_uniform(uint64_t *state, float *out, size_t count, float lo, float hi) {
+    for (size_t i = 0; i < count; i++) out[i] = lo + (hi - lo) * (float)unit(state);
+}
+
+uint64_t zoo_random_below(uint64_t *state, uint64_t n) { return ((splitmix64(state) >> 32) * n) >> 32; }

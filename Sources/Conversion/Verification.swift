@@ -65,6 +65,8 @@ public struct VerificationReport: Sendable {
     public var structure: ModelStructure = .descriptor
     /// Layers of the Keras model that end in a softmax (see `KerasExecutor.softmaxLayers`).
     public var softmaxLayers: [String] = []
+    /// Why the Keras model stopped before its outputs, if it did.
+    public var kerasFailure: String?
 
     public enum ModelStructure: String, Sendable {
         case file = "the file's config.json"
@@ -73,11 +75,13 @@ public struct VerificationReport: Sendable {
 
     /// Why the check failed, in words, when a likely cause is known.
     public var explanation: String? {
-        guard !passed, let layer = softmaxLayers.last else { return nil }
+        guard !passed else { return nil }
+        if let kerasFailure { return "the Keras model could not run to its outputs: \(kerasFailure)" }
+        guard let layer = softmaxLayers.last else { return nil }
         return "the Keras model ends in a softmax (layer '\(layer)') that the PyTorch model does not have"
     }
 
-    public var passed: Bool { comparison.passed }
+    public var passed: Bool { comparison.passed && kerasFailure == nil }
     public var maxAbsolute: Double { comparison.outputs.map(\.maxAbsolute).max() ?? .nan }
     public var maxRelative: Double { comparison.outputs.map(\.relative).max() ?? .nan }
 
@@ -135,13 +139,25 @@ public enum Verifier {
         var kerasInputs: [String: Tensor] = [:]
         for (ours, theirs) in zip(graphInputs, modelInputs) { kerasInputs[theirs] = inputs.keras[ours] }
         var kerasMilliseconds = 0.0
-        // Keras-layout outputs are compared as they come, so only the PyTorch side's are kept.
-        let comparison = try compareLayers(reference: torch, tolerance: tolerance) { observe in
-            let result = try executor.run(kerasInputs, recordIntermediates: false, observe: observe)
-            kerasMilliseconds = result.milliseconds
-            return result
+        var stopped: ZooError?
+        // Keras-layout outputs are compared as they come, so only the PyTorch side's are kept. A
+        // Keras model that cannot run to the end (a changed padding makes an Add's shapes differ)
+        // fails the check where it stopped, after the layers it did run were compared.
+        let comparison = compareLayers(reference: torch, tolerance: tolerance) { observe in
+            do {
+                let result = try executor.run(kerasInputs, recordIntermediates: false, observe: observe)
+                kerasMilliseconds = result.milliseconds
+                return result
+            } catch let error as ZooError {
+                stopped = error
+                return ExecutionResult(outputs: [], intermediates: [], milliseconds: 0)
+            } catch {
+                stopped = ZooError(.internal, "\(error)")
+                return ExecutionResult(outputs: [], intermediates: [], milliseconds: 0)
+            }
         }
         return VerificationReport(comparison: comparison, torchMilliseconds: torch.milliseconds,
-                                  kerasMilliseconds: kerasMilliseconds, tolerance: tolerance, softmaxLayers: executor.softmaxLayers)
+                                  kerasMilliseconds: kerasMilliseconds, tolerance: tolerance, softmaxLayers: executor.softmaxLayers,
+                                  kerasFailure: stopped?.message)
     }
 }

@@ -115,7 +115,7 @@ public final class ZipReader {
         var out = [UInt8](repeating: 0, count: min(expected, 1 << 24))
         var filled = 0
         while filled < expected {
-            if filled == out.count { out.append(contentsOf: repeatElement(0, count: min(out.count, expected - out.count))) }
+            if filled == out.count { out += [UInt8](repeating: 0, count: min(out.count, expected - out.count)) }
             let room = out.count - filled
             let n = out.withUnsafeMutableBytes { zip_fread(file, $0.baseAddress! + filled, zip_uint64_t(room)) }
             if n < 0 {

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import CZooKernels
 import ZooCore
 
 /// A small, seedable generator (SplitMix64) so random checkpoints and inputs are reproducible
@@ -35,24 +36,26 @@ extension Graph {
     /// around 0, running variances in [0.5, 1.5]) so that a mapping that drops or swaps them is
     /// caught.
     public func randomStateDict(seed: UInt64) -> [(name: String, tensor: Tensor)] {
-        var rng = SeededGenerator(seed: seed)
+        var state = seed &+ 0x9E37_79B9_7F4A_7C15
         var seen = Set<String>()
         return parameters.compactMap { spec in
             guard seen.insert(spec.torchName).inserted else { return nil }
             let count = spec.torchShape.reduce(1, *)
             if spec.role == .counter {
-                let value = Int64(Int.random(in: 0..<1000, using: &rng))
+                let value = Int64(zoo_random_below(&state, 1000))
                 return (spec.torchName, Tensor(dtype: .int64, shape: spec.torchShape, bytes: withUnsafeBytes(of: value.littleEndian) { Array($0) }))
             }
-            var values = [Float](repeating: 0, count: count)
-            switch spec.role {
-            case .runningVariance: for i in 0..<count { values[i] = Float.random(in: 0.5...1.5, using: &rng) }
-            case .runningMean, .bias, .shift: for i in 0..<count { values[i] = 0.1 * rng.normal() }
-            case .scale: for i in 0..<count { values[i] = 1 + 0.1 * rng.normal() }
-            case .table: for i in 0..<count { values[i] = 0.5 * rng.normal() }
-            case .weight, .counter:
-                let scale = 1 / Float(max(1, spec.torchShape.dropFirst().reduce(1, *))).squareRoot()
-                for i in 0..<count { values[i] = scale * rng.normal() }
+            let values = [Float](unsafeUninitializedCapacity: count) { out, initialized in
+                let p = out.baseAddress!
+                switch spec.role {
+                case .runningVariance: zoo_fill_uniform(&state, p, count, 0.5, 1.5)
+                case .runningMean, .bias, .shift: zoo_fill_normal(&state, p, count, 0, 0.1)
+                case .scale: zoo_fill_normal(&state, p, count, 1, 0.1)
+                case .table: zoo_fill_normal(&state, p, count, 0, 0.5)
+                case .weight, .counter:
+                    zoo_fill_normal(&state, p, count, 0, 1 / Float(max(1, spec.torchShape.dropFirst().reduce(1, *))).squareRoot())
+                }
+                initialized = count
             }
             return (spec.torchName, Tensor(shape: spec.torchShape, floats: values))
         }

@@ -69,4 +69,12 @@ int zoo_open_unnamed(const char *folder);
 /// ENOSYS where the file system or kernel cannot do it.
 int zoo_rename_noreplace(const char *from, const char *to);
 
+/// Seeded random numbers for random checkpoints: SplitMix64 (state advanced by the golden
+/// gamma per draw), uniforms from the top 53 bits. `zoo_fill_normal` writes center + scale·N(0,1)
+/// by Box–Muller (one draw pair per value), `zoo_fill_uniform` values in [lo, hi).
+void zoo_fill_normal(uint64_t *state, float *out, size_t count, float center, float scale);
+void zoo_fill_uniform(uint64_t *state, float *out, size_t count, float lo, float hi);
+/// A uniform integer in [0, n) (n > 0), by multiplying the draw's top 32 bits.
+uint64_t zoo_random_below(uint64_t *state, uint64_t n);
+
 #endif
