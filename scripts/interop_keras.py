@@ -90,6 +90,17 @@ for arch in archs:
         tfk = getattr(tf_keras.applications, arch.upper())(weights=None, classes=10, classifier_activation=None)
         tfk.load_weights(os.path.join(folder, "model.h5"))
         check(arch, ".h5 → tf_keras.applications", tfk(x), want, bar)
+        # files zoo did not write, for `zoo verify` to check (scripts/interop.sh): the
+        # keras.applications model holding the converted weights, saved by Keras — once as the
+        # PyTorch model computes (no softmax), once with Keras's default softmax classifier
+        app.save(os.path.join(folder, "keras-applications.keras"))
+        soft = getattr(keras.applications, arch.upper())(weights=None, classes=10)
+        soft.load_weights(os.path.join(folder, "model.h5"))
+        soft.save(os.path.join(folder, "keras-applications-softmax.keras"))
+    if meta["kind"] == "image" and keras.backend.backend() == "tensorflow":
+        # zoo's model loaded into Keras and saved again by Keras itself (its own config.json and
+        # HDF5 layout), for `zoo verify`
+        model.save(os.path.join(folder, "resaved-by-keras.keras"))
 
 print(f"interop [{keras.backend.backend()}]: {sum(ok for *_, ok in rows)} passed, {len(failures)} failed")
 sys.exit(1 if failures else 0)
