@@ -28,7 +28,8 @@ enum MNASNet {
             defaults: ArchitectureOptions(classes: 1000, imageSize: 224),
             make: { options in try build(name, alpha: alpha, classes: options.classes!, imageSize: options.imageSize!) },
             infer: { shapes in ArchitectureOptions(classes: shapes["classifier.1.weight"]?.first) },
-            smallOptions: ArchitectureOptions(classes: 10, imageSize: 64) // five stride-2 steps: 64 → 2×2
+            smallOptions: ArchitectureOptions(classes: 10, imageSize: 64), // five stride-2 steps: 64 → 2×2
+            moduleVersions: ["": 2] // MNASNet._version: its _load_from_state_dict refuses a state dict without it
         )
     }
 
