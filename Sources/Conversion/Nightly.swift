@@ -86,7 +86,7 @@ public enum Nightly {
             let graph = try arch.graph(plan.options(for: arch))
             result.parameters = graph.parameterCount
             result.tolerance = Verifier.defaultTolerance(for: graph)
-            try PthWriter.write(graph.randomStateDict(seed: plan.seed), to: checkpointPath, overwrite: true)
+            try PthWriter.write(graph.randomStateDict(seed: plan.seed), moduleVersions: arch.moduleVersions, to: checkpointPath, overwrite: true)
             result.checkpointBytes = fileSize(checkpointPath)
             let checkpoint = try Checkpoint.open(checkpointPath)
             let report = arch.match(checkpoint.tensorShapes, graph: graph)

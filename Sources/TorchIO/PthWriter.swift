@@ -3,9 +3,12 @@ import ZooCore
 /// Writes a state dict in the zip format `torch.save` produces (PyTorch ≥ 1.6): `archive/data.pkl`
 /// (pickle protocol 2: an OrderedDict of `_rebuild_tensor_v2` calls whose storages are persistent
 /// ids), one 64-byte-aligned STORED record per storage under `archive/data/`, `byteorder` and
-/// `version`. `torch.load(path, weights_only=True)` reads it.
+/// `version`. `torch.load(path, weights_only=True)` reads it. `moduleVersions` become the state
+/// dict's `_metadata` (`{path: {"version": v}}`, set by BUILD as `torch.save` does), for models
+/// whose loading checks them.
 public enum PthWriter {
-    public static func write(_ tensors: [(name: String, tensor: Tensor)], to path: String, overwrite: Bool) throws {
+    public static func write(_ tensors: [(name: String, tensor: Tensor)], moduleVersions: [String: Int] = [:], to path: String,
+                             overwrite: Bool) throws {
         var seen = Set<String>()
         for (name, _) in tensors where !seen.insert(name).inserted {
             throw ZooError(.usage, "expected unique tensor names, found '\(name)' twice")
@@ -13,7 +16,7 @@ public enum PthWriter {
         try AtomicFile.write(to: path, overwrite: overwrite) { temporary in
             let sink = try FileSink(path: temporary)
             let zip = ZipWriter(sink: sink)
-            try zip.add("archive/data.pkl", pickle(tensors))
+            try zip.add("archive/data.pkl", pickle(tensors, moduleVersions: moduleVersions))
             try zip.add("archive/byteorder", Array("little".utf8))
             for (index, (_, tensor)) in tensors.enumerated() {
                 try tensor.bytes.withUnsafeBytes { try zip.add("archive/data/\(index)", raw: $0) }
@@ -40,7 +43,7 @@ public enum PthWriter {
         }
     }
 
-    static func pickle(_ tensors: [(name: String, tensor: Tensor)]) throws -> [UInt8] {
+    static func pickle(_ tensors: [(name: String, tensor: Tensor)], moduleVersions: [String: Int] = [:]) throws -> [UInt8] {
         var p = PickleBytes()
         p.bytes += [0x80, 0x02]
         p.global("collections", "OrderedDict")
@@ -68,7 +71,22 @@ public enum PthWriter {
             p.bytes += [0x29, 0x52] // backward hooks: OrderedDict()
             p.bytes += [0x74, 0x52] // TUPLE, REDUCE
         }
-        p.bytes += [0x75, 0x2e] // SETITEMS, STOP
+        p.bytes.append(0x75) // SETITEMS
+        if !moduleVersions.isEmpty { // state {'_metadata': OrderedDict([(path, {'version': v}) …])}, BUILD
+            p.bytes.append(0x7d) // EMPTY_DICT
+            p.string("_metadata")
+            p.global("collections", "OrderedDict")
+            p.bytes += [0x29, 0x52, 0x28] // EMPTY_TUPLE, REDUCE, MARK
+            for (module, version) in moduleVersions.sorted(by: { $0.key < $1.key }) {
+                p.string(module)
+                p.bytes.append(0x7d)
+                p.string("version")
+                p.int(version)
+                p.bytes.append(0x73) // SETITEM
+            }
+            p.bytes += [0x75, 0x73, 0x62] // SETITEMS, SETITEM, BUILD
+        }
+        p.bytes.append(0x2e) // STOP
         return p.bytes
     }
 }

@@ -80,6 +80,10 @@ public struct Architecture: Sendable {
     public let huggingFace: HuggingFaceConfig?
     /// The sizes a CI-sized nightly run and the tests use: small, but covering every layer kind.
     public let smallOptions: ArchitectureOptions
+    /// Module versions `state_dict()` records in `_metadata` (module path → `_version`) that the
+    /// PyTorch model checks when loading: torchvision's MNASNet refuses a state dict without its
+    /// version 2. Written into `zoo random` checkpoints; no shape depends on them.
+    public let moduleVersions: [String: Int]
 
     public init(name: String, family: String, summary: String, defaults: ArchitectureOptions,
                 make: @escaping @Sendable (ArchitectureOptions) throws -> Graph,
@@ -87,7 +91,7 @@ public struct Architecture: Sendable {
                 normalizeKey: @escaping @Sendable (String) -> String = { $0 },
                 tolerated: @escaping @Sendable (String) -> Bool = { _ in false },
                 huggingFace: HuggingFaceConfig? = nil,
-                smallOptions: ArchitectureOptions = ArchitectureOptions()) {
+                smallOptions: ArchitectureOptions = ArchitectureOptions(), moduleVersions: [String: Int] = [:]) {
         self.name = name
         self.family = family
         self.summary = summary
@@ -98,6 +102,7 @@ public struct Architecture: Sendable {
         self.tolerated = tolerated
         self.huggingFace = huggingFace
         self.smallOptions = smallOptions
+        self.moduleVersions = moduleVersions
     }
 
     public func graph(_ options: ArchitectureOptions = ArchitectureOptions()) throws -> Graph {

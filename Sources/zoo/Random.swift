@@ -39,7 +39,7 @@ struct Random: ParsableCommand {
             let arch = try lookUpArchitecture(architecture)
             let graph = try arch.graph(try sizing.options(for: arch, shapes: nil, checkpointPath: nil))
             let state = graph.randomStateDict(seed: seed)
-            try PthWriter.write(state, to: output, overwrite: force)
+            try PthWriter.write(state, moduleVersions: arch.moduleVersions, to: output, overwrite: force)
             print("wrote \(output): \(arch.name), \(state.count) tensors, \(grouped(graph.parameterCount)) parameters, seed \(seed)")
         }
     }

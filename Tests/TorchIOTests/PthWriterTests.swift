@@ -34,6 +34,24 @@ import ZooCore
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder) == ["model.pth"])
     }
 
+    /// Module versions go into the state dict's `_metadata`, set by BUILD after the items as
+    /// torch.save writes it (scripts/interop.sh loads such a file into torchvision's MNASNet).
+    @Test func moduleVersionsBecomeMetadataAndLeaveTheTensorsAlone() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let tensors: [(String, Tensor)] = [("layers.0.weight", Tensor(shape: [2], floats: [1, -2]))]
+        let pickle = try PthWriter.pickle(tensors, moduleVersions: ["": 2, "layers": 1])
+        let tail = Array("_metadata".utf8)
+        #expect(pickle.indices.contains { pickle[$0...].starts(with: tail) })
+        #expect(Array(pickle.suffix(4)) == [0x75, 0x73, 0x62, 0x2e]) // SETITEMS, SETITEM, BUILD, STOP
+        #expect(try PthWriter.pickle(tensors).last == 0x2e)
+        let path = folder + "/model.pth"
+        try PthWriter.write(tensors, moduleVersions: ["": 2], to: path, overwrite: false)
+        let checkpoint = try Checkpoint.open(path)
+        #expect(checkpoint.entries.map(\.name) == ["layers.0.weight"])
+        #expect(try checkpoint.tensor(named: "layers.0.weight").floats() == [1, -2])
+    }
+
     @Test func unwritableFolderLeavesNothing() throws {
         let error = #expect(throws: ZooError.self) {
             try PthWriter.write([("x", Tensor(shape: [1], floats: [1]))], to: "/proc/zoo-cannot-write/model.pth", overwrite: true)
