@@ -68,6 +68,17 @@ public enum Registry {
         BERT.architecture,
     ]
 
+    /// The architectures the test command proves against the real frameworks (scripts/interop.sh
+    /// --ci) and the CI-sized nightly runs: every family, with each distinct block type, layer kind
+    /// and lowering of its variants; the other variants differ only in sizes and depths, and the
+    /// nightly run (scripts/nightly.sh) proves every one.
+    public static let provenInCI: Set<String> = [
+        "resnet18", "resnext50_32x4d", "vgg11_bn", "vgg16", "alexnet", "mobilenet_v2", "mobilenet_v3_small",
+        "regnet_x_400mf", "regnet_y_400mf", "mnasnet0_5", "bert",
+        "efficientnet_b0", "efficientnet_v2_s", "densenet121", "googlenet", "inception_v3",
+        "convnext_tiny", "shufflenet_v2_x0_5", "squeezenet1_0", "squeezenet1_1",
+    ]
+
     public static func named(_ name: String) -> Architecture? {
         all.first { $0.name == name.lowercased() }
     }

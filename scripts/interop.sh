@@ -4,14 +4,18 @@
 # format; tf-keras for VGG), and the .keras files on the JAX and PyTorch backends too → same
 # outputs; and `zoo random` checkpoints → real torch.load(weights_only=True), strict load.
 # Creates the reference environments on first use (scripts/venv.sh; cached in ~/.cache/zoo-venvs).
-# Usage: bash scripts/interop.sh [ZOO_BINARY] [ARCH ...]   (default: every registered architecture + minilm)
+# Usage: bash scripts/interop.sh [ZOO_BINARY] [--ci | ARCH ...]
+#   default: every registered architecture + bert_tiny + minilm (the nightly matrix);
+#   --ci: the architectures `zoo list --json` marks proven_in_ci (one or two per family), + bert_tiny + minilm.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 zoo=${1:-.build/release/zoo}
 shift || true
 archs=("$@")
-if [ ${#archs[@]} -eq 0 ]; then
-  archs=($("$zoo" list --json | python3 -c 'import json,sys; print(" ".join(a["name"] for a in json.load(sys.stdin)["architectures"] if a["name"] != "bert"))') bert_tiny minilm)
+if [ ${#archs[@]} -eq 0 ] || [ "${archs[0]}" = --ci ]; then
+  filter='True'
+  [ "${archs[0]:-}" = --ci ] && filter='a["proven_in_ci"]'
+  archs=($("$zoo" list --json | python3 -c "import json,sys; print(' '.join(a['name'] for a in json.load(sys.stdin)['architectures'] if a['name'] != 'bert' and ($filter)))") bert_tiny minilm)
 fi
 # image models also run at their small size (`zoo list --json`), where it differs from 224
 declare -A second

@@ -3,9 +3,9 @@
 #   1. installs what is missing (Debian packages; the reference Python environments),
 #   2. builds once and runs every Swift test (debug),
 #   3. fuzzes every reader of untrusted files for 8 s each (scripts/fuzz.sh; its sanitized build first),
-#   4. builds the release binary and runs a CI-sized `zoo nightly` (one architecture per family),
+#   4. builds the release binary and runs a CI-sized `zoo nightly` (the architectures proven in CI, small sizes),
 #   5. injects faults into real conversions (signals, full disk, truncated input, races, output = input),
-#   6. proves every registered architecture against real PyTorch and real Keras (scripts/interop.sh).
+#   6. proves every family against real PyTorch and real Keras (scripts/interop.sh --ci; the nightly runs every variant).
 # Usage: bash scripts/test.sh            ZOO_SKIP_INTEROP=1 skips step 6 (for quick local runs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,9 +23,9 @@ bash scripts/fuzz.sh 8
 swift build -c release --product zoo --static-swift-stdlib
 nightly=$(mktemp -d "${TMPDIR:-/tmp}/zoo-nightly.XXXXXX")
 trap 'rm -rf "$nightly"' EXIT
-.build/release/zoo nightly --small --only resnet18,resnext50_32x4d,vgg11_bn,alexnet,bert --out "$nightly" | tail -n +3 | head -12
+.build/release/zoo nightly --small --ci --out "$nightly" | tail -n +3 | head -30
 bash scripts/fault_injection.sh .build/release/zoo
 
 if [ -z "${ZOO_SKIP_INTEROP:-}" ]; then
-  bash scripts/interop.sh .build/release/zoo
+  bash scripts/interop.sh .build/release/zoo --ci
 fi

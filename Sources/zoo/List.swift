@@ -25,6 +25,7 @@ struct List: ParsableCommand {
                 if let size = arch.defaults.imageSize { sizes.append(("image_size", .int(size))) }
                 if let size = arch.smallOptions.imageSize { sizes.append(("small_image_size", .int(size))) }
                 if let types = arch.huggingFace?.modelTypes { sizes.append(("model_types", .array(types.map(JSONValue.string)))) }
+                sizes.append(("proven_in_ci", .bool(Registry.provenInCI.contains(arch.name))))
                 rows.append((arch.name, arch.family, graph.parameterCount, input, arch.summary, sizes))
             }
             if json {

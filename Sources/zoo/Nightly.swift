@@ -28,8 +28,11 @@ struct NightlyCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Comma-separated architectures (default: all registered).", valueName: "names"))
     var only: String?
 
-    @Flag(help: "CI-sized run: 10 classes, 64×64 images for ResNets, a tiny encoder.")
+    @Flag(help: "CI-sized run: each architecture at its small size (10 classes, small images, a tiny encoder).")
     var small = false
+
+    @Flag(help: "Only the architectures the test command proves against the real frameworks (one or two per family).")
+    var ci = false
 
     @Option(help: "Seed of the random checkpoints and inputs.")
     var seed: UInt64 = 0
@@ -43,6 +46,7 @@ struct NightlyCommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             var archs = Registry.all
+            if ci { archs = archs.filter { Registry.provenInCI.contains($0.name) } }
             if let only {
                 archs = try only.split(separator: ",").map { try lookUpArchitecture(String($0)) }
             }
