@@ -41,7 +41,12 @@ struct BenchmarkTests {
         print("BENCH kind=sgemm n=\(n) ms=\(best) gflops=\(2 * pow(Double(n), 3) / best / 1e6) threads=\(Parallel.cores)")
     }
 
-    @Test(arguments: ["resnet50", "vgg16"])
+    /// ZOO_BENCH_MODELS (space-separated) or the models whose figures the README quotes.
+    static let models: [String] = (ProcessInfo.processInfo.environment["ZOO_BENCH_MODELS"]?.split(separator: " ").map(String.init)
+        ?? ["resnet50", "vgg16", "mobilenet_v2", "mobilenet_v3_large", "efficientnet_b0", "regnet_y_8gf", "densenet121", "convnext_tiny"])
+        .filter { Registry.named($0) != nil }
+
+    @Test(arguments: models)
     func forward(_ name: String) throws {
         let graph = try Registry.named(name)!.graph(ArchitectureOptions(classes: 1000, imageSize: 224))
         let torchWeights = ComparisonTests.randomWeights(graph, seed: 11)
