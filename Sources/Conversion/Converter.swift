@@ -27,6 +27,8 @@ public struct ConversionRequest: Sendable {
     public var seed: UInt64 = 0
     public var batch = 2
     public var tolerance: Double?
+    /// A prefix to remove from every tensor name (`--strip-prefix`); nil: found automatically.
+    public var stripPrefix: String?
 
     public init(checkpoint: String, output: String, format: KerasFormat) {
         self.checkpoint = checkpoint
@@ -37,6 +39,11 @@ public struct ConversionRequest: Sendable {
 
 public struct ConversionResult: Sendable {
     public var architecture: String
+    /// Where the weights were found: the dict's key path (nil: the top level), the prefix removed
+    /// from every name ("" for none), and other dicts of tensors the checkpoint also holds.
+    public var weightsAt: String?
+    public var strippedPrefix: String = ""
+    public var alternatives: [String] = []
     public var tensorsMapped: Int
     public var parameters: Int
     public var output: String
@@ -50,7 +57,8 @@ public enum Converter {
     /// Chooses the architecture: the named one, or the single registered one the checkpoint
     /// matches exactly — of those, when a config.json names a model type, only architectures of
     /// that type (see `ModelConfig`).
-    public static func architecture(for checkpoint: Checkpoint, named name: String?, config: ModelConfig? = nil) throws -> Architecture {
+    public static func architecture(for checkpoint: Checkpoint, named name: String?, config: ModelConfig? = nil,
+                                    stripPrefix: String? = nil) throws -> Architecture {
         if let name {
             guard let arch = Registry.named(name) else {
                 throw ZooError(.usage, "expected an architecture zoo knows (`zoo list` shows all \(Registry.all.count)), found '\(shown: name)'; docs/adding-an-architecture.md says how to add one")
@@ -58,7 +66,8 @@ public enum Converter {
             try config?.check(fits: arch)
             return arch
         }
-        let shapeMatches = matchingArchitectures(checkpoint)
+        if let stripPrefix { _ = try stripped(checkpoint.tensorShapes, stripPrefix) }
+        let shapeMatches = matchingArchitectures(checkpoint, stripPrefix: stripPrefix)
         let matches = shapeMatches.filter { arch in
             guard let config else { return true }
             return (try? config.check(fits: arch)) != nil
@@ -75,10 +84,32 @@ public enum Converter {
         return matches[0]
     }
 
-    /// Registered architectures the checkpoint matches exactly.
-    public static func matchingArchitectures(_ checkpoint: Checkpoint) -> [Architecture] {
+    /// Registered architectures the checkpoint matches exactly (after removing a prefix every
+    /// name shares, where that is what makes it exact: see `Architecture.prefix(for:)`).
+    public static func matchingArchitectures(_ checkpoint: Checkpoint, stripPrefix: String? = nil) -> [Architecture] {
         let shapes = checkpoint.tensorShapes
-        return Registry.all.filter { $0.match(shapes).1.isExact }
+        return Registry.all.filter { $0.prefix(for: shapes, explicit: stripPrefix) != nil }
+    }
+
+    /// The checkpoint's tensors as `arch` names them: with the prefix removed that makes them
+    /// match (`model.` of a Lightning checkpoint, `_orig_mod.` of torch.compile), or `explicit`
+    /// (`--strip-prefix`); as they are when no prefix makes them match, so a mismatch report
+    /// shows the file's own names.
+    public static func shapes(of checkpoint: Checkpoint, for arch: Architecture, stripPrefix explicit: String? = nil,
+                              options: ArchitectureOptions = ArchitectureOptions()) throws -> TensorShapes {
+        let raw = checkpoint.tensorShapes
+        if let explicit { return try stripped(raw, explicit) }
+        guard let prefix = arch.prefix(for: raw, options: options) else { return raw }
+        return raw.stripping(prefix) ?? raw
+    }
+
+    /// `shapes` without `prefix`, which every name must start with (`--strip-prefix`).
+    static func stripped(_ shapes: TensorShapes, _ prefix: String) throws -> TensorShapes {
+        guard let out = shapes.stripping(prefix) else {
+            let first = shapes.names.first { !$0.hasPrefix(prefix) } ?? ""
+            throw ZooError(.usage, "expected every tensor name to start with --strip-prefix '\(shown: prefix)', found '\(shown: first)'")
+        }
+        return out
     }
 
     /// Options for `arch`, layered: descriptor defaults < the checkpoint's shapes < config.json.
@@ -106,7 +137,7 @@ public enum Converter {
                                options: ArchitectureOptions, progress: ((String) -> Void)? = nil,
                                mismatch: ((MatchReport) -> Void)? = nil) throws -> ConversionResult {
         let start = monotonicSeconds()
-        let (graph, report, model) = try prepare(checkpoint, arch, options, mismatch: mismatch)
+        let (graph, report, model) = try prepare(checkpoint, arch, options, stripPrefix: request.stripPrefix, mismatch: mismatch)
         progress?("mapping \(report.sourceKey.count) tensors of \(arch.name)")
         let staged = try StagedFile(destination: request.output, overwrite: request.overwrite, protecting: checkpoint.inputFiles)
         defer { staged.discard() }
@@ -144,16 +175,19 @@ public enum Converter {
         try staged.commit(sync: request.sync)
         var info = stat()
         let bytes = stat(request.output, &info) == 0 ? Int(info.st_size) : 0
-        return ConversionResult(architecture: arch.name, tensorsMapped: report.sourceKey.count, parameters: graph.parameterCount,
+        return ConversionResult(architecture: arch.name, weightsAt: checkpoint.selectedKey,
+                                strippedPrefix: (checkpoint.strippedPrefix ?? "") + report.strippedPrefix,
+                                alternatives: checkpoint.alternativeWeights,
+                                tensorsMapped: report.sourceKey.count, parameters: graph.parameterCount,
                                 output: request.output, outputBytes: bytes, seconds: monotonicSeconds() - start,
                                 verification: verification)
     }
 
     /// Sizes the graph for the checkpoint (its shapes, then `options`), matches strictly and
     /// lowers the Keras model.
-    static func prepare(_ checkpoint: Checkpoint, _ arch: Architecture, _ options: ArchitectureOptions,
+    static func prepare(_ checkpoint: Checkpoint, _ arch: Architecture, _ options: ArchitectureOptions, stripPrefix: String? = nil,
                         mismatch: ((MatchReport) -> Void)?) throws -> (Graph, MatchReport, KerasModel) {
-        let shapes = checkpoint.tensorShapes
+        let shapes = try self.shapes(of: checkpoint, for: arch, stripPrefix: stripPrefix, options: options)
         let chosen = arch.infer(shapes).overridden(by: options)
         if let transformer = chosen.transformer, transformer.heads <= 0 {
             throw ZooError(.usage, "\(checkpoint.path): the number of attention heads is not recorded in the weights; put the model's config.json beside the checkpoint or pass --heads")
@@ -186,9 +220,9 @@ extension Converter {
     /// the file's weights (read back, not recomputed) in Keras layout. Without a file, the
     /// conversion is written to a temporary `.keras` first, so the check still covers a file.
     public static func verify(checkpoint: Checkpoint, architecture arch: Architecture, options: ArchitectureOptions,
-                              kerasFile: String?, seed: UInt64, batch: Int, tolerance: Double?,
+                              kerasFile: String?, seed: UInt64, batch: Int, tolerance: Double?, stripPrefix: String? = nil,
                               mismatch: ((MatchReport) -> Void)? = nil) throws -> VerificationReport {
-        let (graph, report, model) = try prepare(checkpoint, arch, options, mismatch: mismatch)
+        let (graph, report, model) = try prepare(checkpoint, arch, options, stripPrefix: stripPrefix, mismatch: mismatch)
         // Without a file, a scratch .keras that is never given a name (it vanishes with the run).
         var scratch: StagedFile?
         defer { scratch?.discard() }

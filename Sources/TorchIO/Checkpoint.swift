@@ -50,6 +50,9 @@ public final class Checkpoint: @unchecked Sendable {
     public let selectedKey: String?
     /// A prefix removed from every tensor name (`module.` from DataParallel).
     public let strippedPrefix: String?
+    /// Other dicts of tensors the checkpoint holds beside the chosen one (`model_ema`), which
+    /// `--key` selects instead.
+    public private(set) var alternativeWeights: [String] = []
     /// safetensors `__metadata__`.
     public let metadata: [(String, String)]
 
@@ -161,9 +164,11 @@ public final class Checkpoint: @unchecked Sendable {
             }
         }
         let entries = try makeEntries(selection, available: { recordSizes[$0.key]! }, where: { "zip record '\(prefix)data/\($0.key)'" })
-        return Checkpoint(path: path, format: .zip, isBigEndian: bigEndian, entries: entries, otherEntries: selection.others,
-                          selectedKey: selection.key, strippedPrefix: selection.strippedPrefix, metadata: [],
-                          source: .zip(archive, prefix: prefix, file: file, directory: ZipDirectory(file.bytes)))
+        let checkpoint = Checkpoint(path: path, format: .zip, isBigEndian: bigEndian, entries: entries, otherEntries: selection.others,
+                                    selectedKey: selection.key, strippedPrefix: selection.strippedPrefix, metadata: [],
+                                    source: .zip(archive, prefix: prefix, file: file, directory: ZipDirectory(file.bytes)))
+        checkpoint.alternativeWeights = selection.alternatives
+        return checkpoint
     }
 
     /// Magic number at the start of a legacy stream (`torch.serialization.MAGIC_NUMBER`).
@@ -228,9 +233,11 @@ public final class Checkpoint: @unchecked Sendable {
             throw ZooError(.format, "expected the data of storage '\(shown: ref.storage.key)' after the main pickle, found it missing from the list of storage keys")
         }
         let entries = try makeEntries(selection, available: { ranges[$0.key]!.count }, where: { "legacy storage '\(shown: $0.key)'" })
-        return Checkpoint(path: file.path, format: .legacy, isBigEndian: false, entries: entries, otherEntries: selection.others,
+        let checkpoint = Checkpoint(path: file.path, format: .legacy, isBigEndian: false, entries: entries, otherEntries: selection.others,
                           selectedKey: selection.key, strippedPrefix: selection.strippedPrefix, metadata: [],
                           source: .mapped(file, storageRanges: ranges))
+        checkpoint.alternativeWeights = selection.alternatives
+        return checkpoint
     }
 
     /// safetensors refuses headers above this size, as the reference implementation does.
@@ -446,7 +453,13 @@ struct Selection {
     var others: [(String, String)]
     var key: String?
     var strippedPrefix: String?
+    /// Other dicts of tensors beside the chosen one (`model_ema` beside `model`), by key path.
+    var alternatives: [String] = []
 }
+
+/// Tensors a training wrapper keeps beside the weights: `torch.optim.swa_utils.AveragedModel`'s
+/// count of averaged steps (the EMA of torchvision's reference scripts). Listed as other entries.
+let bookkeepingTensors: Set<String> = ["n_averaged"]
 
 /// Keys that commonly wrap a state dict next to training state, in the order they are preferred.
 let wrapperKeys = ["state_dict", "model", "model_state_dict", "module"]
@@ -461,6 +474,7 @@ extension Checkpoint {
         }
         var path: [String] = []
         var others: [(String, String)] = []
+        var alternatives: [String] = []
         func tensorCount(_ pairs: [(PickleValue, PickleValue)]) -> Int {
             pairs.filter { if case .tensor? = arena[$0.1] { return true }; return false }.count
         }
@@ -498,6 +512,7 @@ extension Checkpoint {
             if let wrapper = wrapperKeys.lazy.compactMap({ w in candidates.first(where: { name($0.0) == w }) }).first
                 ?? (candidates.count == 1 ? candidates[0] : nil) {
                 path = [name(wrapper.0)]
+                alternatives = candidates.map { name($0.0) }.filter { $0 != path[0] }
                 others = entries.filter { name($0.0) != path[0] }.map { (name($0.0), arena.summary($0.1)) }
                 entries = arena.dictEntries(wrapper.1)!
             } else if candidates.count > 1 {
@@ -509,7 +524,7 @@ extension Checkpoint {
         }
         var tensors: [(String, TensorRef)] = []
         for (k, v) in entries {
-            if case .tensor(let ref)? = arena[v] {
+            if case .tensor(let ref)? = arena[v], !bookkeepingTensors.contains(name(k)) {
                 tensors.append((name(k), ref))
             } else {
                 others.append(((path + [name(k)]).joined(separator: "."), arena.summary(v)))
@@ -523,7 +538,8 @@ extension Checkpoint {
             stripped = "module."
             tensors = tensors.map { (String($0.0.dropFirst(7)), $0.1) }
         }
-        return Selection(tensors: tensors, others: others, key: path.isEmpty ? nil : path.joined(separator: "."), strippedPrefix: stripped)
+        return Selection(tensors: tensors, others: others, key: path.isEmpty ? nil : path.joined(separator: "."), strippedPrefix: stripped,
+                         alternatives: alternatives)
     }
 
     /// Checks every view against its storage and builds the entries.

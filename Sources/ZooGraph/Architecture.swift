@@ -55,11 +55,40 @@ public struct TransformerConfig: Sendable, Equatable {
 /// The names and shapes of a checkpoint's tensors, as matching sees them.
 public struct TensorShapes: Sendable {
     public var entries: [(name: String, shape: [Int], dtype: DType)]
+    /// The prefix removed from every name of the checkpoint (`model.`, `_orig_mod.`), "" for none.
+    public private(set) var strippedPrefix = ""
 
     public init(_ entries: [(name: String, shape: [Int], dtype: DType)]) { self.entries = entries }
 
     public subscript(name: String) -> [Int]? { entries.first { $0.name == name }?.shape }
     public var names: [String] { entries.map(\.name) }
+
+    /// The checkpoint's own name of an entry here.
+    public func original(_ name: String) -> String { strippedPrefix + name }
+
+    /// The same tensors with `prefix` removed from every name, or nil when a name lacks it.
+    public func stripping(_ prefix: String) -> TensorShapes? {
+        guard !prefix.isEmpty else { return self }
+        guard entries.allSatisfy({ $0.name.hasPrefix(prefix) && $0.name.count > prefix.count }) else { return nil }
+        var out = TensorShapes(entries.map { (String($0.name.dropFirst(prefix.count)), $0.shape, $0.dtype) })
+        out.strippedPrefix = strippedPrefix + prefix
+        return out
+    }
+
+    /// Dotted prefixes every name shares, shortest first: `model.`, `model._orig_mod.` for a
+    /// Lightning module around a compiled model.
+    public var commonPrefixes: [String] {
+        guard let first = entries.first?.name else { return [] }
+        let parts = first.split(separator: ".", omittingEmptySubsequences: false).dropLast()
+        var out: [String] = []
+        var prefix = ""
+        for part in parts {
+            prefix += part + "."
+            guard entries.allSatisfy({ $0.name.hasPrefix(prefix) && $0.name.count > prefix.count }) else { break }
+            out.append(prefix)
+        }
+        return out
+    }
 }
 
 /// A registered architecture: one descriptor, from which everything else is derived.

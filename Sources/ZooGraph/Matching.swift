@@ -17,6 +17,8 @@ public struct MatchReport: Sendable {
     public var ignored: [String] = []
     /// Checkpoint key for each descriptor key, after normalisation.
     public var sourceKey: [String: String] = [:]
+    /// The prefix removed from every checkpoint name before matching ("" for none).
+    public var strippedPrefix = ""
 
     public var isExact: Bool { missing.isEmpty && unexpected.isEmpty && mismatched.isEmpty }
 
@@ -49,6 +51,7 @@ extension Architecture {
     /// Matches checkpoint tensors against this architecture's graph, strictly.
     public func match(_ shapes: TensorShapes, graph: Graph) -> MatchReport {
         var report = MatchReport(architecture: name)
+        report.strippedPrefix = shapes.strippedPrefix
         var byName: [String: (original: String, shape: [Int])] = [:]
         var duplicates: [String] = []
         for e in shapes.entries {
@@ -65,7 +68,7 @@ extension Architecture {
                 continue
             }
             used.insert(name)
-            report.sourceKey[name] = found.original
+            report.sourceKey[name] = shapes.original(found.original)
             if found.shape != shape {
                 report.mismatched.append(.init(name: name, expected: shape, found: found.shape))
             }
@@ -73,11 +76,24 @@ extension Architecture {
         for e in shapes.entries {
             let key = normalizeKey(e.name)
             if used.contains(key) { continue }
-            if tolerated(key) { report.ignored.append(e.name); continue }
-            report.unexpected.append((e.name, e.shape))
+            if tolerated(key) { report.ignored.append(shapes.original(e.name)); continue }
+            report.unexpected.append((shapes.original(e.name), e.shape))
         }
         for d in duplicates { report.unexpected.append((d + " (twice after renaming)", byName[normalizeKey(d)]!.shape)) }
         return report
+    }
+
+    /// The prefix under which the checkpoint's names are this architecture's: "" when they
+    /// match as they are, else the first of the names' common dotted prefixes (`model.`,
+    /// `_orig_mod.`, `model._orig_mod.` …, shortest first) whose removal makes the match exact;
+    /// nil when none does. `explicit` (a user's `--strip-prefix`) is the only one tried when given.
+    public func prefix(for shapes: TensorShapes, options: ArchitectureOptions = ArchitectureOptions(), explicit: String? = nil) -> String? {
+        let candidates = explicit.map { [$0] } ?? ([""] + shapes.commonPrefixes)
+        for candidate in candidates {
+            guard let stripped = shapes.stripping(candidate) else { continue }
+            if match(stripped, options: options).1.isExact { return candidate }
+        }
+        return nil
     }
 
     /// Infers options from the checkpoint, overrides them with `options`, builds and matches.

@@ -16,6 +16,9 @@ struct CheckpointSelection: ParsableArguments {
     @Option(help: ArgumentHelp("Dotted path to the dict that holds the tensors, e.g. 'ema.weights'.", valueName: "path"))
     var key: String?
 
+    @Option(name: .customLong("strip-prefix"), help: ArgumentHelp("Remove this prefix from every tensor name (found automatically when removing a prefix all names share makes them match, e.g. Lightning's 'model.').", valueName: "prefix"))
+    var stripPrefix: String?
+
     @OptionGroup var sizing: SizingOptions
 
     /// Splits positionals into (architecture?, checkpoint, rest).
@@ -35,8 +38,9 @@ struct CheckpointSelection: ParsableArguments {
     func open(_ path: String, architecture name: String?) throws -> (Checkpoint, Architecture, ArchitectureOptions) {
         let checkpoint = try Checkpoint.open(path, key: key)
         let config = try sizing.modelConfig(beside: path)
-        let arch = try Converter.architecture(for: checkpoint, named: name, config: config)
-        let options = try sizing.options(for: arch, shapes: checkpoint.tensorShapes, checkpointPath: path, config: .some(config))
+        let arch = try Converter.architecture(for: checkpoint, named: name, config: config, stripPrefix: stripPrefix)
+        let shapes = try Converter.shapes(of: checkpoint, for: arch, stripPrefix: stripPrefix)
+        let options = try sizing.options(for: arch, shapes: shapes, checkpointPath: path, config: .some(config))
         return (checkpoint, arch, options)
     }
 }
@@ -106,7 +110,7 @@ struct Convert: ParsableCommand {
     }
 
     func run() throws {
-        try reportingErrors {
+        try reportingErrors(json: json) {
             let (name, path, _) = try CheckpointSelection.split(items)
             let (checkpoint, arch, options) = try selection.open(path, architecture: name)
             let out = output ?? "\(arch.name).keras"
@@ -121,6 +125,7 @@ struct Convert: ParsableCommand {
             request.seed = check.seed
             request.batch = check.batch
             request.tolerance = check.tolerance
+            request.stripPrefix = selection.stripPrefix
             let terminal = isatty(2) != 0 && !quiet && !json
             let result = try Converter.convert(request, checkpoint: checkpoint, architecture: arch, options: options,
                                                progress: terminal ? { printProgress($0) } : nil,
@@ -132,7 +137,8 @@ struct Convert: ParsableCommand {
                 print(summaryText(result))
             }
             if let v = result.verification, !v.passed {
-                throw ZooError(.verification, "\(out): verification failed: \(v.summary); the file was kept because of --keep-unverified")
+                writeStandardError("zoo: error: \(out): verification failed: \(v.summary); the file was kept because of --keep-unverified".lineSafe)
+                throw ExitCode(1)
             }
         }
     }
@@ -140,6 +146,13 @@ struct Convert: ParsableCommand {
     func summaryText(_ r: ConversionResult) -> String {
         let stored = dtype == "float32" ? "" : ", \(dtype)"
         var lines = ["converted \(r.architecture): \(r.tensorsMapped) tensors, \(grouped(r.parameters)) parameters → \(r.output) (\(humanBytes(r.outputBytes))\(stored)) in \(fixed(r.seconds, 2)) s"]
+        var found: [String] = []
+        if let key = r.weightsAt { found.append("weights at '\(shown: key)'") }
+        if !r.strippedPrefix.isEmpty { found.append("prefix '\(shown: r.strippedPrefix)' removed from every name") }
+        if !r.alternatives.isEmpty {
+            found.append("the checkpoint also holds " + r.alternatives.map { "'\(shown: $0)'" }.joined(separator: ", ") + " (convert it with --key \(shown: r.alternatives[0]))")
+        }
+        if !found.isEmpty { lines.append(found.joined(separator: "; ")) }
         if let v = r.verification {
             lines.append("verified: \(v.summary) \(v.passed ? "✓" : "✗")")
         } else {
@@ -153,6 +166,8 @@ struct Convert: ParsableCommand {
             ("architecture", .string(r.architecture)), ("tensors", .int(r.tensorsMapped)), ("parameters", .int(r.parameters)),
             ("output", .string(r.output)), ("format", .string(KerasFormat(path: r.output)?.rawValue ?? "")),
             ("dtype", .string(dtype)), ("bytes", .int(r.outputBytes)), ("seconds", .double(r.seconds)),
+            ("weights_at", r.weightsAt.map(JSONValue.string) ?? .null), ("stripped_prefix", .string(r.strippedPrefix)),
+            ("other_weights", .array(r.alternatives.map(JSONValue.string))),
         ]
         if let v = r.verification {
             fields.append(("verification", verificationJSON(v)))

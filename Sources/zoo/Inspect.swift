@@ -34,7 +34,7 @@ struct Inspect: ParsableCommand {
     var json = false
 
     func run() throws {
-        try reportingErrors {
+        try reportingErrors(json: json) {
             let checkpoint = try Checkpoint.open(file, key: key)
             let matches = Converter.matchingArchitectures(checkpoint).map(\.name)
             print(json ? describeJSON(checkpoint, matches: matches).pretty : describeText(checkpoint, matches: matches).terminalSafe)

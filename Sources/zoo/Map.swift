@@ -36,7 +36,7 @@ struct Map: ParsableCommand {
     var json = false
 
     func run() throws {
-        try reportingErrors {
+        try reportingErrors(json: json) {
             let arch = try lookUpArchitecture(architecture)
             var shapes: TensorShapes?
             if let checkpoint { shapes = try Checkpoint.open(checkpoint, key: key).tensorShapes }

@@ -39,12 +39,13 @@ struct Verify: ParsableCommand {
     }
 
     func run() throws {
-        try reportingErrors {
+        try reportingErrors(json: json) {
             let (name, path, rest) = try CheckpointSelection.split(items)
             guard rest.count <= 1 else { throw ZooError(.usage, "expected [ARCH] WEIGHTS [KERAS_FILE], found extra arguments \(rest.dropFirst())") }
             let (checkpoint, arch, options) = try selection.open(path, architecture: name)
             let report = try Converter.verify(checkpoint: checkpoint, architecture: arch, options: options, kerasFile: rest.first,
                                               seed: check.seed, batch: check.batch, tolerance: check.tolerance,
+                                              stripPrefix: selection.stripPrefix,
                                               mismatch: { printError($0.description) })
             if json {
                 var object = verificationJSON(report)
@@ -59,7 +60,9 @@ struct Verify: ParsableCommand {
             if !report.passed {
                 let layer = report.comparison.firstDivergent.map { "; first divergent layer: \($0.name)" } ?? ""
                 let why = report.explanation.map { "; \($0)" } ?? ""
-                throw ZooError(.verification, "verification failed: \(report.summary)\(layer)\(why)")
+                // the report (JSON or text) is on stdout already: the error goes to stderr only
+                writeStandardError("zoo: error: verification failed: \(report.summary)\(layer)\(why)".lineSafe)
+                throw ExitCode(1)
             }
         }
     }

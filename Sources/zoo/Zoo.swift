@@ -39,11 +39,18 @@ extension Zoo {
     }
 }
 
-/// Runs a command body, turning zoo's errors into one line on stderr and exit status 1.
-func reportingErrors(_ body: () throws -> Void) throws {
+/// Runs a command body, turning zoo's errors into one line on stderr and exit status 1 (64 for
+/// usage, 70 for zoo's own bugs). With `json`, stdout gets the error as a JSON object too
+/// (`{"error": …, "kind": …, "exit_status": …}`), so a caller parsing stdout always gets one.
+func reportingErrors(json: Bool = false, _ body: () throws -> Void) throws {
     do {
         try body()
     } catch let error as ZooError {
+        if json {
+            let status = error.kind == .internal ? 70 : error.kind == .usage ? 64 : 1
+            print(JSONValue.object([("error", .string(error.message)), ("kind", .string(error.kind.rawValue)),
+                                    ("exit_status", .int(status))]).pretty)
+        }
         // one line, whatever a name from the file held
         if error.kind == .internal {
             writeStandardError("zoo: internal error: \(error.message.lineSafe) (this is a bug in zoo, not a problem with the input; please report it with the command line)")
@@ -57,7 +64,7 @@ func reportingErrors(_ body: () throws -> Void) throws {
 /// A message or report on stderr; anything in it a terminal would act on is escaped.
 func printError(_ message: String) { writeStandardError(message.terminalSafe) }
 
-private func writeStandardError(_ line: String) {
+func writeStandardError(_ line: String) {
     var stderr = StandardError()
     print(line, to: &stderr)
 }
