@@ -247,6 +247,15 @@ enum Reference {
         #expect(try ok.build(outputs: [y]).kerasModel().layer("pool_pad")?.className == "ZeroPadding2D")
     }
 
+    /// A 2×2 stride-2 conv of a 1×1 map has no window (PyTorch refuses it): ConvNeXt needs 32×32
+    /// and up, and 31 is refused when the graph is built, not rounded up to a 1×1 output.
+    @Test func convolutionWithNoWindowIsRefused() throws {
+        let convnext = try #require(Registry.named("convnext_tiny"))
+        let error = #expect(throws: ZooError.self) { try convnext.graph(ArchitectureOptions(imageSize: 31)) }
+        #expect(error?.message.contains("input 1×1 is too small for a 2×2 kernel") == true)
+        #expect(try convnext.graph(ArchitectureOptions(imageSize: 32)).nodes.last?.shape == [1000])
+    }
+
     /// PyTorch's `MaxPool2d(3, 2, ceil_mode=True)` pools a 2×2 map to 1×1 (its one window starts
     /// inside and is cut at the border), as SqueezeNet 1.0 does at 21×21; without ceil_mode it refuses.
     @Test func ceilModeWindowMayBeLargerThanTheMap() throws {
