@@ -65,6 +65,16 @@ public enum Registry {
         MNASNet.architecture("mnasnet0_75", alpha: 0.75, summary: "MNASNet-B1 ×0.75 (torchvision): inverted residuals, depthwise 3×3/5×5"),
         MNASNet.architecture("mnasnet1_0", alpha: 1.0, summary: "MNASNet-B1 ×1.0 (torchvision): inverted residuals, depthwise 3×3/5×5"),
         MNASNet.architecture("mnasnet1_3", alpha: 1.3, summary: "MNASNet-B1 ×1.3 (torchvision): inverted residuals, depthwise 3×3/5×5"),
+        ConvNeXt.architecture("convnext_tiny", ConvNeXt.tiny, summary: "ConvNeXt-Tiny (torchvision): depthwise 7×7, LayerNorm, GELU, layer scale"),
+        ConvNeXt.architecture("convnext_small", ConvNeXt.small, summary: "ConvNeXt-Small (torchvision): depthwise 7×7, LayerNorm, GELU, layer scale"),
+        ConvNeXt.architecture("convnext_base", ConvNeXt.base, summary: "ConvNeXt-Base (torchvision): depthwise 7×7, LayerNorm, GELU, layer scale"),
+        ConvNeXt.architecture("convnext_large", ConvNeXt.large, summary: "ConvNeXt-Large (torchvision): depthwise 7×7, LayerNorm, GELU, layer scale"),
+        ShuffleNetV2.architecture("shufflenet_v2_x0_5", channels: [24, 48, 96, 192, 1024], summary: "ShuffleNetV2 ×0.5 (torchvision): channel split and shuffle"),
+        ShuffleNetV2.architecture("shufflenet_v2_x1_0", channels: [24, 116, 232, 464, 1024], summary: "ShuffleNetV2 ×1.0 (torchvision): channel split and shuffle"),
+        ShuffleNetV2.architecture("shufflenet_v2_x1_5", channels: [24, 176, 352, 704, 1024], summary: "ShuffleNetV2 ×1.5 (torchvision): channel split and shuffle"),
+        ShuffleNetV2.architecture("shufflenet_v2_x2_0", channels: [24, 244, 488, 976, 2048], summary: "ShuffleNetV2 ×2.0 (torchvision): channel split and shuffle"),
+        SqueezeNet.architecture("squeezenet1_0", .v1_0, summary: "SqueezeNet 1.0 (torchvision): Fire modules, ceil-mode max pools"),
+        SqueezeNet.architecture("squeezenet1_1", .v1_1, summary: "SqueezeNet 1.1 (torchvision): Fire modules, ceil-mode max pools, 3×3 stem"),
         BERT.architecture,
     ]
 

@@ -263,8 +263,41 @@ public struct KerasLowering {
 
 extension Graph {
     /// Every state-dict entry the PyTorch model has, in `state_dict()` order, with its Keras target.
+    ///
+    /// Node order is call order; `state_dict()` visits a module's own parameters and buffers
+    /// before its submodules' (ConvNeXt's `CNBlock` applies `layer_scale` after `block`, yet
+    /// `features.1.0.layer_scale` precedes `features.1.0.block.0.weight`). So entries are
+    /// grouped as PyTorch walks the module tree: each module's own entries in the order they
+    /// appear, then its submodules in the order they first appear.
     public var parameters: [ParameterSpec] {
-        nodes.flatMap { $0.op.parameters(of: $0, in: self) }
+        Self.stateDictOrder(nodes.flatMap { $0.op.parameters(of: $0, in: self) })
+    }
+
+    static func stateDictOrder(_ specs: [ParameterSpec]) -> [ParameterSpec] {
+        struct Module { var own: [Int] = []; var children: [String] = [] }
+        var modules: [String: Module] = ["": Module()]
+        for (i, spec) in specs.enumerated() {
+            let path = spec.torchName.split(separator: ".", omittingEmptySubsequences: false).dropLast().map(String.init)
+            var parent = ""
+            for depth in 0..<path.count {
+                let child = path[0...depth].joined(separator: ".")
+                if modules[child] == nil {
+                    modules[child] = Module()
+                    modules[parent]!.children.append(child)
+                }
+                parent = child
+            }
+            modules[parent]!.own.append(i)
+        }
+        var order: [ParameterSpec] = []
+        order.reserveCapacity(specs.count)
+        var stack = [""]
+        while let module = stack.popLast() {
+            let m = modules[module]!
+            order += m.own.map { specs[$0] }
+            stack += m.children.reversed()
+        }
+        return order
     }
 
     /// Distinct PyTorch state-dict entries (a fused in_proj appears once), in order.

@@ -246,6 +246,31 @@ enum Reference {
         y = ok.maxPool2d(y, keras: "pool", kernel: 3, stride: 2, padding: 1)
         #expect(try ok.build(outputs: [y]).kerasModel().layer("pool_pad")?.className == "ZeroPadding2D")
     }
+
+    /// A 2×2 stride-2 conv of a 1×1 map has no window (PyTorch refuses it): ConvNeXt needs 32×32
+    /// and up, and 31 is refused when the graph is built, not rounded up to a 1×1 output.
+    @Test func convolutionWithNoWindowIsRefused() throws {
+        let convnext = try #require(Registry.named("convnext_tiny"))
+        let error = #expect(throws: ZooError.self) { try convnext.graph(ArchitectureOptions(imageSize: 31)) }
+        #expect(error?.message.contains("input 1×1 is too small for a 2×2 kernel") == true)
+        #expect(try convnext.graph(ArchitectureOptions(imageSize: 32)).nodes.last?.shape == [1000])
+    }
+
+    /// PyTorch's `MaxPool2d(3, 2, ceil_mode=True)` pools a 2×2 map to 1×1 (its one window starts
+    /// inside and is cut at the border), as SqueezeNet 1.0 does at 21×21; without ceil_mode it refuses.
+    @Test func ceilModeWindowMayBeLargerThanTheMap() throws {
+        #expect(Pool2DOp(kind: .max, kernel: 3, stride: 2, padding: 0, ceilMode: true).outputSize(2) == 1)
+        #expect(Pool2DOp(kind: .max, kernel: 3, stride: 2, padding: 0, ceilMode: true).outputSize(1) == 0)
+        #expect(Pool2DOp(kind: .max, kernel: 3, stride: 2, padding: 0).outputSize(2) == 0)
+        #expect(Pool2DOp(kind: .max, kernel: 3, stride: 2, padding: 0, ceilMode: true).outputSize(54) == 27)
+        let g = GraphBuilder(name: "ceil")
+        var x = g.input("input", kind: .image, shape: [3, 2, 2])
+        x = g.activation(x, .relu, keras: "relu")
+        x = g.maxPool2d(x, keras: "pool", kernel: 3, stride: 2, ceilMode: true)
+        let keras = try g.build(outputs: [x]).kerasModel()
+        #expect(keras.layer("pool")?.outputShape == [1, 1, 3])
+        #expect(keras.layer("pool_pad")?.configValue("padding") == .array([.array([.int(0), .int(1)]), .array([.int(0), .int(1)])]))
+    }
 }
 
 @Suite struct FastTransformTests {

@@ -41,9 +41,10 @@ public struct Conv2DOp: GraphOp, Equatable {
         let x = inputs[0]
         let (n, ch, h, wd) = try x.map()
         guard ch == inChannels else { throw ZooError(.mismatch, "expected \(inChannels) input channels, found \(ch)") }
-        let oh = (h + 2 * padding.0 - dilation.0 * (kernel.0 - 1) - 1) / stride.0 + 1
-        let ow = (wd + 2 * padding.1 - dilation.1 * (kernel.1 - 1) - 1) / stride.1 + 1
-        guard oh > 0, ow > 0 else { throw ZooError(.mismatch, "expected an input large enough for the kernel, found \(h)×\(wd)") }
+        // a negative span is no window at all (Swift's division would round it up to one)
+        let spanH = h + 2 * padding.0 - dilation.0 * (kernel.0 - 1) - 1, spanW = wd + 2 * padding.1 - dilation.1 * (kernel.1 - 1) - 1
+        guard spanH >= 0, spanW >= 0 else { throw ZooError(.mismatch, "expected an input large enough for the kernel, found \(h)×\(wd)") }
+        let oh = spanH / stride.0 + 1, ow = spanW / stride.1 + 1
         let g = ConvGeometry(batch: n, inChannels: ch, inHeight: h, inWidth: wd, outChannels: outChannels, outHeight: oh, outWidth: ow,
                              kernelHeight: kernel.0, kernelWidth: kernel.1, strideHeight: stride.0, strideWidth: stride.1,
                              dilationHeight: dilation.0, dilationWidth: dilation.1, padTop: padding.0, padLeft: padding.1, groups: groups)
@@ -132,9 +133,12 @@ extension GraphBuilder {
         guard groups > 0, s[0] % groups == 0, out % groups == 0 else {
             fail("\(torch ?? "conv2d"): expected channels divisible by groups \(groups), found \(s[0]) → \(out)"); return x
         }
-        let h = (s[1] + 2 * padding.0 - (dilation.0 * (kernel.0 - 1) + 1)) / stride.0 + 1
-        let w = (s[2] + 2 * padding.1 - (dilation.1 * (kernel.1 - 1) + 1)) / stride.1 + 1
-        guard h > 0, w > 0 else { fail("\(torch ?? "conv2d"): input \(s[1])×\(s[2]) is too small for a \(kernel.0)×\(kernel.1) kernel"); return x }
+        let spanH = s[1] + 2 * padding.0 - (dilation.0 * (kernel.0 - 1) + 1), spanW = s[2] + 2 * padding.1 - (dilation.1 * (kernel.1 - 1) + 1)
+        guard spanH >= 0, spanW >= 0 else {
+            fail("\(torch ?? "conv2d"): input \(s[1])×\(s[2]) is too small for a \(kernel.0)×\(kernel.1) kernel; choose a larger input size")
+            return x
+        }
+        let h = spanH / stride.0 + 1, w = spanW / stride.1 + 1
         let op = Conv2DOp(inChannels: s[0], outChannels: out, kernel: kernel, stride: stride, padding: padding, dilation: dilation,
                           groups: groups, bias: bias, fusedActivation: activation)
         let v = add(op, [x], module: true, torch: torch, keras: keras, shape: [out, h, w], layout: .channelsFirst)
