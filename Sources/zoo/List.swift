@@ -6,7 +6,7 @@ import ZooGraph
 struct List: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "List the architectures zoo can convert.",
-        discussion: "Parameter counts are for the default sizes (1000 classes, 224×224 input, BERT-base); a checkpoint's own sizes are read from it at conversion time."
+        discussion: "Parameter counts are for the default sizes (1000 classes, the input shown, BERT-base); a checkpoint's own sizes are read from it at conversion time."
     )
 
     @Flag(help: "Print one JSON object instead of a table.")
@@ -31,11 +31,11 @@ struct List: ParsableCommand {
                 print(JSONValue.object([("architectures", .array(items))]).pretty)
                 return
             }
-            let nameWidth = rows.map(\.name.count).max()! + 2
-            print("name".padding(nameWidth) + "family  " + "parameters".padding(13) + "input".padding(22) + "description")
+            let nameWidth = rows.map(\.name.count).max()! + 2, familyWidth = rows.map(\.family.count).max()! + 2
+            print("name".padding(nameWidth) + "family".padding(familyWidth) + "parameters".padding(13) + "input".padding(22) + "description")
             for r in rows {
                 let input = r.input.count > 20 ? String(r.input.prefix(19)) + "…" : r.input
-                print(r.name.padding(nameWidth) + r.family.padding(8) + grouped(r.parameters).padding(13) + input.padding(22) + r.summary)
+                print(r.name.padding(nameWidth) + r.family.padding(familyWidth) + grouped(r.parameters).padding(13) + input.padding(22) + r.summary)
             }
         }
     }
