@@ -11,7 +11,8 @@
 // keras.applications' EfficientNets pad stride-2 convs TensorFlow's way (`same`), rescale and
 // normalise the input inside the model, and name layers otherwise; these pad symmetrically as
 // PyTorch does (explicit ZeroPadding2D) and take the normalised image, so the files do not load
-// into them.
+// into them. Every op here is exact at any input size; the Keras input is fixed at the size
+// converted for (`--image-size`, by default the crop size torchvision's weights were made at).
 import ZooGraph
 
 enum EfficientNet {
