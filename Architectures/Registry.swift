@@ -75,6 +75,17 @@ public enum Registry {
         ShuffleNetV2.architecture("shufflenet_v2_x2_0", channels: [24, 244, 488, 976, 2048], summary: "ShuffleNetV2 ×2.0 (torchvision): channel split and shuffle"),
         SqueezeNet.architecture("squeezenet1_0", .v1_0, summary: "SqueezeNet 1.0 (torchvision): Fire modules, ceil-mode max pools"),
         SqueezeNet.architecture("squeezenet1_1", .v1_1, summary: "SqueezeNet 1.1 (torchvision): Fire modules, ceil-mode max pools, 3×3 stem"),
+        EfficientNet.v1(0, width: 1.0, depth: 1.0, imageSize: 224),
+        EfficientNet.v1(1, width: 1.0, depth: 1.1, imageSize: 240),
+        EfficientNet.v1(2, width: 1.1, depth: 1.2, imageSize: 288),
+        EfficientNet.v1(3, width: 1.2, depth: 1.4, imageSize: 300),
+        EfficientNet.v1(4, width: 1.4, depth: 1.8, imageSize: 380),
+        EfficientNet.v1(5, width: 1.6, depth: 2.2, imageSize: 456, norm: BatchNormSettings(eps: 1e-3, momentum: 0.01)),
+        EfficientNet.v1(6, width: 1.8, depth: 2.6, imageSize: 528, norm: BatchNormSettings(eps: 1e-3, momentum: 0.01)),
+        EfficientNet.v1(7, width: 2.0, depth: 3.1, imageSize: 600, norm: BatchNormSettings(eps: 1e-3, momentum: 0.01)),
+        EfficientNet.v2("s", EfficientNet.v2S, imageSize: 384),
+        EfficientNet.v2("m", EfficientNet.v2M, imageSize: 480),
+        EfficientNet.v2("l", EfficientNet.v2L, imageSize: 480),
         BERT.architecture,
     ]
 

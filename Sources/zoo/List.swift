@@ -6,7 +6,7 @@ import ZooGraph
 struct List: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "List the architectures zoo can convert.",
-        discussion: "Parameter counts are for the default sizes (1000 classes, 224×224 input, BERT-base); a checkpoint's own sizes are read from it at conversion time."
+        discussion: "Parameter counts are for the default sizes (1000 classes, the input shown, BERT-base); a checkpoint's own sizes are read from it at conversion time."
     )
 
     @Flag(help: "Print one JSON object instead of a table.")
