@@ -45,6 +45,8 @@ for ((i = 0; i < ${#archs[@]}; i += 4)); do
     case "$arch" in
       bert_tiny|minilm) name=bert; extra=(--config "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["config"])' "$meta")") ;;
     esac
+    # image models at the size the PyTorch side ran (224), whatever the variant's default
+    [ -z "${extra[*]}" ] && extra=(--image-size 224)
     for ext in keras weights.h5 h5; do
       verify=(); [ "$ext" = keras ] || verify=(--no-verify)  # the Keras side checks every format; zoo verifies once
       if ! "$zoo" convert "$name" "$ckpt" -o "$work/$arch/model.$ext" --quiet "${verify[@]}" "${extra[@]}"; then
@@ -61,7 +63,7 @@ for ((i = 0; i < ${#archs[@]}; i += 4)); do
     echo "zoo: $arch converted to .keras (verified by zoo), .weights.h5, .h5, float16 .keras${second[$arch]:+, and .keras at ${second[$arch]}²}"
     # zoo's own .pth writer, checked by real PyTorch below
     random_args=(--classes 10)
-    if [ -n "${extra[*]}" ]; then cp "${extra[1]}" "$work/$arch/random-config.json"; random_args=("${extra[@]}"); fi
+    if [ "${extra[0]}" = --config ]; then cp "${extra[1]}" "$work/$arch/random-config.json"; random_args=("${extra[@]}"); fi
     "$zoo" random "$name" -o "$work/$arch/random.pth" --seed 7 "${random_args[@]}" >/dev/null || { status=1; failed=$((failed + 1)); }
   done
   if "$PYT" scripts/interop_pth_writer.py "$work" "${chunk[@]}" > "$work/pth.log" 2>&1; then :; else status=1; fi
@@ -83,16 +85,18 @@ for ((i = 0; i < ${#archs[@]}; i += 4)); do
   # `zoo verify` on .keras files real Keras wrote: it runs the file's own model
   for arch in "${chunk[@]}"; do
     ckpt=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["checkpoint"])' "$work/$arch/meta.json")
+    sizing=(--image-size 224); name=$arch
+    case "$arch" in bert_tiny|minilm) name=bert; sizing=(--config "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["config"])' "$work/$arch/meta.json")") ;; esac
     for file in resaved-by-keras keras-applications; do
       [ -f "$work/$arch/$file.keras" ] || continue
-      if "$zoo" verify "$arch" "$ckpt" "$work/$arch/$file.keras" > "$work/verify.log" 2>&1; then
+      if "$zoo" verify "$name" "$ckpt" "$work/$arch/$file.keras" "${sizing[@]}" > "$work/verify.log" 2>&1; then
         echo "zoo verify: $arch $file.keras (written by Keras) ok"; passed=$((passed + 1))
       else
         echo "zoo verify: $arch $file.keras FAIL: $(tail -1 "$work/verify.log")"; failed=$((failed + 1)); status=1
       fi
     done
     if [ -f "$work/$arch/keras-applications-softmax.keras" ]; then
-      if "$zoo" verify "$arch" "$ckpt" "$work/$arch/keras-applications-softmax.keras" > "$work/verify.log" 2>&1; then
+      if "$zoo" verify "$name" "$ckpt" "$work/$arch/keras-applications-softmax.keras" "${sizing[@]}" > "$work/verify.log" 2>&1; then
         echo "zoo verify: $arch keras-applications-softmax.keras FAIL: passed, but the file ends in a softmax"; failed=$((failed + 1)); status=1
       elif grep -q "ends in a softmax" "$work/verify.log"; then
         echo "zoo verify: $arch keras-applications-softmax.keras refused: $(grep -o "the Keras model ends in a softmax[^;]*" "$work/verify.log")"; passed=$((passed + 1))
