@@ -97,7 +97,7 @@ for arch in archs:
         soft = getattr(keras.applications, arch.upper())(weights=None, classes=10)
         soft.load_weights(os.path.join(folder, "model.h5"))
         soft.save(os.path.join(folder, "keras-applications-softmax.keras"))
-    if meta["kind"] == "image" and keras.backend.backend() == "tensorflow":
+    if keras.backend.backend() == "tensorflow":
         # zoo's model loaded into Keras and saved again by Keras itself (its own config.json and
         # HDF5 layout), for `zoo verify`
         model.save(os.path.join(folder, "resaved-by-keras.keras"))
