@@ -20,11 +20,12 @@ public struct Pool2DOp: GraphOp, Equatable {
 
     public var opName: String { kind == .max ? "max_pool" : "avg_pool" }
 
-    /// PyTorch's output size along an axis of `size`.
+    /// PyTorch's output size along an axis of `size` (`pooling_output_shape`): with ceil_mode a
+    /// window may start inside the input and reach past it, even one larger than the input.
     public func outputSize(_ size: Int) -> Int {
-        let span = size + 2 * padding - kernel
+        let span = size + 2 * padding - kernel + (ceilMode ? stride - 1 : 0)
         guard span >= 0 else { return 0 }
-        var out = (ceilMode ? (span + stride - 1) / stride : span / stride) + 1
+        var out = span / stride + 1
         // the last window must start inside the input or its left padding
         if ceilMode && (out - 1) * stride >= size + padding { out -= 1 }
         return out
