@@ -25,6 +25,10 @@ public enum Registry {
         MobileNet.v2(),
         MobileNet.v3("mobilenet_v3_large", MobileNet.large, lastChannel: 1280, summary: "MobileNetV3-Large (torchvision): SE with hard-sigmoid, hard-swish"),
         MobileNet.v3("mobilenet_v3_small", MobileNet.small, lastChannel: 1024, summary: "MobileNetV3-Small (torchvision): SE with hard-sigmoid, hard-swish"),
+        DenseNet.architecture("densenet121", growth: 32, blocks: [6, 12, 24, 16], initialFeatures: 64, summary: "DenseNet-121 (torchvision): dense blocks of BN-ReLU-conv, channel concatenation"),
+        DenseNet.architecture("densenet161", growth: 48, blocks: [6, 12, 36, 24], initialFeatures: 96, summary: "DenseNet-161 (torchvision): growth rate 48"),
+        DenseNet.architecture("densenet169", growth: 32, blocks: [6, 12, 32, 32], initialFeatures: 64, summary: "DenseNet-169 (torchvision): dense blocks of BN-ReLU-conv, channel concatenation"),
+        DenseNet.architecture("densenet201", growth: 32, blocks: [6, 12, 48, 32], initialFeatures: 64, summary: "DenseNet-201 (torchvision): dense blocks of BN-ReLU-conv, channel concatenation"),
         BERT.architecture,
     ]
 
