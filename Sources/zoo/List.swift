@@ -32,10 +32,11 @@ struct List: ParsableCommand {
                 return
             }
             let nameWidth = rows.map(\.name.count).max()! + 2
-            print("name".padding(nameWidth) + "family  " + "parameters".padding(13) + "input".padding(22) + "description")
+            let familyWidth = max(8, rows.map(\.family.count).max()! + 2)
+            print("name".padding(nameWidth) + "family".padding(familyWidth) + "parameters".padding(13) + "input".padding(22) + "description")
             for r in rows {
                 let input = r.input.count > 20 ? String(r.input.prefix(19)) + "…" : r.input
-                print(r.name.padding(nameWidth) + r.family.padding(8) + grouped(r.parameters).padding(13) + input.padding(22) + r.summary)
+                print(r.name.padding(nameWidth) + r.family.padding(familyWidth) + grouped(r.parameters).padding(13) + input.padding(22) + r.summary)
             }
         }
     }
