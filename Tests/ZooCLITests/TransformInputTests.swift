@@ -25,9 +25,11 @@ import ZooCore
         for (flags, expected) in [([String](), false), (["--no-transform-input"], false), (["--transform-input"], true)] {
             let out = "\(dir)/g\(flags.joined()).keras"
             // detected from the weights; the flag, not the weights, decides transform_input
-            let result = try CLI.run(["convert", pth, "--image-size", "15", "-o", out, "--quiet"] + flags)
+            let result = try CLI.run(["convert", pth, "--image-size", "15", "-o", out] + flags)
             #expect(result.status == 0, "\(flags): \(result.stderr)")
             #expect(try hasTransformLayer(out) == expected, "\(flags)")
+            // unless the user said, a note names the default and the flag
+            #expect(result.stderr.contains("converting with it off") == flags.isEmpty, "\(flags): \(result.stderr)")
         }
     }
 
