@@ -86,6 +86,12 @@ public enum Registry {
         EfficientNet.v2("s", EfficientNet.v2S, imageSize: 384),
         EfficientNet.v2("m", EfficientNet.v2M, imageSize: 480),
         EfficientNet.v2("l", EfficientNet.v2L, imageSize: 480),
+        DenseNet.architecture("densenet121", growth: 32, blocks: [6, 12, 24, 16], initialFeatures: 64, summary: "DenseNet-121 (torchvision): dense blocks of BN-ReLU-conv, channel concatenation"),
+        DenseNet.architecture("densenet161", growth: 48, blocks: [6, 12, 36, 24], initialFeatures: 96, summary: "DenseNet-161 (torchvision): growth rate 48"),
+        DenseNet.architecture("densenet169", growth: 32, blocks: [6, 12, 32, 32], initialFeatures: 64, summary: "DenseNet-169 (torchvision): dense blocks of BN-ReLU-conv, channel concatenation"),
+        DenseNet.architecture("densenet201", growth: 32, blocks: [6, 12, 48, 32], initialFeatures: 64, summary: "DenseNet-201 (torchvision): dense blocks of BN-ReLU-conv, channel concatenation"),
+        Inception.googLeNet,
+        Inception.v3,
         BERT.architecture,
     ]
 

@@ -10,17 +10,28 @@ public struct ArchitectureOptions: Sendable, Equatable {
     public var imageSize: Int?
     /// Hyper-parameters of a transformer encoder.
     public var transformer: TransformerConfig?
+    /// torchvision's `transform_input` (GoogLeNet, Inception v3): the model first maps
+    /// ImageNet-normalised input to the (x − 0.5) / 0.5 scaling its original weights expect. The
+    /// weights do not record it; nil for architectures without it.
+    public var transformInput: Bool?
+    /// Whether the model has the auxiliary classifiers PyTorch runs only in training (GoogLeNet's
+    /// `aux1`/`aux2`, Inception v3's `AuxLogits`), as the checkpoint has them or not.
+    public var auxiliaryClassifiers: Bool?
 
-    public init(classes: Int? = nil, imageSize: Int? = nil, transformer: TransformerConfig? = nil) {
+    public init(classes: Int? = nil, imageSize: Int? = nil, transformer: TransformerConfig? = nil,
+                transformInput: Bool? = nil, auxiliaryClassifiers: Bool? = nil) {
         self.classes = classes
         self.imageSize = imageSize
         self.transformer = transformer
+        self.transformInput = transformInput
+        self.auxiliaryClassifiers = auxiliaryClassifiers
     }
 
     /// `other`'s fields where they are set, else these.
     public func overridden(by other: ArchitectureOptions) -> ArchitectureOptions {
         ArchitectureOptions(classes: other.classes ?? classes, imageSize: other.imageSize ?? imageSize,
-                            transformer: other.transformer ?? transformer)
+                            transformer: other.transformer ?? transformer, transformInput: other.transformInput ?? transformInput,
+                            auxiliaryClassifiers: other.auxiliaryClassifiers ?? auxiliaryClassifiers)
     }
 }
 

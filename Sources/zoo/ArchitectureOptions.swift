@@ -25,6 +25,10 @@ struct SizingOptions: ParsableArguments {
     @Option(help: "Attention heads of a transformer, when no config.json says it.")
     var heads: Int?
 
+    @Flag(name: .customLong("transform-input"), inversion: .prefixedNo,
+          help: "torchvision's transform_input (googlenet, inception_v3): re-normalise ImageNet-normalised input inside the model, as torchvision does with its pretrained weights. The weights do not record it; default off, as the builders make a model without weights.")
+    var transformInput: Bool?
+
     func validate() throws {
         if let classes, classes < 1 { throw ValidationError("--classes must be at least 1, found \(classes)") }
         if let imageSize, imageSize < 8 { throw ValidationError("--image-size must be at least 8, found \(imageSize)") }
@@ -47,6 +51,13 @@ struct SizingOptions: ParsableArguments {
             }
             transformer.heads = heads
             options.transformer = transformer
+        }
+        if let transformInput {
+            guard architecture.defaults.transformInput != nil else {
+                let having = Registry.all.filter { $0.defaults.transformInput != nil }.map(\.name).joined(separator: ", ")
+                throw ValidationError("--transform-input applies to \(having); \(architecture.name) has no transform_input")
+            }
+            options.transformInput = transformInput
         }
         if let classes { options.classes = classes }
         if let imageSize { options.imageSize = imageSize }

@@ -113,6 +113,10 @@ struct Convert: ParsableCommand {
         try reportingErrors(json: json) {
             let (name, path, _) = try CheckpointSelection.split(items)
             let (checkpoint, arch, options) = try selection.open(path, architecture: name)
+            if arch.defaults.overridden(by: options).transformInput == false && selection.sizing.transformInput == nil && !quiet {
+                // the one choice verification cannot check: both are the same weights
+                printError("zoo: note: \(arch.name): the weights do not record torchvision's transform_input; converting with it off, as for a model built without weights (torchvision's pretrained weights run with it on: pass --transform-input)")
+            }
             let out = output ?? "\(arch.name).keras"
             var request = ConversionRequest(checkpoint: path, output: out, format: KerasFormat(path: out)!)
             request.key = selection.key
