@@ -92,7 +92,9 @@ public enum Nightly {
             let report = arch.match(checkpoint.tensorShapes, graph: graph)
             guard report.isExact else { throw ZooError(.mismatch, report.summary) }
             let model = try graph.kerasModel()
-            let torchWeights = try KerasWeightBuilder.torchWeights(checkpoint: checkpoint, graph: graph, report: report)
+            // the PyTorch-layout pass once, for every format's file
+            let reference = try Verifier.Reference(graph: graph, seed: plan.seed, batch: 1,
+                                                   torch: try KerasWeightBuilder.torchExecutor(checkpoint: checkpoint, graph: graph, report: report))
             for format in plan.formats {
                 let output = "\(folder)/\(arch.name)\(format.fileExtension)"
                 defer { unlink(output) }
@@ -110,9 +112,11 @@ public enum Nightly {
                     }
                     entry.convertMilliseconds = (monotonicSeconds() - start) * 1000
                     entry.bytes = fileSize(output)
-                    let readBack = try KerasFile.read(output, format: format, expecting: model)
-                    let verification = try Verifier.verify(graph: graph, model: model, torchWeights: torchWeights, kerasWeights: readBack,
-                                                           seed: plan.seed, batch: 1, tolerance: result.tolerance)
+                    // read back as `zoo verify` reads it: a .keras runs the model its config.json describes
+                    let reader = try KerasFile.reader(output, format: format, expecting: model)
+                    var verification = try Verifier.compare(reference, keras: try KerasWeightBuilder.kerasExecutor(model: reader.model ?? model, file: reader),
+                                                            tolerance: result.tolerance)
+                    verification.structure = reader.model == nil ? .descriptor : .file
                     entry.maxAbsolute = verification.maxAbsolute
                     entry.maxRelative = verification.maxRelative
                     entry.passed = verification.passed

@@ -128,10 +128,27 @@ public enum Verifier {
     /// copy of the model is in memory.
     public static func verify(graph: Graph, model: KerasModel, seed: UInt64, batch: Int, tolerance: Double,
                               torch makeTorch: () throws -> TorchExecutor, keras makeKeras: () throws -> KerasExecutor) throws -> VerificationReport {
-        let inputs = try VerificationInputs(graph: graph, seed: seed, batch: batch)
-        let torch = try makeTorch().run(inputs.torch)
-        let executor = try makeKeras()
-        // the Keras model's inputs take the graph's in order (a file Keras wrote names them its way)
+        let reference = try Reference(graph: graph, seed: seed, batch: batch, torch: try makeTorch())
+        return try compare(reference, keras: try makeKeras(), tolerance: tolerance)
+    }
+
+    /// The PyTorch-layout side of a check, computed once: the seeded inputs and every
+    /// intermediate, to compare any number of Keras files against (the nightly's three formats).
+    public struct Reference {
+        public let graph: Graph
+        let inputs: VerificationInputs
+        let result: ExecutionResult
+
+        public init(graph: Graph, seed: UInt64, batch: Int, torch: TorchExecutor) throws {
+            self.graph = graph
+            inputs = try VerificationInputs(graph: graph, seed: seed, batch: batch)
+            result = try torch.run(inputs.torch)
+        }
+    }
+
+    /// Runs the Keras-layout executor on the reference's inputs and compares it layer by layer.
+    public static func compare(_ reference: Reference, keras executor: KerasExecutor, tolerance: Double) throws -> VerificationReport {
+        let (graph, inputs, torch) = (reference.graph, reference.inputs, reference.result)
         let graphInputs = graph.inputSpecs.map(\.name), modelInputs = executor.model.inputs
         guard graphInputs.count == modelInputs.count else {
             throw ZooError(.mismatch, "expected the Keras model to take the \(graphInputs.count) inputs of the PyTorch model (\(graphInputs.joined(separator: ", "))), found \(modelInputs.count) (\(modelInputs.joined(separator: ", ")))")
