@@ -95,11 +95,15 @@ public enum BERT {
     static func build(_ c: TransformerConfig) throws -> Graph {
         let g = GraphBuilder(name: "bert")
         let heads = c.heads > 0 ? c.heads : 1 // unknown heads change no shape; conversion insists on knowing them
-        // Inputs in the order of BertModel.forward's arguments.
-        let ids = g.input("input_ids", kind: .tokens, shape: [-1])
-        let mask = g.input("attention_mask", kind: .tokens, shape: [-1])
-        let types = g.input("token_type_ids", kind: .tokens, shape: [-1])
-        let positions = g.input("position_ids", kind: .tokens, shape: [-1])
+        // Called as a Hugging Face user calls BertModel: input_ids and attention_mask (and
+        // token_type_ids with --token-types, for sentence pairs); position ids are arange(T) and
+        // token types 0, computed inside the model as BertEmbeddings does when none are given.
+        let ids = g.input("input_ids", kind: .tokens, shape: [-1], fill: .tokenIDs(vocabulary: c.vocabularySize))
+        let mask = g.input("attention_mask", kind: .tokens, shape: [-1], fill: .attentionMask)
+        let types = c.tokenTypeInput
+            ? g.input("token_type_ids", kind: .tokens, shape: [-1], fill: .tokenTypes(count: c.typeVocabularySize))
+            : g.zeroTokenTypes(like: ids, vocabulary: c.vocabularySize, keras: "token_type_ids")
+        let positions = g.positions(of: ids, .sequential(offset: 0), vocabulary: c.vocabularySize, maxLength: c.maxPositions, keras: "position_ids")
         let word = g.embedding(ids, torch: "embeddings.word_embeddings", keras: "word_embeddings", count: c.vocabularySize, dimension: c.hiddenSize)
         let position = g.embedding(positions, torch: "embeddings.position_embeddings", keras: "position_embeddings", count: c.maxPositions, dimension: c.hiddenSize)
         let type = g.embedding(types, torch: "embeddings.token_type_embeddings", keras: "token_type_embeddings", count: c.typeVocabularySize, dimension: c.hiddenSize)

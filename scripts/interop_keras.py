@@ -56,8 +56,8 @@ for arch in archs:
         x = np.load(os.path.join(folder, "input_nchw.npy")).transpose(0, 2, 3, 1)
         bar = 1e-5
     else:
-        x = {k: np.load(os.path.join(folder, f"input_{k}.npy")).astype("int32")
-             for k in ["input_ids", "attention_mask", "token_type_ids", "position_ids"]}
+        # as a Hugging Face user calls the model: input_ids and attention_mask only
+        x = {k: np.load(os.path.join(folder, f"input_{k}.npy")).astype("int32") for k in ["input_ids", "attention_mask"]}
         bar = 1e-4
 
     def first(y):

@@ -76,6 +76,8 @@ for spec in archs:
             with open(meta["config"], "w") as f:
                 json.dump(config.to_dict(), f)
         inputs = token_batch(model.config.vocab_size, model.config.type_vocab_size)
+        # as a Hugging Face user calls it: token ids and the padding mask, nothing else
+        inputs = {k: inputs[k] for k in ("input_ids", "attention_mask")}
         result = model(**{k: torch.from_numpy(v) for k, v in inputs.items()})
         for k, v in inputs.items():
             np.save(os.path.join(out, f"input_{k}.npy"), v)

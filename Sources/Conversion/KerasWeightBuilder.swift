@@ -24,6 +24,7 @@ public enum KerasWeightBuilder {
                              progress: ((Int, Int) -> Void)? = nil) throws -> [String: [Tensor]] {
         guard report.isExact else { throw ZooError(.mismatch, "\(checkpoint.path): \(report.summary)") }
         let specs = kerasSpecs(graph)
+        let constants = kerasConstants(graph)
         var out: [String: [Tensor]] = [:]
         // A fused in_proj feeds three Keras weights; keep it until its layer is done.
         var cache: [String: [Float]] = [:]
@@ -31,6 +32,10 @@ public enum KerasWeightBuilder {
         for (index, layer) in weighted.enumerated() {
             var tensors: [Tensor] = []
             for weight in layer.weights {
+                if let constant = constants["\(layer.name)/\(weight.name)"] {
+                    tensors.append(Tensor(shape: constant.shape, floats: constant.values))
+                    continue
+                }
                 guard let spec = specs["\(layer.name)/\(weight.name)"], let source = report.sourceKey[spec.torchName] else {
                     throw ZooError(.internal, "no PyTorch tensor feeds Keras weight \(layer.name)/\(weight.name)")
                 }
@@ -71,6 +76,11 @@ public enum KerasWeightBuilder {
         { slots in try StreamFeeder(checkpoint: checkpoint, graph: graph, report: report, slots: slots, progress: progress) }
     }
 
+    /// Each fixed Keras weight, keyed "layer/weight".
+    static func kerasConstants(_ graph: Graph) -> [String: KerasConstant] {
+        Dictionary(graph.constants.map { ("\($0.layer)/\($0.weight)", $0) }, uniquingKeysWith: { a, _ in a })
+    }
+
     /// Each Keras weight's parameter spec, keyed "layer/weight".
     static func kerasSpecs(_ graph: Graph) -> [String: ParameterSpec] {
         var specs: [String: ParameterSpec] = [:]
@@ -84,7 +94,11 @@ public enum KerasWeightBuilder {
         /// Slab size: small enough that the permuted slab is still in L2 when it is written and
         /// checksummed (ZOO_SLAB_KB overrides, for measuring).
         static let slabBytes = getenv("ZOO_SLAB_KB").flatMap { Int(String(cString: $0)) }.map { $0 << 10 } ?? (1 << 20)
-        struct Job { var slot: Int; var entry: Int; var plan: TransformPlan; var channels: Range<Int> }
+        struct Job {
+            var slot: Int; var entry: Int; var plan: TransformPlan; var channels: Range<Int>
+            /// A fixed weight's values (no checkpoint tensor behind it).
+            var constant: [Float]? = nil
+        }
 
         private let checkpoint: Checkpoint
         private let progress: ((Int, Int) -> Void)?
@@ -110,7 +124,16 @@ public enum KerasWeightBuilder {
             for (i, e) in checkpoint.entries.enumerated() { entryIndex[e.name] = i }
             var jobs: [[Job]] = []
             var slabsLeft = [Int](repeating: 0, count: checkpoint.entries.count)
+            let constants = KerasWeightBuilder.kerasConstants(graph)
             for (i, slot) in slots.enumerated() {
+                if let constant = constants["\(slot.layer)/\(slot.name)"] {
+                    guard constant.shape == slot.shape else {
+                        throw ZooError(.internal, "\(slot.layer)/\(slot.name) expected shape \(slot.shape), the constant has \(constant.shape)")
+                    }
+                    let plan = Transform.identity.plan(shape: [constant.values.count])!
+                    jobs.append([Job(slot: i, entry: -1, plan: plan, channels: 0..<plan.channels, constant: constant.values)])
+                    continue
+                }
                 guard let spec = specs["\(slot.layer)/\(slot.name)"], let source = report.sourceKey[spec.torchName], let e = entryIndex[source],
                       let plan = spec.transform.plan(shape: spec.torchShape) else {
                     throw ZooError(.internal, "no PyTorch tensor feeds Keras weight \(slot.layer)/\(slot.name)")
@@ -172,6 +195,12 @@ public enum KerasWeightBuilder {
 
         private func run(_ job: Job, _ buffer: Buffer) throws {
             guard let writer = lock.locked({ self.writer }) else { return }
+            if let constant = job.constant {
+                try constant.withUnsafeBufferPointer { try writer.write(job.slot, at: 0, $0) }
+                let done = lock.locked { () -> Int in written += constant.count * elementSize; return written }
+                progress?(done, total)
+                return
+            }
             let entry = checkpoint.entries[job.entry]
             let plan = job.plan
             let run = job.channels.count * plan.outer

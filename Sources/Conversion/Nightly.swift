@@ -104,7 +104,7 @@ public enum Nightly {
                     let start = monotonicSeconds()
                     if plan.faults.contains(arch.name) {
                         var weights = try KerasWeightBuilder.build(checkpoint: checkpoint, graph: graph, model: model, report: report)
-                        corrupt(&weights, model: model)
+                        corrupt(&weights, model: model, graph: graph)
                         try KerasFile.write(model, weights: weights, to: output, format: format, overwrite: true)
                     } else { // the path `zoo convert` takes
                         try KerasFile.write(model, to: output, format: format, overwrite: true,
@@ -137,9 +137,11 @@ public enum Nightly {
         return result
     }
 
-    /// A deliberate mapping error: the first kernel's elements mirrored, as a wrong transpose would.
-    static func corrupt(_ weights: inout KerasWeights, model: KerasModel) {
-        guard let layer = model.layers.first(where: { !$0.weights.isEmpty }), let kernel = weights[layer.name]?.first,
+    /// A deliberate mapping error: the first kernel from the checkpoint mirrored, as a wrong
+    /// transpose would (the fixed weights some lowerings add hold no checkpoint values).
+    static func corrupt(_ weights: inout KerasWeights, model: KerasModel, graph: Graph) {
+        let mapped = Set(graph.parameters.compactMap(\.kerasLayer))
+        guard let layer = model.layers.first(where: { !$0.weights.isEmpty && mapped.contains($0.name) }), let kernel = weights[layer.name]?.first,
               let floats = try? kernel.floats() else { return }
         weights[layer.name]![0] = Tensor(shape: kernel.shape, floats: floats.reversed())
     }

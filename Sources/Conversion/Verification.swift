@@ -14,34 +14,26 @@ public struct VerificationInputs: Sendable {
         var rng = SeededGenerator(seed: seed)
         torch = [:]
         keras = [:]
-        let vocabulary = graph.nodes.compactMap { node -> Int? in
-            if let e = node.as(EmbeddingOp.self), node.inputs.first.map({ graph.node($0).kerasName }) == "input_ids" { return e.count }
-            return nil
-        }.first ?? 2
-        let typeVocabulary = graph.nodes.compactMap { node -> Int? in
-            if let e = node.as(EmbeddingOp.self), node.inputs.first.map({ graph.node($0).kerasName }) == "token_type_ids" { return e.count }
-            return nil
-        }.first ?? 1
-        for id in graph.inputs {
-            guard let spec = graph.node(id).as(InputSpec.self) else { continue }
-            switch spec.kind {
-            case .image:
+        for spec in graph.inputSpecs {
+            switch spec.fill {
+            case .pixels:
                 let (c, h, w) = (spec.shape[0], spec.shape[1], spec.shape[2])
                 var nchw = [Float](repeating: 0, count: batch * c * h * w)
                 for i in 0..<nchw.count { nchw[i] = rng.normal() }
                 torch[spec.name] = Tensor(shape: [batch, c, h, w], floats: nchw)
                 keras[spec.name] = Tensor(shape: [batch, h, w, c], floats: permute(nchw, shape: [batch, c, h, w], order: [0, 2, 3, 1]))
-            case .tokens:
+            case .tokenIDs, .attentionMask, .tokenTypes, .positions:
                 let t = sequenceLength
                 var values = [Float](repeating: 0, count: batch * t)
                 for b in 0..<batch {
                     for i in 0..<t {
                         let v: Int
-                        switch spec.name {
-                        case "attention_mask": v = i < t - 3 * b ? 1 : 0 // later rows are padded more
-                        case "token_type_ids": v = Int.random(in: 0..<typeVocabulary, using: &rng)
-                        case "position_ids": v = i
-                        default: v = Int.random(in: 0..<vocabulary, using: &rng)
+                        switch spec.fill {
+                        case .attentionMask: v = i < t - 3 * b ? 1 : 0 // later rows are padded more
+                        case .tokenTypes(let count): v = Int.random(in: 0..<max(1, count), using: &rng)
+                        case .positions: v = i
+                        case .tokenIDs(let vocabulary): v = Int.random(in: 0..<max(1, vocabulary), using: &rng)
+                        case .pixels: v = 0
                         }
                         values[b * t + i] = Float(v)
                     }

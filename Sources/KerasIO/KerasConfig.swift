@@ -36,6 +36,11 @@ public enum KerasConfig {
                             ("depthwise_initializer", glorotUniform), ("bias_initializer", zeros), ("depthwise_regularizer", .null),
                             ("bias_regularizer", .null), ("activity_regularizer", .null), ("depthwise_constraint", .null),
                             ("bias_constraint", .null)],
+        "Conv1D": [("filters", required), ("kernel_size", required), ("strides", .array([.int(1)])), ("padding", .string("valid")),
+                   ("data_format", .string("channels_last")), ("dilation_rate", .array([.int(1)])), ("groups", .int(1)),
+                   ("activation", .string("linear")), ("use_bias", .bool(true)), ("kernel_initializer", glorotUniform),
+                   ("bias_initializer", zeros), ("kernel_regularizer", .null), ("bias_regularizer", .null),
+                   ("activity_regularizer", .null), ("kernel_constraint", .null), ("bias_constraint", .null)],
         "Multiply": [],
         "Concatenate": [("axis", .int(-1))],
         "Permute": [("dims", required)],
@@ -89,7 +94,7 @@ public enum KerasConfig {
     /// Classes whose Keras implementation records the input shape it was built on.
     private static let recordsBuildShape: Set<String> = [
         "ZeroPadding2D", "Conv2D", "DepthwiseConv2D", "BatchNormalization", "GlobalAveragePooling2D", "Add", "Multiply",
-        "Concatenate", "Cropping2D", "Permute", "Rescaling", "Flatten", "Dense",
+        "Concatenate", "Cropping2D", "Permute", "Rescaling", "Conv1D", "Flatten", "Dense",
         "Embedding", "LayerNormalization",
     ]
 

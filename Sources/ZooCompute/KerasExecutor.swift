@@ -19,7 +19,7 @@ public struct KerasExecutor: Sendable {
 
     /// The layers Keras semantics are implemented for.
     public static let supportedClasses = ["InputLayer", "ZeroPadding2D", "Conv2D", "DepthwiseConv2D", "BatchNormalization", "Activation", "ReLU",
-                                          "Multiply", "Concatenate", "Permute", "Cropping2D", "Rescaling",
+                                          "Multiply", "Concatenate", "Permute", "Cropping2D", "Rescaling", "Conv1D",
                                           "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D", "Add", "Flatten", "Dense",
                                           "Dropout", "Embedding", "LayerNormalization", "MultiHeadAttention", "MaxPooling1D", "Reshape"]
 
@@ -172,6 +172,8 @@ public struct KerasExecutor: Sendable {
         case cropping(top: Int, bottom: Int, left: Int, right: Int, channelsFirst: Bool)
         /// x · scale + offset, each a scalar or one value per channel (last axis).
         case rescaling(scale: [Float], offset: [Float])
+        /// Over [N, T, C] with a kernel (k, C, filters); `causal` pads (k − 1)·dilation on the left.
+        case conv1d(filters: Int, kernel: Int, stride: Int, causal: Bool, padding: Padding, dilation: Int, activation: ActivationKind, useBias: Bool)
 
         init(_ layer: KerasLayer) throws {
             let c = Config(layer)
@@ -211,6 +213,13 @@ public struct KerasExecutor: Sendable {
                 case let v? where v.double == 6: self = .activation(.relu6) // keras.applications' ReLU(6.)
                 case let v?: throw ZooError(.mismatch, "expected a ReLU with max_value none or 6, found \(v.serialized)")
                 }
+            case "Conv1D":
+                try c.channelsLast()
+                guard try c.int("groups", default: 1) == 1 else { throw ZooError(.mismatch, "expected an ungrouped Conv1D, found groups \(try c.int("groups"))") }
+                let causal = c.value("padding")?.string == "causal"
+                self = .conv1d(filters: try c.int("filters"), kernel: try c.single("kernel_size"), stride: try c.single("strides", default: 1),
+                               causal: causal, padding: causal ? .valid : try c.padding(), dilation: try c.single("dilation_rate", default: 1),
+                               activation: try c.activation(), useBias: try c.bool("use_bias", default: true))
             case "Multiply": self = .multiply
             case "Concatenate":
                 let axis = try c.int("axis", default: -1)
@@ -665,6 +674,36 @@ public struct KerasExecutor: Sendable {
                 }
             }
             return y
+
+        case .conv1d(let filters, let kernel, let stride, let causal, let padding, let dilation, let activation, let useBias):
+            let x = source()
+            guard x.shape.count == 3 else { throw ZooError(.mismatch, "expected [N, T, C] for Conv1D, found \(shapeText(x.shape))") }
+            let (n, t, c) = (x.shape[0], x.shape[1], x.shape[2])
+            guard wt[0].count == kernel * c * filters else { throw ZooError(.mismatch, "expected a Conv1D kernel for \(c) channels, found \(wt[0].count) values") }
+            let left: Int, out: Int
+            if causal {
+                (left, out) = ((kernel - 1) * dilation, (t - 1) / stride + 1)
+            } else {
+                let (o, p) = try spatial(t, kernel: kernel, stride: stride, dilation: dilation, padding)
+                (left, out) = (p, o)
+            }
+            var y = [Float](repeating: 0, count: n * out * filters)
+            let k = wt[0], b = useBias ? wt[1] : nil
+            for i in 0..<n {
+                for o in 0..<out {
+                    for f in 0..<filters {
+                        var sum: Float = b?[f] ?? 0
+                        for tap in 0..<kernel {
+                            let s = o * stride - left + tap * dilation
+                            guard s >= 0 && s < t else { continue }
+                            for ch in 0..<c { sum += k[(tap * c + ch) * filters + f] * x.data[(i * t + s) * c + ch] }
+                        }
+                        y[(i * out + o) * filters + f] = sum
+                    }
+                }
+            }
+            activation.apply(&y)
+            return FloatTensor(shape: [n, out, filters], data: y)
 
         case .rescaling(let scale, let offset):
             var x = owned()

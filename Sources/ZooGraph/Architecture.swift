@@ -47,6 +47,9 @@ public struct TransformerConfig: Sendable, Equatable {
     public var layerNormEps: Double       // layer_norm_eps
     public var activation: ActivationKind // hidden_act
     public var pooler: Bool
+    /// The Keras model takes `token_type_ids` (sentence pairs); else token types are 0, as
+    /// Hugging Face models compute them when a caller passes none.
+    public var tokenTypeInput = false
 
     public init(vocabularySize: Int, hiddenSize: Int, layers: Int, heads: Int, intermediateSize: Int, maxPositions: Int,
                 typeVocabularySize: Int, layerNormEps: Double, activation: ActivationKind, pooler: Bool) {

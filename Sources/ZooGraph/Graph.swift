@@ -12,6 +12,21 @@ import ZooKernels
 
 public enum InputKind: String, Sendable { case image, tokens }
 
+/// What an input holds, so verification can fill it as a user would: the descriptor states it
+/// with the input (family knowledge, stated where the family is).
+public enum InputFill: Equatable, Sendable {
+    /// Pixel values (standard normal noise).
+    case pixels
+    /// Token ids in 0..<vocabulary.
+    case tokenIDs(vocabulary: Int)
+    /// 1 for a token to attend to, 0 for padding; later samples of a batch padded more.
+    case attentionMask
+    /// Segment ids in 0..<count.
+    case tokenTypes(count: Int)
+    /// 0, 1, … T − 1.
+    case positions
+}
+
 /// How a value's elements are ordered in PyTorch compared with Keras.
 public enum ValueLayout: Equatable, Sendable {
     /// A feature map [C, H, W] that Keras holds channels last, as [H, W, C].
@@ -183,9 +198,9 @@ public final class GraphBuilder {
         return prefix.isEmpty ? kind : "\(prefix)_\(kind)"
     }
 
-    public func input(_ name: String, kind: InputKind, shape: [Int]) -> Value {
-        let v = add(InputSpec(name: name, kind: kind, shape: shape), [], module: false, torch: nil, keras: name, shape: shape,
-                    layout: kind == .image ? .channelsFirst : .same)
+    public func input(_ name: String, kind: InputKind, shape: [Int], fill: InputFill? = nil) -> Value {
+        let spec = InputSpec(name: name, kind: kind, shape: shape, fill: fill ?? (kind == .image ? .pixels : .tokenIDs(vocabulary: 2)))
+        let v = add(spec, [], module: false, torch: nil, keras: name, shape: shape, layout: kind == .image ? .channelsFirst : .same)
         inputs.append(v.node)
         return v
     }
@@ -201,6 +216,7 @@ public struct InputSpec: GraphOp, Equatable {
     public var name: String
     public var kind: InputKind
     public var shape: [Int]
+    public var fill: InputFill
 
     public var opName: String { "input" }
 

@@ -28,10 +28,32 @@ public protocol GraphOp: Sendable {
     /// Whether the output is ≥ 0 whatever the input (after a ReLU): lets a zero-padded max pool
     /// stand for PyTorch's −∞ padding.
     func isNonNegative(_ node: Node, in graph: Graph) -> Bool
+
+    /// Keras weights the lowering needs that no checkpoint holds: fixed values that let core
+    /// layers compute what PyTorch code does without a module (position ids from token ids, an
+    /// adaptive pool's bins). Written into the Keras file like any weight.
+    func constants(of node: Node, in graph: Graph) -> [KerasConstant]
+}
+
+/// A Keras weight with fixed values (in Keras layout), stated by the op that needs it.
+public struct KerasConstant: Sendable, Equatable {
+    public let layer: String
+    public let weight: String
+    public let shape: [Int]
+    public let values: [Float]
+
+    public init(layer: String, weight: String, shape: [Int], values: [Float]) {
+        precondition(values.count == shape.reduce(1, *), "a constant's values must fill its shape")
+        self.layer = layer
+        self.weight = weight
+        self.shape = shape
+        self.values = values
+    }
 }
 
 extension GraphOp {
     public func parameters(of node: Node, in graph: Graph) -> [ParameterSpec] { [] }
+    public func constants(of node: Node, in graph: Graph) -> [KerasConstant] { [] }
     public func isNonNegative(_ node: Node, in graph: Graph) -> Bool { false }
 }
 
@@ -187,10 +209,12 @@ public struct KerasLowering {
     private var producer: [Int: String] = [:]
     private var names = Set<String>()
     private let parameters: [Int: [ParameterSpec]]
+    private let constants: [String: KerasConstant]
 
     init(graph: Graph) {
         self.graph = graph
         parameters = Dictionary(grouping: graph.parameters, by: \.node)
+        constants = Dictionary(graph.constants.map { ("\($0.layer)/\($0.weight)", $0) }, uniquingKeysWith: { a, _ in a })
         names = Set(graph.nodes.map(\.kerasName))
     }
 
@@ -208,10 +232,12 @@ public struct KerasLowering {
                    outputShape: node.kerasShape)
     }
 
-    /// The Keras weights (name, shape) the node's parameters give `layer`, in `order`.
+    /// The Keras weights (name, shape) the node's parameters (or constants) give `layer`, in `order`.
     public func weights(of node: Node, layer: String, order: [String]) -> [(name: String, shape: [Int])] {
         let specs = (parameters[node.id] ?? []).filter { $0.kerasLayer == layer }
-        return order.compactMap { w in specs.first { $0.kerasWeight == w }.map { (w, $0.kerasShape!) } }
+        return order.compactMap { w in
+            specs.first { $0.kerasWeight == w }.map { (w, $0.kerasShape!) } ?? constants["\(layer)/\(w)"].map { (w, $0.shape) }
+        }
     }
 
     /// A fresh layer name derived from `base` (helpers such as a padding layer before a conv).
@@ -299,6 +325,9 @@ extension Graph {
         }
         return order
     }
+
+    /// The fixed Keras weights of every node (see `GraphOp.constants`).
+    public var constants: [KerasConstant] { nodes.flatMap { $0.op.constants(of: $0, in: self) } }
 
     /// Distinct PyTorch state-dict entries (a fused in_proj appears once), in order.
     public var torchEntries: [(name: String, shape: [Int], dtype: DType)] {

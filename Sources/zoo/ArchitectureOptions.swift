@@ -25,6 +25,9 @@ struct SizingOptions: ParsableArguments {
     @Option(help: "Attention heads of a transformer, when no config.json says it.")
     var heads: Int?
 
+    @Flag(name: .customLong("token-types"), help: "Encoders: take token_type_ids as an input (sentence pairs); by default the Keras model takes input_ids and attention_mask, with token types 0 as Hugging Face computes them when none are passed.")
+    var tokenTypes = false
+
     @Flag(name: .customLong("transform-input"), inversion: .prefixedNo,
           help: "torchvision's transform_input (googlenet, inception_v3): re-normalise ImageNet-normalised input inside the model, as torchvision does with its pretrained weights. The weights do not record it; default off, as the builders make a model without weights.")
     var transformInput: Bool?
@@ -58,6 +61,13 @@ struct SizingOptions: ParsableArguments {
                 throw ValidationError("--transform-input applies to \(having); \(architecture.name) has no transform_input")
             }
             options.transformInput = transformInput
+        }
+        if tokenTypes {
+            guard var transformer = options.transformer ?? architecture.defaults.transformer else {
+                throw ValidationError("--token-types applies to transformer encoders; \(architecture.name) takes no tokens")
+            }
+            transformer.tokenTypeInput = true
+            options.transformer = transformer
         }
         if let classes { options.classes = classes }
         if let imageSize { options.imageSize = imageSize }

@@ -70,6 +70,7 @@ enum Reference {
         let keras = try graph.kerasModel()
         // every Keras weight is fed by exactly one mapping entry
         let mapped = graph.parameters.compactMap { p in p.kerasLayer.map { "\($0)/\(p.kerasWeight!)" } }
+            + graph.constants.map { "\($0.layer)/\($0.weight)" }
         let declared = keras.layers.flatMap { l in l.weights.map { "\(l.name)/\($0.name)" } }
         #expect(mapped.sorted() == declared.sorted())
         #expect(Set(mapped).count == mapped.count)

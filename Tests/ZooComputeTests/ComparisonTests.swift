@@ -33,8 +33,9 @@ import ZooGraph
 
     static let resnet = try! Registry.named("resnet18")!.graph(ArchitectureOptions(classes: 10, imageSize: 32))
     static let bert: Graph = {
-        let config = TransformerConfig(vocabularySize: 99, hiddenSize: 32, layers: 2, heads: 4, intermediateSize: 37, maxPositions: 40,
+        var config = TransformerConfig(vocabularySize: 99, hiddenSize: 32, layers: 2, heads: 4, intermediateSize: 37, maxPositions: 40,
                                        typeVocabularySize: 2, layerNormEps: 1e-12, activation: .gelu, pooler: true)
+        config.tokenTypeInput = true
         return try! Registry.named("bert")!.graph(ArchitectureOptions(transformer: config))
     }()
     /// conv → flatten of a 6×5×4 map → linear: the flatten order matters.

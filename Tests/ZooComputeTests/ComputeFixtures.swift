@@ -146,6 +146,7 @@ func mappedKerasWeights(_ graph: Graph, torch: [String: Tensor], model: KerasMod
         let values = override(p, p.transform.apply(try source.floats(), shape: p.torchShape))
         byLayer[layer, default: [:]][weight] = Tensor(shape: shape, floats: values)
     }
+    for c in graph.constants { byLayer[c.layer, default: [:]][c.weight] = Tensor(shape: c.shape, floats: c.values) }
     var out: [String: [Tensor]] = [:]
     for layer in model.layers where !layer.weights.isEmpty {
         out[layer.name] = try layer.weights.map { try #require(byLayer[layer.name]?[$0.name], "no Keras weight \(layer.name)/\($0.name)") }

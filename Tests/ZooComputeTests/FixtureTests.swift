@@ -72,7 +72,8 @@ import ZooGraph
         let arch = try #require(Registry.named(archName))
         let options = try #require(entry["options"])
         if let t = options["transformer"] {
-            let config = try BERT.config(fromHuggingFace: t, pooler: t["pooler"]?.bool ?? true)
+            var config = try BERT.config(fromHuggingFace: t, pooler: t["pooler"]?.bool ?? true)
+            config.tokenTypeInput = true // the fixture's PyTorch run was given token types
             return try arch.graph(ArchitectureOptions(transformer: config))
         }
         return try arch.graph(ArchitectureOptions(classes: options["classes"]?.int, imageSize: options["image_size"]?.int))
