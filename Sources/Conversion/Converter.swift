@@ -203,9 +203,6 @@ public enum Converter {
 }
 
 extension Checkpoint {
-    /// The files a conversion reads from, which it must never write over.
-    public var inputFiles: [String] { [path] }
-
     public var tensorShapes: TensorShapes { TensorShapes(entries.map { ($0.name, $0.shape, $0.dtype) }) }
 }
 

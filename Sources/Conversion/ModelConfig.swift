@@ -19,9 +19,14 @@ public struct ModelConfig: Sendable {
 
     public var modelType: String? { json["model_type"]?.string }
 
-    /// `--config` when given, else `config.json` in the checkpoint's folder, else nil.
+    /// `--config` when given, else `config.json` in the checkpoint's folder (inside the checkpoint
+    /// when it is a model folder), else nil.
     public static func find(explicit: String?, beside checkpoint: String?) throws -> ModelConfig? {
         let beside = checkpoint.map { path -> String in
+            var info = stat()
+            if stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR {
+                return path.hasSuffix("/") ? path + "config.json" : path + "/config.json"
+            }
             guard let slash = path.lastIndex(of: "/") else { return "config.json" }
             return String(path[...slash]) + "config.json"
         }
