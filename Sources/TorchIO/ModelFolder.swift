@@ -96,9 +96,10 @@ extension Checkpoint {
         if let (tensor, shard) = weightMap.first(where: { holder[$0.tensor] == nil }) {
             throw ZooError(.format, "\(indexPath): expected tensor '\(shown: tensor)' in shard '\(shown: shard)', as the weight_map says, found it in no shard")
         }
-        // DataParallel's prefix, decided over all shards at once (the index names tensors as stored)
+        // DataParallel's prefix, removed from pickles as in one file, but decided over all shards
+        // at once (the index names tensors as stored)
         var stripped: String?
-        if entries.allSatisfy({ $0.name.hasPrefix("module.") }) {
+        if !safetensors, entries.allSatisfy({ $0.name.hasPrefix("module.") }) {
             stripped = "module."
             entries = entries.map {
                 CheckpointEntry(name: String($0.name.dropFirst(7)), dtype: $0.dtype, shape: $0.shape, location: $0.location, shard: $0.shard)
