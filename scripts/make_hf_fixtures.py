@@ -5,14 +5,34 @@ Tests/Fixtures/hf/roberta-tiny/   RobertaModel (vocab 99, hidden 32, 2 layers, 4
 Tests/Fixtures/hf/roberta-bare.pth  the same model's state_dict() saved alone with torch.save (no
                                   config.json beside it), as people pass such files around.
 
-Run: $(bash scripts/venv.sh torch) scripts/make_hf_fixtures.py
+One tiny BertModel (the config of examples/bert-tiny/config.json, seed 0) in the four layouts of a
+model folder, each with its config.json:
+
+Tests/Fixtures/hf/bert-tiny-safetensors/        save_pretrained(dir): model.safetensors
+Tests/Fixtures/hf/bert-tiny-sharded-safetensors/  save_pretrained(dir, max_shard_size="30KB"):
+                                  model-0000N-of-00003.safetensors + model.safetensors.index.json
+Tests/Fixtures/hf/bert-tiny-bin/                pytorch_model.bin (a torch.save zip)
+Tests/Fixtures/hf/bert-tiny-sharded-bin/        pytorch_model-0000N-of-00003.bin + pytorch_model.bin.index.json
+Tests/Fixtures/hf/bert-tiny-manifest.json       the state dict's names and shapes, in the model's order
+
+transformers 5 writes safetensors only (it ignores safe_serialization=False), so the two .bin
+folders are written as transformers 4's save_pretrained(safe_serialization=False) wrote them:
+huggingface_hub's split_torch_state_dict_into_shards with the pattern "pytorch_model{suffix}.bin",
+torch.save of each shard, and the index {"metadata": {"total_size": …}, "weight_map": …}. Every
+folder is then loaded back with transformers' from_pretrained and must compute what the model does.
+
+Run: HF_HUB_OFFLINE=1 $(bash scripts/venv.sh torch) scripts/make_hf_fixtures.py
 """
+import json
 import os
+import shutil
 
 import torch
-from transformers import RobertaConfig, RobertaModel
+from huggingface_hub import split_torch_state_dict_into_shards
+from transformers import BertConfig, BertModel, RobertaConfig, RobertaModel
 
-root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "Fixtures", "hf")
+here = os.path.dirname(os.path.abspath(__file__))
+root = os.path.join(here, "..", "Tests", "Fixtures", "hf")
 os.makedirs(root, exist_ok=True)
 
 torch.manual_seed(0)
@@ -21,4 +41,55 @@ config = RobertaConfig(vocab_size=99, hidden_size=32, num_hidden_layers=2, num_a
 model = RobertaModel(config).eval()
 model.save_pretrained(os.path.join(root, "roberta-tiny"))
 torch.save(model.state_dict(), os.path.join(root, "roberta-bare.pth"))
+
+# The tiny BERT of examples/bert-tiny, saved in every layout of a model folder.
+SHARD_SIZE = "30KB"  # three shards of the 80 KB model
+torch.manual_seed(0)
+bert = BertModel(BertConfig.from_json_file(os.path.join(here, "..", "examples", "bert-tiny", "config.json"))).eval()
+state = bert.state_dict()
+
+
+def fresh(name):
+    path = os.path.join(root, name)
+    shutil.rmtree(path, ignore_errors=True)
+    return path
+
+
+bert.save_pretrained(fresh("bert-tiny-safetensors"))
+bert.save_pretrained(fresh("bert-tiny-sharded-safetensors"), max_shard_size=SHARD_SIZE)
+
+
+def save_bin(path, max_shard_size):
+    """transformers 4's save_pretrained(path, safe_serialization=False, max_shard_size=…)."""
+    os.makedirs(path)
+    bert.config.save_pretrained(path)
+    split = split_torch_state_dict_into_shards(state, filename_pattern="pytorch_model{suffix}.bin",
+                                               max_shard_size=max_shard_size)
+    for file, names in split.filename_to_tensors.items():
+        torch.save({name: state[name].contiguous() for name in names}, os.path.join(path, file))
+    if split.is_sharded:
+        index = {"metadata": split.metadata, "weight_map": split.tensor_to_filename}
+        with open(os.path.join(path, "pytorch_model.bin.index.json"), "w", encoding="utf-8") as f:
+            f.write(json.dumps(index, indent=2, sort_keys=True) + "\n")
+    return split
+
+
+save_bin(fresh("bert-tiny-bin"), "50GB")
+split = save_bin(fresh("bert-tiny-sharded-bin"), SHARD_SIZE)
+assert len(split.filename_to_tensors) >= 3, split.filename_to_tensors.keys()
+
+with open(os.path.join(root, "bert-tiny-manifest.json"), "w") as f:
+    json.dump({"tensors": [[name, list(t.shape)] for name, t in state.items()]}, f, indent=1)
+    f.write("\n")
+
+# Each folder is what transformers reads back: the same function as the model that wrote it.
+ids = torch.randint(0, bert.config.vocab_size, (2, 11), generator=torch.Generator().manual_seed(1))
+with torch.no_grad():
+    want = bert(input_ids=ids).last_hidden_state
+    for name in ["bert-tiny-safetensors", "bert-tiny-sharded-safetensors", "bert-tiny-bin", "bert-tiny-sharded-bin"]:
+        folder = os.path.join(root, name)
+        loaded = BertModel.from_pretrained(folder).eval()
+        got = loaded(input_ids=ids).last_hidden_state
+        assert torch.equal(got, want), name
+        print("wrote", folder, sorted(os.listdir(folder)))
 print("wrote", root)

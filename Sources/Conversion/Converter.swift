@@ -123,7 +123,7 @@ public enum Converter {
                 throw error.prefixed(config.path)
             }
         } else if let shapes, let doubt = hf.ambiguousWithoutConfig(shapes) {
-            throw ZooError(.mismatch, "\(checkpointPath ?? arch.name): \(doubt); put the model's config.json beside the checkpoint or name it with --config")
+            throw ZooError(.mismatch, "\(checkpointPath ?? arch.name): \(doubt); put the model's config.json \(ModelConfig.placeHint(for: checkpointPath)) or name it with --config")
         }
         return options
     }
@@ -190,7 +190,7 @@ public enum Converter {
         let shapes = try self.shapes(of: checkpoint, for: arch, stripPrefix: stripPrefix, options: options)
         let chosen = arch.infer(shapes).overridden(by: options)
         if let transformer = chosen.transformer, transformer.heads <= 0 {
-            throw ZooError(.usage, "\(checkpoint.path): the number of attention heads is not recorded in the weights; put the model's config.json beside the checkpoint or pass --heads")
+            throw ZooError(.usage, "\(checkpoint.path): the number of attention heads is not recorded in the weights; put the model's config.json \(ModelConfig.placeHint(for: checkpoint.path)) or pass --heads")
         }
         let graph = try arch.graph(chosen)
         let report = arch.match(shapes, graph: graph)
@@ -203,9 +203,6 @@ public enum Converter {
 }
 
 extension Checkpoint {
-    /// The files a conversion reads from, which it must never write over.
-    public var inputFiles: [String] { [path] }
-
     public var tensorShapes: TensorShapes { TensorShapes(entries.map { ($0.name, $0.shape, $0.dtype) }) }
 }
 

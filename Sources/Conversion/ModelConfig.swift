@@ -19,9 +19,11 @@ public struct ModelConfig: Sendable {
 
     public var modelType: String? { json["model_type"]?.string }
 
-    /// `--config` when given, else `config.json` in the checkpoint's folder, else nil.
+    /// `--config` when given, else `config.json` in the checkpoint's folder (inside the checkpoint
+    /// when it is a model folder), else nil.
     public static func find(explicit: String?, beside checkpoint: String?) throws -> ModelConfig? {
         let beside = checkpoint.map { path -> String in
+            if isFolder(path) { return path.hasSuffix("/") ? path + "config.json" : path + "/config.json" }
             guard let slash = path.lastIndex(of: "/") else { return "config.json" }
             return String(path[...slash]) + "config.json"
         }
@@ -37,6 +39,16 @@ public struct ModelConfig: Sendable {
         } catch let error as ZooError {
             throw ZooError(.format, "\(path): expected a Hugging Face config.json (a JSON object), found: \(error.message)")
         }
+    }
+
+    /// Where a user should put the config.json a checkpoint lacks, for a message.
+    static func placeHint(for checkpoint: String?) -> String {
+        checkpoint.map(isFolder) == true ? "in the model folder" : "beside the checkpoint"
+    }
+
+    static func isFolder(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
     }
 
     /// Whether this config may size `arch`: a config found beside the checkpoint concerns only

@@ -1,4 +1,9 @@
 import ZooCore
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// The container a checkpoint came in.
 public enum CheckpointFormat: String, Sendable {
@@ -24,6 +29,8 @@ public struct CheckpointEntry: Sendable {
     public let dtype: DType
     public let shape: [Int]
     let location: Location
+    /// Which of the checkpoint's `weightFiles` holds it (0 but in a sharded folder).
+    public internal(set) var shard = 0
 
     enum Location: Sendable {
         /// A strided view into a pickle-described storage.
@@ -39,10 +46,18 @@ public struct CheckpointEntry: Sendable {
 /// A checkpoint opened for reading: its tensors' names, dtypes and shapes are known at once;
 /// elements are read only when asked for.
 public final class Checkpoint: @unchecked Sendable {
-    public let path: String
+    /// The checkpoint file, or the folder of a Hugging Face model (`save_pretrained`).
+    public internal(set) var path: String
     public let format: CheckpointFormat
-    public let isBigEndian: Bool
-    /// Tensors in file order, after unwrapping and prefix stripping.
+    /// Whether `path` is a model folder rather than a file.
+    public internal(set) var isFolder = false
+    /// The index of a sharded folder (`model.safetensors.index.json`, `pytorch_model.bin.index.json`).
+    public internal(set) var indexFile: String?
+    /// Weights files of a folder that were not read, because another layout is preferred
+    /// (`pytorch_model.bin` beside `model.safetensors`).
+    public internal(set) var unusedWeightFiles: [String] = []
+    /// Tensors in file order (a sharded folder's: shard by shard, each in its file's order),
+    /// after unwrapping and prefix stripping.
     public let entries: [CheckpointEntry]
     /// Entries beside the tensors (epoch, optimizer state …), as short summaries.
     public let otherEntries: [(name: String, summary: String)]
@@ -53,32 +68,48 @@ public final class Checkpoint: @unchecked Sendable {
     /// Other dicts of tensors the checkpoint holds beside the chosen one (`model_ema`), which
     /// `--key` selects instead.
     public private(set) var alternativeWeights: [String] = []
-    /// safetensors `__metadata__`.
+    /// safetensors `__metadata__` (of every shard, each pair once).
     public let metadata: [(String, String)]
 
-    private let source: StorageSource
-    /// zip records whose CRC-32 has been checked by `verifyRecord`.
-    private var verifiedRecords: Set<String> = []
+    /// The files the tensors come from, in order; `CheckpointEntry.shard` indexes them.
+    let shards: [Shard]
+    /// zip records whose CRC-32 has been checked by `verifyRecord`, as (shard, record name).
+    private var verifiedRecords: Set<[String]> = []
     private let lock = Lock()
+
+    /// One mapped file of tensors: the checkpoint itself, or one shard of a folder.
+    struct Shard {
+        let path: String
+        let source: StorageSource
+        /// A zip whose `byteorder` says big.
+        let isBigEndian: Bool
+    }
 
     enum StorageSource {
         case zip(ZipReader, prefix: String, file: MappedFile, directory: ZipDirectory)
         case mapped(MappedFile, storageRanges: [String: Range<Int>])
     }
 
-    private init(path: String, format: CheckpointFormat, isBigEndian: Bool, entries: [CheckpointEntry],
-                 otherEntries: [(String, String)], selectedKey: String?, strippedPrefix: String?,
-                 metadata: [(String, String)], source: StorageSource) {
+    init(path: String, format: CheckpointFormat, entries: [CheckpointEntry],
+         otherEntries: [(String, String)], selectedKey: String?, strippedPrefix: String?,
+         metadata: [(String, String)], shards: [Shard]) {
         self.path = path
         self.format = format
-        self.isBigEndian = isBigEndian
         self.entries = entries
         self.otherEntries = otherEntries
         self.selectedKey = selectedKey
         self.strippedPrefix = strippedPrefix
         self.metadata = metadata
-        self.source = source
+        self.shards = shards
     }
+
+    /// Whether any file stores its tensors big-endian (a zip whose `byteorder` says big).
+    public var isBigEndian: Bool { shards.contains { $0.isBigEndian } }
+    /// The files the tensors are read from, in order: the checkpoint itself, a folder's weights
+    /// file, or a sharded folder's shards.
+    public var weightFiles: [String] { shards.map(\.path) }
+    /// Every file read: the weights files and the index. A conversion never writes over one.
+    public var inputFiles: [String] { weightFiles + (indexFile.map { [$0] } ?? []) }
 
     public var parameterCount: Int { entries.reduce(0) { $0 + $1.count } }
     public var byteCount: Int { entries.reduce(0) { $0 + $1.byteCount } }
@@ -87,12 +118,24 @@ public final class Checkpoint: @unchecked Sendable {
 
     // MARK: - Opening
 
-    /// Opens a checkpoint of any supported format, recognised by its first bytes.
+    /// Opens a checkpoint of any supported format, recognised by its first bytes, or a folder
+    /// written by transformers' `save_pretrained` (see `openFolder`).
     /// - Parameters:
-    ///   - path: the file.
+    ///   - path: the file or folder.
     ///   - key: a dotted path to the dict holding the tensors (`ema.weights`), when the automatic
     ///     choice (the top level, or `state_dict` / `model` / `model_state_dict` / `module`) is wrong.
     public static func open(_ path: String, key: String? = nil) throws -> Checkpoint {
+        var info = stat()
+        if stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR {
+            return try openFolder(path, key: key)
+        }
+        return try openFile(path, key: key)
+    }
+
+    /// Opens one file.
+    /// - Parameter shard: the file is one shard of a folder: names are kept as stored (the
+    ///   index names them so), not stripped of `module.`.
+    static func openFile(_ path: String, key: String?, shard: Bool = false) throws -> Checkpoint {
         do {
             let file = try MappedFile(path: path)
             let head = Array(file.bytes.prefix(16))
@@ -100,7 +143,7 @@ public final class Checkpoint: @unchecked Sendable {
                 throw ZooError(.format, "expected a PyTorch checkpoint or safetensors file, found an empty file (0 bytes)")
             }
             if head.starts(with: [0x50, 0x4b, 0x03, 0x04]) || head.starts(with: [0x50, 0x4b, 0x05, 0x06]) {
-                return try openZip(path, file: file, key: key)
+                return try openZip(path, file: file, key: key, shard: shard)
             }
             // safetensors before pickles: a header length of 128, 384 … starts with the byte 0x80,
             // which is also a pickle's PROTO opcode.
@@ -109,7 +152,7 @@ public final class Checkpoint: @unchecked Sendable {
                 return try openSafetensors(file)
             }
             if head.starts(with: [0x80]) && head.count >= 2 && head[1] <= 5 {
-                return try openLegacy(file, key: key)
+                return try openLegacy(file, key: key, shard: shard)
             }
             let shown = head.prefix(8).map { String($0, radix: 16).leftPadded(2) }.joined(separator: " ")
             throw ZooError(.format, "expected a PyTorch checkpoint (zip or legacy pickle) or a safetensors file, found none of them (first bytes: \(shown))")
@@ -128,7 +171,7 @@ public final class Checkpoint: @unchecked Sendable {
         return i < file.count && file.bytes[i] == UInt8(ascii: "{")
     }
 
-    private static func openZip(_ path: String, file: MappedFile, key: String?) throws -> Checkpoint {
+    private static func openZip(_ path: String, file: MappedFile, key: String?, shard: Bool) throws -> Checkpoint {
         let archive = try ZipReader(path: path, kind: "a torch ≥ 1.6 .pth", displayName: nil)
         guard let pickleName = archive.names.first(where: { $0 == "data.pkl" || $0.hasSuffix("/data.pkl") && !$0.dropLast(9).contains("/") }) else {
             if archive.names.contains(where: { $0.hasSuffix("constants.pkl") }) {
@@ -152,7 +195,7 @@ public final class Checkpoint: @unchecked Sendable {
             let root = try unpickler.load()
             return (unpickler.arena, root)
         }
-        let selection = try select(arena, root, key: key)
+        let selection = try select(arena, root, key: key, stripModulePrefix: !shard)
         var recordSizes: [String: Int] = [:]
         for ref in selection.tensors.map(\.1) {
             let record = prefix + "data/" + ref.storage.key
@@ -164,9 +207,10 @@ public final class Checkpoint: @unchecked Sendable {
             }
         }
         let entries = try makeEntries(selection, available: { recordSizes[$0.key]! }, where: { "zip record '\(prefix)data/\($0.key)'" })
-        let checkpoint = Checkpoint(path: path, format: .zip, isBigEndian: bigEndian, entries: entries, otherEntries: selection.others,
+        let source = StorageSource.zip(archive, prefix: prefix, file: file, directory: ZipDirectory(file.bytes))
+        let checkpoint = Checkpoint(path: path, format: .zip, entries: entries, otherEntries: selection.others,
                                     selectedKey: selection.key, strippedPrefix: selection.strippedPrefix, metadata: [],
-                                    source: .zip(archive, prefix: prefix, file: file, directory: ZipDirectory(file.bytes)))
+                                    shards: [Shard(path: path, source: source, isBigEndian: bigEndian)])
         checkpoint.alternativeWeights = selection.alternatives
         return checkpoint
     }
@@ -187,7 +231,7 @@ public final class Checkpoint: @unchecked Sendable {
         }
     }
 
-    private static func openLegacy(_ file: MappedFile, key: String?) throws -> Checkpoint {
+    private static func openLegacy(_ file: MappedFile, key: String?, shard: Bool) throws -> Checkpoint {
         let raw = file.bytes
         var stream = PickleStream(raw: raw)
         let magic = try stream.next()
@@ -228,14 +272,14 @@ public final class Checkpoint: @unchecked Sendable {
             ranges[storageKey] = start..<(start + storage.byteCount)
             cursor = start + storage.byteCount
         }
-        let selection = try select(main.arena, main.value, key: key)
+        let selection = try select(main.arena, main.value, key: key, stripModulePrefix: !shard)
         for ref in selection.tensors.map(\.1) where ranges[ref.storage.key] == nil {
             throw ZooError(.format, "expected the data of storage '\(shown: ref.storage.key)' after the main pickle, found it missing from the list of storage keys")
         }
         let entries = try makeEntries(selection, available: { ranges[$0.key]!.count }, where: { "legacy storage '\(shown: $0.key)'" })
-        let checkpoint = Checkpoint(path: file.path, format: .legacy, isBigEndian: false, entries: entries, otherEntries: selection.others,
+        let checkpoint = Checkpoint(path: file.path, format: .legacy, entries: entries, otherEntries: selection.others,
                           selectedKey: selection.key, strippedPrefix: selection.strippedPrefix, metadata: [],
-                          source: .mapped(file, storageRanges: ranges))
+                          shards: [Shard(path: file.path, source: .mapped(file, storageRanges: ranges), isBigEndian: false)])
         checkpoint.alternativeWeights = selection.alternatives
         return checkpoint
     }
@@ -315,8 +359,9 @@ public final class Checkpoint: @unchecked Sendable {
         let entries = specs.sorted(by: { ($0.begin, $0.order) < ($1.begin, $1.order) }).map {
             CheckpointEntry(name: $0.name, dtype: $0.dtype, shape: $0.shape, location: .range(offset: dataStart + $0.begin, byteCount: $0.end - $0.begin))
         }
-        return Checkpoint(path: file.path, format: .safetensors, isBigEndian: false, entries: entries, otherEntries: [],
-                          selectedKey: nil, strippedPrefix: nil, metadata: metadata, source: .mapped(file, storageRanges: [:]))
+        return Checkpoint(path: file.path, format: .safetensors, entries: entries, otherEntries: [],
+                          selectedKey: nil, strippedPrefix: nil, metadata: metadata,
+                          shards: [Shard(path: file.path, source: .mapped(file, storageRanges: [:]), isBigEndian: false)])
     }
 
     // MARK: - Reading elements
@@ -338,13 +383,20 @@ public final class Checkpoint: @unchecked Sendable {
     /// Every tensor, in file order; storages shared by several tensors are read once.
     public func allTensors() throws -> [(name: String, tensor: Tensor)] {
         var cache: [String: [UInt8]] = [:]
-        return try entries.map { ($0.name, try tensor($0, cache: &cache)) }
+        var cached = 0
+        return try entries.map { entry in
+            if entry.shard != cached { cache = [:]; cached = entry.shard }
+            return (entry.name, try tensor(entry, cache: &cache))
+        }
     }
 
+    /// `cache` holds the zip records of `entry`'s shard that several of its tensors share, by
+    /// storage key (keys repeat across shards: `allTensors` empties it when the shard changes).
     private func tensor(_ entry: CheckpointEntry, cache: inout [String: [UInt8]]) throws -> Tensor {
+        let shard = shards[entry.shard]
         do {
             try requireMemory(entry.byteCount, entry)
-            switch (entry.location, source) {
+            switch (entry.location, shard.source) {
             case (.range(let offset, let count), .mapped(let file, _)):
                 return Tensor(dtype: entry.dtype, shape: entry.shape, bytes: Array(file.bytes[offset..<(offset + count)]))
             case (.strided(let ref), .zip(let archive, let prefix, _, _)):
@@ -353,14 +405,14 @@ public final class Checkpoint: @unchecked Sendable {
                     storage = cached
                 } else {
                     storage = try archive.read(prefix + "data/" + ref.storage.key)
-                    if entries.filter({ if case .strided(let r) = $0.location { return r.storage.key == ref.storage.key }; return false }).count > 1 {
+                    if entries.filter({ if $0.shard == entry.shard, case .strided(let r) = $0.location { return r.storage.key == ref.storage.key }; return false }).count > 1 {
                         cache[ref.storage.key] = storage
                     }
                 }
                 // A view of the whole storage (the usual case) takes the record as it is: no copy.
                 let whole = ref.offset == 0 && entry.byteCount == storage.count && isRowMajor(ref)
                 let bytes = whole ? storage : storage.withUnsafeBytes { gather(ref, from: $0) }
-                return Tensor(dtype: entry.dtype, shape: entry.shape, bytes: isBigEndian ? byteSwapped(bytes, size: entry.dtype.size) : bytes)
+                return Tensor(dtype: entry.dtype, shape: entry.shape, bytes: shard.isBigEndian ? byteSwapped(bytes, size: entry.dtype.size) : bytes)
             case (.strided(let ref), .mapped(let file, let ranges)):
                 let range = ranges[ref.storage.key]!
                 let bytes = gather(ref, from: UnsafeRawBufferPointer(rebasing: file.bytes[range]))
@@ -369,7 +421,7 @@ public final class Checkpoint: @unchecked Sendable {
                 throw ZooError(.internal, "entry '\(shown: entry.name)' has no readable location")
             }
         } catch let error as ZooError {
-            throw error.prefixed("\(path): tensor '\(shown: entry.name)'")
+            throw error.prefixed("\(shard.path): tensor '\(shown: entry.name)'")
         }
     }
 
@@ -386,7 +438,7 @@ public final class Checkpoint: @unchecked Sendable {
             return try body(UnsafeBufferPointer(start: pointer, count: entry.count))
         }
         do { try requireMemory(entry.count * MemoryLayout<Float>.size, entry) } catch let error as ZooError {
-            throw error.prefixed("\(path): tensor '\(entry.name)'")
+            throw error.prefixed("\(shards[entry.shard].path): tensor '\(shown: entry.name)'")
         }
         let floats = try tensor(entry).floats()
         return try floats.withUnsafeBufferPointer(body)
@@ -402,14 +454,16 @@ public final class Checkpoint: @unchecked Sendable {
     /// Checks the CRC-32 of the zip record holding `entry` against the one the archive records,
     /// once per record (libzip checks records it reads itself; this covers records read in place).
     public func verifyRecord(of entry: CheckpointEntry) throws {
-        guard case .strided(let ref) = entry.location, case .zip(_, let prefix, let file, let directory) = source else { return }
+        let shard = shards[entry.shard]
+        guard case .strided(let ref) = entry.location, case .zip(_, let prefix, let file, let directory) = shard.source else { return }
         let record = prefix + "data/" + ref.storage.key
-        guard let stored = directory.stored[record], !lock.locked({ verifiedRecords.contains(record) }) else { return }
+        let checked = [shard.path, record]
+        guard let stored = directory.stored[record], !lock.locked({ verifiedRecords.contains(checked) }) else { return }
         let found = CRC32.checksum(UnsafeRawBufferPointer(rebasing: file.bytes[stored.range]))
         guard found == stored.crc else {
-            throw ZooError(.format, "\(path): expected record '\(shown: record)' (tensor '\(shown: entry.name)') to have CRC-32 \(hex(stored.crc)) as the archive records, found \(hex(found)): the file is damaged")
+            throw ZooError(.format, "\(shard.path): expected record '\(shown: record)' (tensor '\(shown: entry.name)') to have CRC-32 \(hex(stored.crc)) as the archive records, found \(hex(found)): the file is damaged")
         }
-        lock.locked { _ = verifiedRecords.insert(record) }
+        lock.locked { _ = verifiedRecords.insert(checked) }
     }
 
     /// Whether `withFloats` serves `entry` from the mapped file without a copy.
@@ -424,9 +478,10 @@ public final class Checkpoint: @unchecked Sendable {
 
     /// The mapped file and byte range holding `entry` as row-major little-endian float32, if so.
     private func inPlace(_ entry: CheckpointEntry) -> (MappedFile, Range<Int>)? {
-        guard entry.dtype == .float32, !isBigEndian, entry.count > 0 else { return nil }
+        let shard = shards[entry.shard]
+        guard entry.dtype == .float32, !shard.isBigEndian, entry.count > 0 else { return nil }
         let file: MappedFile, start: Int
-        switch (entry.location, source) {
+        switch (entry.location, shard.source) {
         case (.range(let offset, _), .mapped(let f, _)):
             (file, start) = (f, offset)
         case (.strided(let ref), .mapped(let f, let ranges)):
@@ -465,7 +520,8 @@ let bookkeepingTensors: Set<String> = ["n_averaged"]
 let wrapperKeys = ["state_dict", "model", "model_state_dict", "module"]
 
 extension Checkpoint {
-    static func select(_ arena: PickleArena, _ root: PickleValue, key: String?) throws -> Selection {
+    /// - Parameter stripModulePrefix: remove DataParallel's `module.` when every name has it.
+    static func select(_ arena: PickleArena, _ root: PickleValue, key: String?, stripModulePrefix: Bool = true) throws -> Selection {
         guard var entries = arena.dictEntries(root) else {
             if case .tensor? = arena[root] {
                 throw ZooError(.mismatch, "expected a dict of named tensors (a state dict), found a single bare tensor")
@@ -534,7 +590,7 @@ extension Checkpoint {
             throw ZooError(.mismatch, "expected tensors under '\(path.joined(separator: "."))', found none")
         }
         var stripped: String?
-        if tensors.allSatisfy({ $0.0.hasPrefix("module.") }) {
+        if stripModulePrefix, tensors.allSatisfy({ $0.0.hasPrefix("module.") }) {
             stripped = "module."
             tensors = tensors.map { (String($0.0.dropFirst(7)), $0.1) }
         }

@@ -19,7 +19,7 @@ struct SizingOptions: ParsableArguments {
     @Option(name: [.customLong("image-size"), .customLong("input-size")], help: "Input height and width of an image model (default 224).")
     var imageSize: Int?
 
-    @Option(help: ArgumentHelp("A Hugging Face config.json for a transformer (default: config.json beside the checkpoint).", valueName: "file"))
+    @Option(help: ArgumentHelp("A Hugging Face config.json for a transformer (default: config.json beside the checkpoint, or inside a model folder).", valueName: "file"))
     var config: String?
 
     @Option(help: "Attention heads of a transformer, when no config.json says it.")

@@ -64,10 +64,11 @@ struct Convert: ParsableCommand {
           zoo convert weights.pth -o model.weights.h5
           zoo convert vgg16 vgg16.pth -o vgg16.h5       # loads into keras.applications.VGG16
           zoo convert bert model.safetensors --heads 12
+          zoo convert ./all-MiniLM-L6-v2 -o minilm.keras   # a save_pretrained folder, sharded or not
         """
     )
 
-    @Argument(help: ArgumentHelp("[ARCH] WEIGHTS: an optional registered architecture, then the checkpoint.", valueName: "arch-and-weights"))
+    @Argument(help: ArgumentHelp("[ARCH] WEIGHTS: an optional registered architecture, then the checkpoint (a file, or a Hugging Face model folder).", valueName: "arch-and-weights"))
     var items: [String]
 
     @Option(name: .shortAndLong, help: ArgumentHelp("Output file (.keras, .weights.h5 or .h5). Default: <architecture>.keras in the current folder.", valueName: "file"))

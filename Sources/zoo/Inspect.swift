@@ -15,16 +15,19 @@ struct Inspect: ParsableCommand {
         discussion: """
         Reads only the file's index (pickle or header), never the tensor data, so it is fast on \
         large files. Wrapped checkpoints ({"state_dict": …, "epoch": …}) are unwrapped and \
-        DataParallel's `module.` prefix is removed; use --key when the weights sit elsewhere.
+        DataParallel's `module.` prefix is removed; use --key when the weights sit elsewhere. \
+        A Hugging Face model folder (save_pretrained) is read from model.safetensors, its shards \
+        (model.safetensors.index.json), pytorch_model.bin or its shards, in that order of preference.
 
         Examples:
           zoo inspect resnet18.pth
           zoo inspect model.safetensors --json
           zoo inspect checkpoint.pth --key ema.weights
+          zoo inspect ./all-MiniLM-L6-v2              # a model folder
         """
     )
 
-    @Argument(help: "A .pth/.pt/.bin checkpoint (zip or legacy) or a .safetensors file.")
+    @Argument(help: "A .pth/.pt/.bin checkpoint (zip or legacy), a .safetensors file, or a Hugging Face model folder.")
     var file: String
 
     @Option(help: ArgumentHelp("Dotted path to the dict that holds the tensors, e.g. 'ema.weights'.", valueName: "path"))
@@ -50,6 +53,11 @@ struct Inspect: ParsableCommand {
     func describeJSON(_ c: Checkpoint, matches: [String]) -> JSONValue {
         var fields: [(String, JSONValue)] = [
             ("file", .string(c.path)),
+            ("folder", c.isFolder ? .string(c.path) : .null),
+            ("weights_files", .array(c.weightFiles.map(JSONValue.string))),
+            ("shards", .int(c.weightFiles.count)),
+            ("index", c.indexFile.map(JSONValue.string) ?? .null),
+            ("unused_weights_files", .array(c.unusedWeightFiles.map(JSONValue.string))),
             ("format", .string(c.format.rawValue)),
             ("byteorder", .string(c.isBigEndian ? "big" : "little")),
             ("tensor_count", .int(c.entries.count)),
@@ -72,7 +80,19 @@ struct Inspect: ParsableCommand {
 
     func describeText(_ c: Checkpoint, matches: [String]) -> String {
         var lines: [String] = []
-        lines.append("file:        \(c.path)")
+        if c.isFolder {
+            lines.append("folder:      \(c.path)")
+            let unused = c.unusedWeightFiles.isEmpty ? "" : " (" + c.unusedWeightFiles.map { "\(shown: baseName($0))" }.joined(separator: ", ") + " also there, not read)"
+            if let index = c.indexFile {
+                let shards = c.weightFiles.map { "\(shown: baseName($0))" }
+                let listed = shards.count > 6 ? shards.prefix(3) + ["…"] + shards.suffix(2) : shards[...]
+                lines.append("weights:     \(shards.count) shards listed by \(baseName(index)): \(listed.joined(separator: ", "))\(unused)")
+            } else {
+                lines.append("weights:     \(shown: baseName(c.weightFiles[0]))\(unused)")
+            }
+        } else {
+            lines.append("file:        \(c.path)")
+        }
         lines.append("format:      \(c.format.description)\(c.isBigEndian ? ", big-endian" : "")")
         if let key = c.selectedKey { lines.append("weights at:  '\(shown: key)'") }
         if let prefix = c.strippedPrefix { lines.append("prefix:      '\(prefix)' removed from every name") }
@@ -96,6 +116,11 @@ struct Inspect: ParsableCommand {
         }
         return lines.joined(separator: "\n")
     }
+}
+
+/// The last component of a path.
+func baseName(_ path: String) -> String {
+    path.lastIndex(of: "/").map { String(path[path.index(after: $0)...]) } ?? path
 }
 
 func grouped(_ n: Int) -> String {

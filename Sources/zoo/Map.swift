@@ -24,7 +24,7 @@ struct Map: ParsableCommand {
     @Argument(help: "A registered architecture (see `zoo list`).")
     var architecture: String
 
-    @Option(help: ArgumentHelp("Size the map from this checkpoint and check it matches.", valueName: "file"))
+    @Option(help: ArgumentHelp("Size the map from this checkpoint (a file or a model folder) and check it matches.", valueName: "path"))
     var checkpoint: String?
 
     @Option(help: ArgumentHelp("Dotted path to the dict that holds the tensors in the checkpoint.", valueName: "path"))

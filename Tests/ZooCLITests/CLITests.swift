@@ -31,13 +31,17 @@ enum CLI {
         init(_ process: Process) { self.process = process }
     }
 
-    static func run(_ arguments: [String], addressSpaceLimitMB: Int? = nil, fileSizeLimitMB: Int? = nil) throws -> Result {
-        finish(try start(arguments, addressSpaceLimitMB: addressSpaceLimitMB, fileSizeLimitMB: fileSizeLimitMB))
+    static func run(_ arguments: [String], addressSpaceLimitMB: Int? = nil, fileSizeLimitMB: Int? = nil,
+                    in directory: String? = nil) throws -> Result {
+        finish(try start(arguments, addressSpaceLimitMB: addressSpaceLimitMB, fileSizeLimitMB: fileSizeLimitMB, in: directory))
     }
 
-    /// Starts zoo; with limits, through `sh -c 'ulimit …; exec zoo …'`.
-    static func start(_ arguments: [String], addressSpaceLimitMB: Int? = nil, fileSizeLimitMB: Int? = nil) throws -> Running {
+    /// Starts zoo (in `directory`, else this process's folder); with limits, through
+    /// `sh -c 'ulimit …; exec zoo …'`.
+    static func start(_ arguments: [String], addressSpaceLimitMB: Int? = nil, fileSizeLimitMB: Int? = nil,
+                      in directory: String? = nil) throws -> Running {
         let process = Process()
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         var limits: [String] = []
         if let mb = addressSpaceLimitMB { limits.append("ulimit -v \(mb * 1024)") }
         if let mb = fileSizeLimitMB { limits.append("ulimit -f \(mb * 1024)") }
