@@ -10,7 +10,7 @@ enum AlexNet {
         defaults: ArchitectureOptions(classes: 1000, imageSize: 224),
         make: { options in try build(classes: options.classes!, imageSize: options.imageSize!) },
         infer: { shapes in ArchitectureOptions(classes: shapes["classifier.6.weight"]?.first) },
-        smallOptions: ArchitectureOptions(classes: 10) // adaptive pooling to 6×6: 224 keeps it exact in Keras
+        smallOptions: ArchitectureOptions(classes: 10, imageSize: 128) // the 3×3 map is pooled up to 6×6
     )
 
     static func build(classes: Int, imageSize: Int) throws -> Graph {

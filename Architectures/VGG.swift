@@ -22,7 +22,7 @@ enum VGG {
                 try build(name, configurations[configuration]!, batchNorm: batchNorm, classes: options.classes!, imageSize: options.imageSize!)
             },
             infer: { shapes in ArchitectureOptions(classes: shapes["classifier.6.weight"]?.first) },
-            smallOptions: ArchitectureOptions(classes: 10) // adaptive pooling to 7×7: 224 keeps it exact in Keras
+            smallOptions: ArchitectureOptions(classes: 10, imageSize: 128) // the 4×4 map is pooled up to 7×7
         )
     }
 

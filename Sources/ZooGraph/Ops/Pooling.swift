@@ -79,8 +79,9 @@ public struct Pool2DOp: GraphOp, Equatable {
     public func isNonNegative(_ node: Node, in graph: Graph) -> Bool { kind == .max && graph.isNonNegative(node.inputs[0]) }
 }
 
-/// `nn.AdaptiveAvgPool2d((h, w))`: PyTorch's bins at any input size; Keras lowers the sizes it
-/// can express exactly (the same size, a whole multiple, or 1×1).
+/// `nn.AdaptiveAvgPool2d((h, w))`: PyTorch's bins at any input size. Keras: nothing at the same
+/// size, GlobalAveragePooling2D for 1×1, AveragePooling2D for a whole multiple, and two Dense
+/// layers with fixed averaging kernels for every other size (uneven or overlapping bins).
 public struct AdaptiveAvgPool2DOp: GraphOp, Equatable {
     public var height: Int
     public var width: Int
@@ -108,7 +109,7 @@ public struct AdaptiveAvgPool2DOp: GraphOp, Equatable {
                                   config: [("data_format", .string("channels_last")), ("keepdims", .bool(true))]), producing: node)
         }
         guard s[1] % height == 0, s[2] % width == 0 else {
-            throw ZooError(.mismatch, "adaptive average pooling to \(height)×\(width) needs a feature map whose size is a multiple of it, found \(s[1])×\(s[2]); choose another input size")
+            return lowerByAveragingMatrices(node, &l, inHeight: s[1], inWidth: s[2], channels: s[0])
         }
         l.emit(l.layer(for: node, className: "AveragePooling2D", config: [
             ("pool_size", .array([.int(s[1] / height), .int(s[2] / width)])), ("padding", .string("valid")),
@@ -117,6 +118,47 @@ public struct AdaptiveAvgPool2DOp: GraphOp, Equatable {
     }
 
     public func isNonNegative(_ node: Node, in graph: Graph) -> Bool { graph.isNonNegative(node.inputs[0]) }
+
+    /// PyTorch's bins along one axis: output i averages inputs ⌊i·n/out⌋ ..< ⌈(i+1)·n/out⌉.
+    static func bins(_ n: Int, _ out: Int) -> [Range<Int>] {
+        (0..<out).map { i in (i * n / out)..<(((i + 1) * n + out - 1) / out) }
+    }
+
+    /// The (n, out) matrix of a Dense averaging along one axis: column i holds 1/|bin i| on the bin.
+    static func averagingKernel(_ n: Int, _ out: Int) -> [Float] {
+        var k = [Float](repeating: 0, count: n * out)
+        for (i, bin) in bins(n, out).enumerated() { for j in bin { k[j * out + i] = 1 / Float(bin.count) } }
+        return k
+    }
+
+    public func constants(of node: Node, in graph: Graph) -> [KerasConstant] {
+        let s = graph.node(node.inputs[0]).shape
+        guard s.count == 3, !(s[1] == height && s[2] == width), !(height == 1 && width == 1), s[1] % height != 0 || s[2] % width != 0 else { return [] }
+        let base = node.kerasName
+        return [KerasConstant(layer: base + "_rows", weight: "kernel", shape: [s[1], height], values: Self.averagingKernel(s[1], height)),
+                KerasConstant(layer: base + "_cols", weight: "kernel", shape: [s[2], width], values: Self.averagingKernel(s[2], width))]
+    }
+
+    /// Sizes whose bins are uneven or overlap (VGG's 7×7 pool of a 4×4 map at 128×128): the
+    /// average is linear and separable, so core layers compute it exactly as two Dense layers
+    /// with fixed kernels, each on the axis moved last: [H, W, C] → Permute → [W, C, H] · A →
+    /// [W, C, h] → Permute → [h, C, W] · B → [h, C, w] → Permute → [h, w, C].
+    func lowerByAveragingMatrices(_ node: Node, _ l: inout KerasLowering, inHeight h: Int, inWidth w: Int, channels c: Int) {
+        let base = node.kerasName
+        func permute(_ name: String, _ dims: [Int], from: String, shape: [Int]) {
+            l.emit(KerasLayer(name: name, className: "Permute", config: [("dims", .array(dims.map(JSONValue.int)))], inbound: [from], outputShape: shape))
+        }
+        func dense(_ name: String, _ units: Int, from: String, shape: [Int], rows: Int) {
+            l.emit(KerasLayer(name: name, className: "Dense", config: [("units", .int(units)), ("activation", .string("linear")), ("use_bias", .bool(false))],
+                              inbound: [from], weights: [("kernel", [rows, units])], outputShape: shape))
+        }
+        permute(base + "_rows_in", [2, 3, 1], from: l.input(node), shape: [w, c, h])
+        dense(base + "_rows", height, from: base + "_rows_in", shape: [w, c, height], rows: h)
+        permute(base + "_cols_in", [3, 2, 1], from: base + "_rows", shape: [height, c, w])
+        dense(base + "_cols", width, from: base + "_cols_in", shape: [height, c, width], rows: w)
+        l.emit(KerasLayer(name: base, className: "Permute", config: [("dims", .array([.int(1), .int(3), .int(2)]))],
+                          inbound: [base + "_cols"], outputShape: [height, width, c]), producing: node)
+    }
 }
 
 /// `AdaptiveAvgPool2d(1)` followed by `flatten(x, 1)`: [C, H, W] → [C].
