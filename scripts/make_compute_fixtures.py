@@ -17,7 +17,8 @@ Files (safetensors, read by zoo's TorchIO `Checkpoint.open`; keys "weight/<name>
 * <case>.torch.safetensors -- PyTorch: state-dict tensors under their state-dict names, inputs
   NCHW (token inputs int64), outputs.
 * <case>.keras.safetensors -- Keras: weights as `layer.get_weights()` returns them after the
-  transposes, under "<layer>/<weight>" (the weight's Keras 3 path), inputs NHWC, outputs.
+  transposes, under "<layer>/<weight>" (the weight's Keras 3 path: a DepthwiseConv2D's kernel is
+  "<layer>/kernel"), inputs NHWC, outputs.
 * cases.json -- one entry per case: which files exist, the inputs in order, and for the family
   models the recipe of their weights and inputs (see below).
 
@@ -30,9 +31,29 @@ only); Linear after Flatten of a C x H x W map; Embedding + LayerNorm; nn.Multih
 a key padding mask; Linear + exact GELU; tanh; tanh-approximate GELU (Keras side computed with
 keras.activations.gelu(approximate=True), no layer name exists for it).
 
+Then, from a seed of their own (torch.manual_seed(1), so the cases above keep their numbers),
+the vocabulary of MobileNet, EfficientNet, RegNet, ShuffleNet, DenseNet, ConvNeXt, SqueezeNet,
+GoogLeNet and Inception, through torchvision's own modules and functions where it has them:
+depthwise convs (groups == in_channels; Keras DepthwiseConv2D, kernel (kh, kw, C, m) for output
+channel c*m + j) with stride 2 and symmetric padding (ZeroPadding2D + 'valid') and with a depth
+multiplier of 2; nn.ReLU6, nn.Hardswish, nn.Hardsigmoid, nn.SiLU, nn.Sigmoid on inputs that hold
+their break points (Keras Activation relu6, hard_silu, hard_sigmoid, silu, sigmoid);
+torchvision.ops.SqueezeExcitation, plain and with scale_activation=nn.Hardsigmoid
+(GlobalAveragePooling2D(keepdims) -> Conv2D 1x1 -> act -> Conv2D 1x1 -> gate -> Multiply);
+torch.cat of two inputs (Concatenate); x[:, 2:5] (Cropping2D(((0, 0), (2, 3)),
+channels_first) on the channels-last value); shufflenetv2.channel_shuffle(x, 2) (Reshape ->
+Permute((1, 2, 4, 3)) -> Reshape); Inception3._transform_input (Rescaling with a scale and an
+offset per channel); ConvNeXt's layer scale, a [C, 1, 1] parameter times the map (a 1x1
+DepthwiseConv2D without bias holding it); convnext.LayerNorm2d, eps 1e-6 (LayerNormalization on
+the last axis); CNBlock.block after its depthwise conv: Permute, LayerNorm, Linear, GELU, Linear,
+Permute (LayerNormalization, Dense(gelu), Dense: no permutes in Keras's layout); ReLU + max pool
+3/2 with ceil_mode on 10 x 9 (the last window overhangs the rows by one: a bottom row of zero
+padding); average pool 3/1 with padding 1 that does not count it (Keras 'same').
+
 Keras-only cases (random weights, Keras file only): Conv2D 'same' with stride 2 on an even size
 and with an even kernel (both pad asymmetrically), MaxPooling2D/AveragePooling2D 'same' (padding
-ignored by max and not counted by average), MaxPooling1D(1, strides=4) on 7 steps + Reshape.
+ignored by max and not counted by average), MaxPooling1D(1, strides=4) on 7 steps + Reshape,
+ReLU(max_value=6) (keras.applications' spelling of ReLU6).
 
 Family models (zoo's registry descriptors; weights far too large to commit, so both sides
 rebuild them from a recipe): every floating state-dict tensor and every image input is
@@ -207,23 +228,65 @@ def torch_phase(tmp):
         ("tanh", Wrap(lambda s, x: torch.tanh(x)), {"x": 2 * image(2, 10)}),
         ("gelu_tanh", Wrap(lambda s, x: nn.functional.gelu(x, approximate="tanh")), {"x": 3 * image(2, 10)}),
     ]
-    # nn.MultiheadAttention starts with zero in_proj/out_proj biases; make them count
-    for name, module, _ in layer_cases:
-        randomise_norm(module)
-        for p_name, p in module.named_parameters():
-            if p_name.endswith("in_proj_bias") or p_name.endswith("out_proj.bias"):
-                p.copy_(0.2 * torch.randn_like(p))
-    for name, module, inputs in layer_cases:
-        module.eval()
-        y = module(*inputs.values())
-        sd = {k: v for k, v in module.state_dict().items()}
-        tensors = {f"weight/{k}": v.numpy() for k, v in sd.items()}
-        tensors.update({f"input/{k}": v.numpy() for k, v in inputs.items()})
-        tensors["output/0"] = y.numpy()
-        save_safetensors(os.path.join(OUT, f"{name}.torch.safetensors"), tensors)
-        np.savez(os.path.join(tmp, f"{name}.npz"), **{k: v.numpy() for k, v in sd.items() if v.dtype != torch.int64},
-                 **{f"__input__{k}": v.numpy() for k, v in inputs.items()}, __output__=y.numpy())
-        cases.append({"name": name, "kind": "layer", "inputs": list(inputs), "torch": f"{name}.torch.safetensors"})
+
+    def record(layer_cases):
+        # nn.MultiheadAttention starts with zero in_proj/out_proj biases; make them count
+        for name, module, _ in layer_cases:
+            randomise_norm(module)
+            for p_name, p in module.named_parameters():
+                if p_name.endswith("in_proj_bias") or p_name.endswith("out_proj.bias"):
+                    p.copy_(0.2 * torch.randn_like(p))
+        for name, module, inputs in layer_cases:
+            module.eval()
+            y = module(*inputs.values())
+            sd = {k: v for k, v in module.state_dict().items()}
+            tensors = {f"weight/{k}": v.numpy() for k, v in sd.items()}
+            tensors.update({f"input/{k}": v.numpy() for k, v in inputs.items()})
+            tensors["output/0"] = y.numpy()
+            save_safetensors(os.path.join(OUT, f"{name}.torch.safetensors"), tensors)
+            np.savez(os.path.join(tmp, f"{name}.npz"), **{k: v.numpy() for k, v in sd.items() if v.dtype != torch.int64},
+                     **{f"__input__{k}": v.numpy() for k, v in inputs.items()}, __output__=y.numpy())
+            cases.append({"name": name, "kind": "layer", "inputs": list(inputs), "torch": f"{name}.torch.safetensors"})
+
+    record(layer_cases)
+
+    # The vocabulary of the later families (see the docstring), from a seed of its own so the
+    # cases above keep their numbers.
+    torch.manual_seed(1)
+
+    def activation_input():
+        # every branch of the piecewise activations, their break points (-3, 0, 3, 6) among them
+        edges = torch.tensor([[-7.0, -6.0, -3.0, -1e-3, 0.0, 3.0], [2.999, 3.0, 3.001, 5.5, 6.0, 7.5]])
+        return torch.cat([4 * torch.randn(2, 26), edges], 1)
+
+    def cnblock_mlp(dim):
+        # CNBlock.block after its depthwise conv: Permute, LayerNorm (eps 1e-6), Linear, GELU, Linear, Permute
+        block = torchvision.models.convnext.CNBlock(dim, layer_scale=1e-6, stochastic_depth_prob=0.0)
+        return nn.Sequential(*list(block.block.children())[1:])
+
+    se = torchvision.ops.SqueezeExcitation
+    vocabulary_cases = [
+        ("depthwise_stride2_pad1", Wrap(lambda s, x: s.conv(x), conv=nn.Conv2d(6, 6, 3, stride=2, padding=1, groups=6)), {"x": image(2, 6, 9, 9)}),
+        ("depthwise_multiplier2", Wrap(lambda s, x: s.conv(x), conv=nn.Conv2d(4, 8, 3, padding=1, groups=4, bias=False)), {"x": image(2, 4, 7, 7)}),
+        ("relu6", Wrap(lambda s, x: s.act(x), act=nn.ReLU6()), {"x": activation_input()}),
+        ("hardswish", Wrap(lambda s, x: s.act(x), act=nn.Hardswish()), {"x": activation_input()}),
+        ("hardsigmoid", Wrap(lambda s, x: s.act(x), act=nn.Hardsigmoid()), {"x": activation_input()}),
+        ("silu", Wrap(lambda s, x: s.act(x), act=nn.SiLU()), {"x": activation_input()}),
+        ("sigmoid", Wrap(lambda s, x: s.act(x), act=nn.Sigmoid()), {"x": activation_input()}),
+        ("se_relu_sigmoid", Wrap(lambda s, x: s.se(x), se=se(16, 4)), {"x": image(2, 16, 5, 5)}),
+        ("se_hardsigmoid", Wrap(lambda s, x: s.se(x), se=se(16, 8, scale_activation=nn.Hardsigmoid)), {"x": image(2, 16, 5, 5)}),
+        ("concat", Wrap(lambda s, a, b: torch.cat([a, b], 1)), {"a": image(2, 3, 5, 5), "b": image(2, 5, 5, 5)}),
+        ("channel_range", Wrap(lambda s, x: x[:, 2:5]), {"x": image(2, 8, 5, 5)}),
+        ("channel_shuffle", Wrap(lambda s, x: torchvision.models.shufflenetv2.channel_shuffle(x, 2)), {"x": image(2, 12, 4, 5)}),
+        ("channel_affine", Wrap(lambda s, x: torchvision.models.inception.Inception3._transform_input(s, x), transform_input=True),
+         {"x": image(2, 3, 5, 5)}),
+        ("layer_scale", Wrap(lambda s, x: s.layer_scale * x, layer_scale=nn.Parameter(1 + 0.5 * torch.randn(6, 1, 1))), {"x": image(2, 6, 5, 5)}),
+        ("layernorm2d", Wrap(lambda s, x: s.norm(x), norm=torchvision.models.convnext.LayerNorm2d(6, eps=1e-6)), {"x": image(2, 6, 5, 5)}),
+        ("convnext_mlp", Wrap(lambda s, x: s.mlp(x), mlp=cnblock_mlp(8)), {"x": image(2, 8, 4, 5)}),
+        ("relu_maxpool_ceil", Wrap(lambda s, x: nn.functional.max_pool2d(torch.relu(x), 3, 2, ceil_mode=True)), {"x": image(2, 4, 10, 9)}),
+        ("avgpool_same_exclude_pad", Wrap(lambda s, x: nn.functional.avg_pool2d(x, 3, 1, 1, count_include_pad=False)), {"x": image(2, 4, 6, 7)}),
+    ]
+    record(vocabulary_cases)
 
     families = []
     for seed_base, (name, arch, options, frameworks) in enumerate(FAMILIES):
@@ -373,6 +436,62 @@ def keras_phase(tmp):
     builders["embedding_layernorm"] = embedding_layernorm
     builders["attention_mask"] = attention_mask
 
+    def depthwise_kernel(w, multiplier):  # (C*m, 1, kh, kw), output channel c*m + j -> (kh, kw, C, m)
+        return w.reshape(w.shape[0] // multiplier, multiplier, w.shape[2], w.shape[3]).transpose(2, 3, 0, 1)
+
+    def squeeze_excitation(squeeze, gate):
+        def make(x):
+            s = L.GlobalAveragePooling2D(keepdims=True, name="se_avgpool")(x)
+            s = L.Conv2D(squeeze, 1, name="se_fc1")(s)
+            s = L.Activation("relu", name="se_activation")(s)
+            s = L.Conv2D(x.shape[-1], 1, name="se_fc2")(s)
+            s = L.Activation(gate, name="se_scale_activation")(s)
+            return L.Multiply(name="se_multiply")([x, s])
+        return make
+
+    def concat(sd, s):
+        a, b = keras.Input(shape=(5, 5, 3), name="a"), keras.Input(shape=(5, 5, 5), name="b")
+        return keras.Model([a, b], L.Concatenate(name="concat")([a, b])), {}
+
+    def channel_shuffle(x):  # channel i*(C/2) + j -> j*2 + i
+        h, w, c = x.shape[1:]
+        x = L.Reshape((h, w, 2, c // 2), name="shuffle_split")(x)
+        x = L.Permute((1, 2, 4, 3), name="shuffle_transpose")(x)
+        return L.Reshape((h, w, c), name="shuffle")(x)
+
+    se_weights = lambda sd: {"se_fc1": conv_w(sd, "se.fc1"), "se_fc2": conv_w(sd, "se.fc2")}
+    builders.update({
+        "depthwise_stride2_pad1": lambda sd, s: single(s, lambda x: L.DepthwiseConv2D(3, strides=2, name="conv")(L.ZeroPadding2D(1, name="conv_pad")(x)),
+                                                       lambda sd: {"conv": [depthwise_kernel(sd["conv.weight"], 1), sd["conv.bias"]]})(sd),
+        "depthwise_multiplier2": lambda sd, s: single(s, lambda x: L.DepthwiseConv2D(3, padding="same", depth_multiplier=2, use_bias=False, name="conv")(x),
+                                                      lambda sd: {"conv": [depthwise_kernel(sd["conv.weight"], 2)]})(sd),
+        "se_relu_sigmoid": lambda sd, s: single(s, squeeze_excitation(4, "sigmoid"), se_weights)(sd),
+        "se_hardsigmoid": lambda sd, s: single(s, squeeze_excitation(8, "hard_sigmoid"), se_weights)(sd),
+        "concat": concat,
+        "channel_range": lambda sd, s: single(s, lambda x: L.Cropping2D(((0, 0), (2, 8 - 5)), data_format="channels_first", name="crop")(x))(sd),
+        "channel_shuffle": lambda sd, s: single(s, channel_shuffle)(sd),
+        "channel_affine": lambda sd, s: single(s, lambda x: L.Rescaling(scale=[0.229 / 0.5, 0.224 / 0.5, 0.225 / 0.5],
+                                                                         offset=[(0.485 - 0.5) / 0.5, (0.456 - 0.5) / 0.5, (0.406 - 0.5) / 0.5],
+                                                                         name="transform_input")(x))(sd),
+        "layer_scale": lambda sd, s: single(s, lambda x: L.DepthwiseConv2D(1, use_bias=False, name="layer_scale")(x),
+                                            lambda sd: {"layer_scale": [sd["layer_scale"].reshape(1, 1, -1, 1)]})(sd),
+        "layernorm2d": lambda sd, s: single(s, lambda x: L.LayerNormalization(axis=-1, epsilon=1e-6, name="norm")(x),
+                                            lambda sd: {"norm": [sd["norm.weight"], sd["norm.bias"]]})(sd),
+        # CNBlock's permutes are Keras's layout already: LayerNormalization and Dense act on the last axis
+        "convnext_mlp": lambda sd, s: single(s, lambda x: L.Dense(8, name="mlp_4")(L.Dense(32, activation="gelu", name="mlp_2")(
+            L.LayerNormalization(axis=-1, epsilon=1e-6, name="mlp_1")(x))),
+            lambda sd: {"mlp_1": [sd["mlp.1.weight"], sd["mlp.1.bias"]], "mlp_2": [dense_kernel(sd["mlp.2.weight"]), sd["mlp.2.bias"]],
+                        "mlp_4": [dense_kernel(sd["mlp.4.weight"]), sd["mlp.4.bias"]]})(sd),
+        # ceil_mode's last window reaches one row past the 10 rows (not the 9 columns); after a ReLU
+        # zero padding is PyTorch's -inf padding
+        "relu_maxpool_ceil": lambda sd, s: single(s, lambda x: L.MaxPooling2D(3, 2, name="pool")(
+            L.ZeroPadding2D(((0, 1), (0, 0)), name="pool_pad")(L.Activation("relu", name="relu")(x))))(sd),
+        "avgpool_same_exclude_pad": lambda sd, s: single(s, lambda x: L.AveragePooling2D(3, 1, padding="same", name="pool")(x))(sd),
+    })
+    for torch_name, keras_name in [("relu6", "relu6"), ("hardswish", "hard_silu"), ("hardsigmoid", "hard_sigmoid"), ("silu", "silu"),
+                                   ("sigmoid", "sigmoid")]:
+        builders[torch_name] = (lambda k: lambda sd, s: single(s, lambda x: L.Activation(k, name="act")(x))(sd))(keras_name)
+
     cases = []
     for case in plan["cases"]:
         name = case["name"]
@@ -437,6 +556,9 @@ def keras_phase(tmp):
     y = L.MaxPooling1D(pool_size=1, strides=4, name="pool")(x)
     y = L.Reshape((12,), name="reshape")(y)
     keras_only_case("keras_maxpool1d_reshape", keras.Model(x, y), [rng.standard_normal((2, 7, 6)).astype(np.float32)])
+    x = keras.Input(shape=(32,), name="x")
+    y = L.ReLU(max_value=6.0, name="relu")(x)  # keras.applications' MobileNets spell ReLU6 so
+    keras_only_case("keras_relu_max_value6", keras.Model(x, y), [4 * rng.standard_normal((2, 32)).astype(np.float32)])
     cases += keras_only
 
     families = []

@@ -24,8 +24,8 @@ import ZooGraph
     static let kerasLayerCases = layerCases("keras")
 
     @Test func fixturesArePresent() {
-        #expect(Self.torchLayerCases.count >= 15)
-        #expect(Self.kerasLayerCases.count >= 12)
+        #expect(Self.torchLayerCases.count >= 34)
+        #expect(Self.kerasLayerCases.count >= 31)
         #expect(ComputeFixtures.familyCases.count >= 4)
     }
 
