@@ -68,7 +68,26 @@ scale) per tensor; token inputs are stored. Models: torchvision resnet18 (num_cl
 32x32, both frameworks; torchvision vgg11 (num_classes=10) at 32x32, PyTorch only (the 1x1
 feature map is upsampled to 7x7 by the adaptive pool, which Keras core layers cannot express);
 vgg11 at 224x224, both frameworks; a tiny BertModel (hidden 32, 2 layers, 4 heads,
-intermediate 37, eager attention) on a padded batch of two.
+intermediate 37, eager attention) on a padded batch of two; torchvision mobilenet_v3_small,
+efficientnet_b0, convnext_tiny, shufflenet_v2_x0_5, densenet121 and regnet_y_400mf
+(num_classes=10) at 64x64, both frameworks.
+
+The Keras models of resnet18 and vgg11 are written out layer by layer below. Those of the six
+later families are built from torchvision's module tree: the PyTorch phase records each module's
+class and the attributes its computation depends on (stride, padding, groups, eps, ...),
+`TorchModules` writes the Keras layers of each leaf module, and each family's builder in
+KERAS_FAMILIES its wiring (residuals, squeeze-and-excitation, concatenation, channel split and
+shuffle, layer scale). The Keras phase checks every family's Keras outputs against PyTorch's
+(below 1e-4 relative), so a Keras model written wrongly here cannot become a fixture.
+
+Calibrated statistics: with the plain recipe the BatchNorm networks among those six forget their
+input (MobileNetV3-Small's two outputs differ by 2e-5 of their size, EfficientNet-B0's by 3e-7),
+and a mistake in most of their layers would not show in the outputs. For them (CALIBRATED) a
+forward pre-hook, in forward order, sets each BatchNorm's running_mean recipe to center = the
+mean of its input on the recipe input, scale = 0.1 sigma, and running_var's to center = sigma^2,
+scale = 0.5 sigma^2 (sigma^2 the input's variance per channel, averaged over channels; 6
+significant digits) before the layer runs. cases.json holds those centers and scales like any
+other, so Swift needs nothing new.
 """
 import json
 import os
@@ -148,7 +167,17 @@ FAMILIES = [
                                            "max_position_embeddings": 40, "type_vocab_size": 2,
                                            "layer_norm_eps": 1e-12, "hidden_act": "gelu", "pooler": True}},
      ["torch", "keras"]),
+    # at 64x64 every one of these leaves its last stage a 2x2 map (DenseNet: 2x2 before norm5)
+    ("mobilenet_v3_small_64", "mobilenet_v3_small", {"classes": 10, "image_size": 64}, ["torch", "keras"]),
+    ("efficientnet_b0_64", "efficientnet_b0", {"classes": 10, "image_size": 64}, ["torch", "keras"]),
+    ("convnext_tiny_64", "convnext_tiny", {"classes": 10, "image_size": 64}, ["torch", "keras"]),
+    ("shufflenet_v2_x0_5_64", "shufflenet_v2_x0_5", {"classes": 10, "image_size": 64}, ["torch", "keras"]),
+    ("densenet121_64", "densenet121", {"classes": 10, "image_size": 64}, ["torch", "keras"]),
+    ("regnet_y_400mf_64", "regnet_y_400mf", {"classes": 10, "image_size": 64}, ["torch", "keras"]),
 ]
+
+# Family cases whose BatchNorm statistics are calibrated to the recipe input (see the docstring).
+CALIBRATED = {"mobilenet_v3_small_64", "efficientnet_b0_64", "shufflenet_v2_x0_5_64", "densenet121_64", "regnet_y_400mf_64"}
 
 
 def param_recipe(name, shape, seed):
@@ -288,6 +317,53 @@ def torch_phase(tmp):
     ]
     record(vocabulary_cases)
 
+    def describe(model):
+        """Each module's class and the attributes its computation depends on, in registration
+        order, for the Keras phase to build the same network (torch.json only)."""
+        out = {}
+        for path, m in model.named_modules():
+            if not path:
+                continue
+            d = {"type": type(m).__name__}
+            if isinstance(m, nn.Conv2d):
+                assert not isinstance(m.padding, str)
+                d.update(stride=list(m.stride), padding=list(m.padding), dilation=list(m.dilation), groups=m.groups)
+            elif isinstance(m, (nn.BatchNorm2d, nn.LayerNorm)):
+                d["eps"] = m.eps
+            elif isinstance(m, (nn.MaxPool2d, nn.AvgPool2d)):
+                d.update(kernel=m.kernel_size, stride=m.stride, padding=m.padding, ceil_mode=m.ceil_mode)
+            elif isinstance(m, nn.AdaptiveAvgPool2d):
+                d["output_size"] = m.output_size
+            elif isinstance(m, nn.GELU):
+                d["approximate"] = m.approximate
+            elif isinstance(m, torchvision.ops.misc.Permute):
+                d["dims"] = list(m.dims)
+            if hasattr(m, "use_res_connect"):
+                d["residual"] = bool(m.use_res_connect)
+            if isinstance(m, torchvision.models.shufflenetv2.InvertedResidual):
+                d["stride"] = m.stride
+            out[path] = d
+        return out
+
+    def calibrate_batch_norm(model, x, specs):
+        """Re-centres every BatchNorm's running statistics on its input for x, in forward order:
+        a pre-hook measures the input, rewrites the two recipes and loads them before the layer
+        runs, so each later layer is measured behind calibrated ones."""
+        def hook(module, inputs, path):
+            t = inputs[0].double()
+            var = t.var(dim=(0, 2, 3), unbiased=False).mean().item()
+            mean = t.mean(dim=(0, 2, 3)).mean().item()
+            for leaf, center, scale in (("running_mean", mean, 0.1 * var ** 0.5), ("running_var", var, 0.5 * var)):
+                spec = specs[f"{path}.{leaf}"]
+                spec["center"], spec["scale"] = float(f"{center:.6g}"), float(f"{scale:.6g}")
+                getattr(module, leaf).copy_(torch.from_numpy(from_recipe(spec)))
+        handles = [m.register_forward_pre_hook(lambda m, i, path=path: hook(m, i, path))
+                   for path, m in model.named_modules() if isinstance(m, nn.BatchNorm2d)]
+        model(x)
+        for h in handles:
+            h.remove()
+
+    structure = {}
     families = []
     for seed_base, (name, arch, options, frameworks) in enumerate(FAMILIES):
         seed = 1000 * (seed_base + 1)
@@ -326,6 +402,8 @@ def torch_phase(tmp):
             size = options["image_size"]
             spec = {"name": "input", "shape": [1 if size > 100 else 2, 3, size, size], "seed": seed + 999, "center": 0.0, "scale": 1.0}
             x = torch.from_numpy(from_recipe(spec))
+            if name in CALIBRATED:
+                calibrate_batch_norm(model, x, {p["name"]: p for p in params})
             outputs = [model(x)]
             input_recipes = [spec]
             stored_inputs = {}
@@ -342,9 +420,10 @@ def torch_phase(tmp):
                  **{f"__output__{i}": o.numpy() for i, o in enumerate(outputs)})
         entry["frameworks"] = frameworks
         families.append(entry)
+        structure[name] = describe(model)
         print(f"torch  {name}: outputs " + ", ".join(f"{list(o.shape)} max|y| {float(o.abs().max()):.3g}" for o in outputs))
     with open(os.path.join(tmp, "torch.json"), "w") as f:
-        json.dump({"cases": cases, "families": families}, f)
+        json.dump({"cases": cases, "families": families, "modules": structure}, f)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -577,8 +656,12 @@ def keras_phase(tmp):
             size = fam["options"]["image_size"]
             if fam["arch"] == "resnet18":
                 model, weights = keras_resnet18(keras, L, size, fam["options"]["classes"], sd, conv_kernel, dense_kernel)
-            else:
+            elif fam["arch"] == "vgg11":
                 model, weights = keras_vgg11(keras, L, size, fam["options"]["classes"], sd, conv_kernel, dense_kernel, flatten_kernel)
+            else:
+                modules = TorchModules(L, sd, plan["modules"][name])
+                inp = keras.Input(shape=(size, size, 3), name="input")
+                model, weights = keras.Model(inp, KERAS_FAMILIES[fam["arch"]](modules, inp)), modules.weights
             inputs = [nhwc(from_recipe(fam["input_recipes"][0]))]
             stored = {}
         for layer_name, ws in weights.items():
@@ -588,8 +671,10 @@ def keras_phase(tmp):
         tensors = {f"input/{k}": v for k, v in stored.items()}
         tensors.update({f"output/{i}": y for i, y in enumerate(ys)})
         save_safetensors(os.path.join(OUT, f"{name}.keras.safetensors"), tensors)
-        diffs = ", ".join(f"{rel(data[f'__output__{i}'], y):.2e}" for i, y in enumerate(ys))
-        print(f"keras  {name}: outputs vs PyTorch rel {diffs}")
+        diffs = [rel(data[f"__output__{i}"], y) for i, y in enumerate(ys)]
+        print(f"keras  {name}: outputs vs PyTorch rel " + ", ".join(f"{d:.2e}" for d in diffs))
+        # the Keras model written here must be PyTorch's function, or it anchors nothing
+        assert max(diffs) < 1e-4, f"{name}: the Keras model differs from PyTorch's"
         families.append(dict(fam, keras=f"{name}.keras.safetensors"))
 
     with open(os.path.join(OUT, "cases.json"), "w") as f:
@@ -712,6 +797,208 @@ def keras_bert(keras, L, t, sd, mha_weights, dense_kernel):
     first = L.Reshape((d,), name="pooler_first_token_reshape")(first)
     pooled = dense(first, "pooler.dense", "pooler_dense", d, "tanh")
     return keras.Model([ids, mask, types, positions], [x, pooled]), weights
+
+
+class TorchModules:
+    """Keras layers for torchvision's leaf modules, read from the module attributes the PyTorch
+    phase recorded (`describe`) and the state dict, with the weights moved by the transposes
+    written here. The families' wiring (residuals, squeeze-and-excitation, concatenation, channel
+    split and shuffle, layer scale) is written out by each builder in KERAS_FAMILIES. Padding is
+    always an explicit ZeroPadding2D before a 'valid' layer, never Keras's 'same'."""
+
+    ACTIVATIONS = {"ReLU": "relu", "ReLU6": "relu6", "Hardswish": "hard_silu", "Hardsigmoid": "hard_sigmoid",
+                   "SiLU": "silu", "Sigmoid": "sigmoid", "GELU": "gelu"}
+
+    def __init__(self, L, sd, modules):
+        self.L, self.sd, self.modules, self.weights, self.count = L, sd, modules, {}, 0
+
+    def children(self, path):
+        prefix = path + "."
+        return [p for p in self.modules if p.startswith(prefix) and "." not in p[len(prefix):]]
+
+    def kind(self, path):
+        return self.modules[path]["type"]
+
+    def name(self, path, suffix=""):
+        return path.replace(".", "_").replace("-", "_") + suffix
+
+    def fresh(self, base):  # a layer with no module of its own (an add, a concatenation)
+        self.count += 1
+        return f"{base}_{self.count}"
+
+    def conv(self, x, path):
+        L, m, w = self.L, self.modules[path], self.sd[path + ".weight"]
+        out, per_group, kh, kw = w.shape
+        groups, channels = m["groups"], w.shape[1] * m["groups"]
+        ph, pw = m["padding"]
+        if ph or pw:
+            x = L.ZeroPadding2D(((ph, ph), (pw, pw)), name=self.name(path, "_pad"))(x)
+        bias = path + ".bias" in self.sd
+        common = dict(strides=tuple(m["stride"]), dilation_rate=tuple(m["dilation"]), use_bias=bias, name=self.name(path))
+        if groups == channels and groups > 1:  # every group one channel: (C*m, 1, kh, kw) -> (kh, kw, C, m)
+            multiplier = out // channels
+            layer = L.DepthwiseConv2D((kh, kw), depth_multiplier=multiplier, **common)
+            kernel = w.reshape(channels, multiplier, kh, kw).transpose(2, 3, 0, 1)
+        else:  # (out, in/g, kh, kw) -> (kh, kw, in/g, out)
+            layer = L.Conv2D(out, (kh, kw), groups=groups, **common)
+            kernel = w.transpose(2, 3, 1, 0)
+        self.weights[self.name(path)] = [kernel] + ([self.sd[path + ".bias"]] if bias else [])
+        return layer(x)
+
+    def leaf(self, x, path):
+        L, m, sd, kind, name = self.L, self.modules[path], self.sd, self.kind(path), self.name(path)
+        if kind == "Conv2d":
+            return self.conv(x, path)
+        if kind == "BatchNorm2d":
+            self.weights[name] = [sd[f"{path}.{k}"] for k in ("weight", "bias", "running_mean", "running_var")]
+            return L.BatchNormalization(epsilon=m["eps"], name=name)(x)
+        if kind in ("LayerNorm", "LayerNorm2d"):  # LayerNorm2d normalises the channels: Keras's last axis
+            self.weights[name] = [sd[path + ".weight"], sd[path + ".bias"]]
+            return L.LayerNormalization(axis=-1, epsilon=m["eps"], name=name)(x)
+        if kind in self.ACTIVATIONS:
+            assert m.get("approximate", "none") == "none"
+            return L.Activation(self.ACTIVATIONS[kind], name=name)(x)
+        if kind == "Linear":
+            self.weights[name] = [sd[path + ".weight"].T, sd[path + ".bias"]]
+            return L.Dense(sd[path + ".weight"].shape[0], name=name)(x)
+        if kind == "Flatten":
+            return L.Flatten(name=name)(x)
+        if kind == "AdaptiveAvgPool2d":
+            assert m["output_size"] in (1, [1, 1], (1, 1))
+            return L.GlobalAveragePooling2D(keepdims=True, name=name)(x)
+        if kind == "MaxPool2d":  # only ever after a ReLU here, where zero padding is PyTorch's -inf padding
+            assert not m["ceil_mode"]
+            if m["padding"]:
+                x = L.ZeroPadding2D(m["padding"], name=self.name(path, "_pad"))(x)
+            return L.MaxPooling2D(m["kernel"], m["stride"], name=name)(x)
+        if kind == "AvgPool2d":
+            assert not m["padding"] and not m["ceil_mode"]
+            return L.AveragePooling2D(m["kernel"], m["stride"], name=name)(x)
+        if kind == "Permute":  # to channels last and back: the layout Keras keeps throughout
+            assert m["dims"] in ([0, 2, 3, 1], [0, 3, 1, 2])
+            return x
+        if kind in ("Dropout", "StochasticDepth", "Identity"):  # the identity at inference
+            return x
+        if kind == "SqueezeExcitation":  # scale_activation(fc2(activation(fc1(avgpool(x))))) * x
+            s = self.leaf(x, path + ".avgpool")
+            s = self.leaf(self.conv(s, path + ".fc1"), path + ".activation")
+            s = self.leaf(self.conv(s, path + ".fc2"), path + ".scale_activation")
+            return L.Multiply(name=self.name(path, "_multiply"))([x, s])
+        raise ValueError(f"{path}: no Keras layer written for {kind}")
+
+    def chain(self, x, path):
+        """The children of a Sequential (or of a module whose forward runs them in order)."""
+        for child in self.children(path):
+            x = self.leaf(x, child)
+        return x
+
+    def add(self, a, b):
+        return self.L.Add(name=self.fresh("add"))([a, b])
+
+
+def keras_inverted_residuals(t, x):
+    """MobileNetV3 and EfficientNet: features (a Conv2dNormActivation, InvertedResidual/MBConv
+    blocks, for EfficientNet in stage Sequentials, a last Conv2dNormActivation), average pool,
+    flatten, classifier."""
+    def run(x, path):
+        kind = t.kind(path)
+        if kind in ("InvertedResidual", "MBConv"):  # block (stochastic depth: the identity) + input
+            y = x
+            for part in t.children(path + ".block"):
+                y = t.leaf(y, part) if t.kind(part) == "SqueezeExcitation" else t.chain(y, part)
+            return t.add(y, x) if t.modules[path]["residual"] else y
+        if kind == "Conv2dNormActivation":
+            return t.chain(x, path)
+        assert kind == "Sequential", kind
+        for child in t.children(path):
+            x = run(x, child)
+        return x
+    x = run(x, "features")
+    x = t.L.GlobalAveragePooling2D(name="avgpool_flatten")(x)
+    return t.chain(x, "classifier")
+
+
+def keras_convnext(t, x):
+    """features: stem and downsamplings (Conv2d, LayerNorm2d), stages of CNBlock
+    (x + layer_scale * block(x), γ a 1x1 DepthwiseConv2D); avgpool; classifier."""
+    for part in t.children("features"):
+        for child in t.children(part):
+            if t.kind(child) != "CNBlock":
+                x = t.leaf(x, child)
+                continue
+            y = t.chain(x, child + ".block")
+            gamma = t.sd[child + ".layer_scale"]  # (C, 1, 1) -> (1, 1, C, 1)
+            t.weights[t.name(child, "_layer_scale")] = [gamma.reshape(1, 1, -1, 1)]
+            y = t.L.DepthwiseConv2D(1, use_bias=False, name=t.name(child, "_layer_scale"))(y)
+            x = t.add(y, x)
+    x = t.leaf(x, "avgpool")
+    return t.chain(x, "classifier")
+
+
+def keras_shufflenet(t, x):
+    """conv1, maxpool, stages of InvertedResidual (stride 1: chunk(2) and branch2 on the second
+    half; stride 2: branch1 and branch2 on the whole map; then cat and channel_shuffle(2)), conv5,
+    mean over H and W, fc."""
+    L = t.L
+    x = t.leaf(t.chain(x, "conv1"), "maxpool")
+    for stage in ("stage2", "stage3", "stage4"):
+        for unit in t.children(stage):
+            c = x.shape[-1]
+            if t.modules[unit]["stride"] == 1:  # channels [0, C/2) and [C/2, C) of the channels-last map
+                kept = L.Cropping2D(((0, 0), (0, c - c // 2)), data_format="channels_first", name=t.name(unit, "_first"))(x)
+                branch = L.Cropping2D(((0, 0), (c // 2, 0)), data_format="channels_first", name=t.name(unit, "_second"))(x)
+            else:
+                kept, branch = t.chain(x, unit + ".branch1"), x
+            y = L.Concatenate(name=t.name(unit, "_cat"))([kept, t.chain(branch, unit + ".branch2")])
+            h, w, c = y.shape[1:]
+            y = L.Reshape((h, w, 2, c // 2), name=t.name(unit, "_split"))(y)
+            y = L.Permute((1, 2, 4, 3), name=t.name(unit, "_transpose"))(y)
+            x = L.Reshape((h, w, c), name=t.name(unit, "_shuffle"))(y)
+    x = t.chain(x, "conv5")
+    x = L.GlobalAveragePooling2D(name="mean")(x)
+    return t.leaf(x, "fc")
+
+
+def keras_densenet(t, x):
+    """features (dense blocks: each layer's new features concatenated after its input), ReLU,
+    average pool, flatten, classifier."""
+    for part in t.children("features"):
+        kind = t.kind(part)
+        if kind == "_DenseBlock":
+            for layer in t.children(part):
+                x = t.L.Concatenate(name=t.name(layer, "_cat"))([x, t.chain(x, layer)])
+        elif kind == "_Transition":
+            x = t.chain(x, part)
+        else:
+            x = t.leaf(x, part)
+    x = t.L.Activation("relu", name="relu")(x)
+    x = t.L.GlobalAveragePooling2D(name="avgpool_flatten")(x)
+    return t.leaf(x, "classifier")
+
+
+def keras_regnet(t, x):
+    """stem, trunk_output stages of ResBottleneckBlock (activation(proj(x) + f(x)), f = a, b, se, c),
+    average pool, flatten, fc."""
+    x = t.chain(x, "stem")
+    for stage in t.children("trunk_output"):
+        for block in t.children(stage):
+            shortcut = t.chain(x, block + ".proj") if block + ".proj" in t.modules else x
+            y = x
+            for part in t.children(block + ".f"):
+                y = t.leaf(y, part) if t.kind(part) == "SqueezeExcitation" else t.chain(y, part)
+            x = t.leaf(t.add(shortcut, y), block + ".activation")
+    x = t.L.GlobalAveragePooling2D(name="avgpool_flatten")(x)
+    return t.leaf(x, "fc")
+
+
+KERAS_FAMILIES = {
+    "mobilenet_v3_small": keras_inverted_residuals,
+    "efficientnet_b0": keras_inverted_residuals,
+    "convnext_tiny": keras_convnext,
+    "shufflenet_v2_x0_5": keras_shufflenet,
+    "densenet121": keras_densenet,
+    "regnet_y_400mf": keras_regnet,
+}
 
 
 # ----------------------------------------------------------------------------------------------

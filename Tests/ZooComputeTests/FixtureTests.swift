@@ -26,7 +26,7 @@ import ZooGraph
     @Test func fixturesArePresent() {
         #expect(Self.torchLayerCases.count >= 34)
         #expect(Self.kerasLayerCases.count >= 31)
-        #expect(ComputeFixtures.familyCases.count >= 4)
+        #expect(ComputeFixtures.familyCases.count >= 10)
     }
 
     @Test(arguments: torchLayerCases)
