@@ -31,16 +31,16 @@ only); Linear after Flatten of a C x H x W map; Embedding + LayerNorm; nn.Multih
 a key padding mask; Linear + exact GELU; tanh; tanh-approximate GELU (Keras side computed with
 keras.activations.gelu(approximate=True), no layer name exists for it).
 
-Then, from a seed of their own (torch.manual_seed(1), so the cases above keep their numbers),
-the vocabulary of MobileNet, EfficientNet, RegNet, ShuffleNet, DenseNet, ConvNeXt, SqueezeNet,
+Then, from a seed of their own (torch.manual_seed(1), so the cases above keep their numbers), the
+vocabulary of MobileNet, EfficientNet, RegNet, ShuffleNet, DenseNet, ConvNeXt, SqueezeNet,
 GoogLeNet and Inception, through torchvision's own modules and functions where it has them:
 depthwise convs (groups == in_channels; Keras DepthwiseConv2D, kernel (kh, kw, C, m) for output
 channel c*m + j) with stride 2 and symmetric padding (ZeroPadding2D + 'valid') and with a depth
 multiplier of 2; nn.ReLU6, nn.Hardswish, nn.Hardsigmoid, nn.SiLU, nn.Sigmoid on inputs that hold
 their break points (Keras Activation relu6, hard_silu, hard_sigmoid, silu, sigmoid);
-torchvision.ops.SqueezeExcitation, plain and with scale_activation=nn.Hardsigmoid
-(GlobalAveragePooling2D(keepdims) -> Conv2D 1x1 -> act -> Conv2D 1x1 -> gate -> Multiply);
-torch.cat of two inputs (Concatenate); x[:, 2:5] (Cropping2D(((0, 0), (2, 3)),
+torchvision.ops.SqueezeExcitation, plain and with scale_activation=nn.Hardsigmoid, fc2 widened so
+the gates span their range (GlobalAveragePooling2D(keepdims) -> Conv2D 1x1 -> act -> Conv2D 1x1 ->
+gate -> Multiply); torch.cat of two inputs (Concatenate); x[:, 2:5] (Cropping2D(((0, 0), (2, 3)),
 channels_first) on the channels-last value); shufflenetv2.channel_shuffle(x, 2) (Reshape ->
 Permute((1, 2, 4, 3)) -> Reshape); Inception3._transform_input (Rescaling with a scale and an
 offset per channel); ConvNeXt's layer scale, a [C, 1, 1] parameter times the map (a 1x1
@@ -293,7 +293,14 @@ def torch_phase(tmp):
         block = torchvision.models.convnext.CNBlock(dim, layer_scale=1e-6, stochastic_depth_prob=0.0)
         return nn.Sequential(*list(block.block.children())[1:])
 
-    se = torchvision.ops.SqueezeExcitation
+    def se(channels, squeeze, **kw):
+        # default init leaves the gate within a few hundredths of 0.5; a wider fc2 (and input)
+        # spreads it over its range, where the hard-sigmoid clips
+        module = torchvision.ops.SqueezeExcitation(channels, squeeze, **kw)
+        module.fc2.weight.mul_(12)
+        module.fc2.bias.mul_(12)
+        return module
+
     vocabulary_cases = [
         ("depthwise_stride2_pad1", Wrap(lambda s, x: s.conv(x), conv=nn.Conv2d(6, 6, 3, stride=2, padding=1, groups=6)), {"x": image(2, 6, 9, 9)}),
         ("depthwise_multiplier2", Wrap(lambda s, x: s.conv(x), conv=nn.Conv2d(4, 8, 3, padding=1, groups=4, bias=False)), {"x": image(2, 4, 7, 7)}),
@@ -302,8 +309,8 @@ def torch_phase(tmp):
         ("hardsigmoid", Wrap(lambda s, x: s.act(x), act=nn.Hardsigmoid()), {"x": activation_input()}),
         ("silu", Wrap(lambda s, x: s.act(x), act=nn.SiLU()), {"x": activation_input()}),
         ("sigmoid", Wrap(lambda s, x: s.act(x), act=nn.Sigmoid()), {"x": activation_input()}),
-        ("se_relu_sigmoid", Wrap(lambda s, x: s.se(x), se=se(16, 4)), {"x": image(2, 16, 5, 5)}),
-        ("se_hardsigmoid", Wrap(lambda s, x: s.se(x), se=se(16, 8, scale_activation=nn.Hardsigmoid)), {"x": image(2, 16, 5, 5)}),
+        ("se_relu_sigmoid", Wrap(lambda s, x: s.se(x), se=se(16, 4)), {"x": 3 * image(2, 16, 5, 5)}),
+        ("se_hardsigmoid", Wrap(lambda s, x: s.se(x), se=se(16, 8, scale_activation=nn.Hardsigmoid)), {"x": 3 * image(2, 16, 5, 5)}),
         ("concat", Wrap(lambda s, a, b: torch.cat([a, b], 1)), {"a": image(2, 3, 5, 5), "b": image(2, 5, 5, 5)}),
         ("channel_range", Wrap(lambda s, x: x[:, 2:5]), {"x": image(2, 8, 5, 5)}),
         ("channel_shuffle", Wrap(lambda s, x: torchvision.models.shufflenetv2.channel_shuffle(x, 2)), {"x": image(2, 12, 4, 5)}),
