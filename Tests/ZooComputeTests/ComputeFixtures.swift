@@ -1,3 +1,4 @@
+@testable import Architectures
 import Foundation
 import Testing
 import TorchIO
@@ -42,15 +43,23 @@ enum ComputeFixtures {
         return side
     }
 
-    /// Keras weights of `model` from "<layer>/<weight>" names, in each layer's declared order.
+    /// Keras weights of `model` from "<layer>/<weight>" names (Keras 3 variable paths), in each
+    /// layer's declared order.
     static func kerasWeights(_ model: KerasModel, from flat: [String: Tensor]) throws -> [String: [Tensor]] {
         var out: [String: [Tensor]] = [:]
         for layer in model.layers where !layer.weights.isEmpty {
             out[layer.name] = try layer.weights.map { w in
-                try #require(flat["\(layer.name)/\(w.name)"], "fixture has no Keras weight \(layer.name)/\(w.name)")
+                let path = "\(layer.name)/\(keras3Name(w.name, of: layer))"
+                return try #require(flat[path], "fixture has no Keras weight \(path)")
             }
         }
         return out
+    }
+
+    /// Keras 3 calls a DepthwiseConv2D's kernel `kernel`; zoo's weights carry tf.keras 2's name,
+    /// `depthwise_kernel`, which its legacy .h5 writes (both frameworks load weights by position).
+    static func keras3Name(_ weight: String, of layer: KerasLayer) -> String {
+        layer.className == "DepthwiseConv2D" && weight == "depthwise_kernel" ? "kernel" : weight
     }
 }
 
@@ -129,6 +138,44 @@ enum LayerGraphs {
             y = g.activation(g.input("x", kind: .image, shape: [10]), .tanh, keras: "act")
         case "gelu_tanh":
             y = g.activation(g.input("x", kind: .image, shape: [10]), .geluTanh, keras: "act")
+        case "depthwise_stride2_pad1":
+            y = g.conv2d(g.input("x", kind: .image, shape: [6, 9, 9]), torch: "conv", keras: "conv", out: 6, kernel: 3, stride: 2, padding: 1, groups: 6, bias: true)
+        case "depthwise_multiplier2":
+            y = g.conv2d(g.input("x", kind: .image, shape: [4, 7, 7]), torch: "conv", keras: "conv", out: 8, kernel: 3, padding: 1, groups: 4, bias: false)
+        case "relu6", "hardswish", "hardsigmoid", "silu", "sigmoid":
+            let kind: ActivationKind = ["relu6": .relu6, "hardswish": .hardSwish, "hardsigmoid": .hardSigmoid, "silu": .silu, "sigmoid": .sigmoid][name]!
+            y = g.activation(g.input("x", kind: .image, shape: [32]), kind, keras: "act")
+        case "se_relu_sigmoid":
+            y = g.squeezeExcitation(g.input("x", kind: .image, shape: [16, 5, 5]), torch: "se", squeeze: 4)
+        case "se_hardsigmoid":
+            y = g.squeezeExcitation(g.input("x", kind: .image, shape: [16, 5, 5]), torch: "se", squeeze: 8, gate: .hardSigmoid)
+        case "concat":
+            y = g.concat([g.input("a", kind: .image, shape: [3, 5, 5]), g.input("b", kind: .image, shape: [5, 5, 5])], keras: "concat")
+        case "channel_range":
+            y = g.channels(g.input("x", kind: .image, shape: [8, 5, 5]), 2..<5, keras: "crop")
+        case "channel_shuffle":
+            y = g.channelShuffle(g.input("x", kind: .image, shape: [12, 4, 5]), groups: 2, keras: "shuffle")
+        case "channel_affine":
+            y = g.channelAffine(g.input("x", kind: .image, shape: [3, 5, 5]), scale: Inception.inputScale, shift: Inception.inputShift,
+                                keras: "transform_input")
+        case "layer_scale":
+            y = g.layerScale(g.input("x", kind: .image, shape: [6, 5, 5]), parameter: "layer_scale", keras: "layer_scale")
+        case "layernorm2d":
+            y = g.layerNorm2d(g.input("x", kind: .image, shape: [6, 5, 5]), torch: "norm", keras: "norm", eps: 1e-6)
+        case "convnext_mlp": // CNBlock.block after its depthwise conv, as ConvNeXt.block states it
+            y = g.input("x", kind: .image, shape: [8, 4, 5])
+            g.sequential("mlp") {
+                y = g.permuteToChannelsLast(y)
+                y = g.layerNorm(y, eps: 1e-6)
+                y = g.linear(y, out: 32, activation: .gelu)
+                y = g.linear(y, out: 8)
+                y = g.permuteToChannelsFirst(y)
+            }
+        case "relu_maxpool_ceil":
+            let r = g.activation(g.input("x", kind: .image, shape: [4, 10, 9]), .relu, keras: "relu")
+            y = g.maxPool2d(r, keras: "pool", kernel: 3, stride: 2, ceilMode: true)
+        case "avgpool_same_exclude_pad":
+            y = g.avgPool2d(g.input("x", kind: .image, shape: [4, 6, 7]), keras: "pool", kernel: 3, stride: 1, padding: 1, countIncludePad: false)
         default:
             throw ZooError(.usage, "no graph for fixture case \(name)")
         }

@@ -24,9 +24,9 @@ import ZooGraph
     static let kerasLayerCases = layerCases("keras")
 
     @Test func fixturesArePresent() {
-        #expect(Self.torchLayerCases.count >= 15)
-        #expect(Self.kerasLayerCases.count >= 12)
-        #expect(ComputeFixtures.familyCases.count >= 4)
+        #expect(Self.torchLayerCases.count >= 34)
+        #expect(Self.kerasLayerCases.count >= 31)
+        #expect(ComputeFixtures.familyCases.count >= 10)
     }
 
     @Test(arguments: torchLayerCases)

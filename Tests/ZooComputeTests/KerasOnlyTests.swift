@@ -34,6 +34,11 @@ import ZooCore
                 layer("max_pool", "MaxPooling2D", config, ["x"], shape: [4, 4, 3]),
                 layer("avg_pool", "AveragePooling2D", config, ["x"], shape: [4, 4, 3]),
             ], inputs: ["x"], outputs: ["max_pool", "avg_pool"])
+        case "keras_relu_max_value6":
+            return KerasModel(name: name, layers: [
+                layer("x", "InputLayer", [("batch_shape", .array([.null, .int(32)]))], [], shape: [32]),
+                layer("relu", "ReLU", [("max_value", .double(6)), ("negative_slope", .double(0)), ("threshold", .double(0))], ["x"], shape: [32]),
+            ], inputs: ["x"], outputs: ["relu"])
         default: // keras_maxpool1d_reshape
             return KerasModel(name: name, layers: [
                 layer("x", "InputLayer", [("batch_shape", .array([.null, .null, .int(6)]))], [], shape: [-1, 6]),
