@@ -77,11 +77,54 @@ public enum Converter {
                 throw config.refusal(type, for: first.name)
             }
             if matches.isEmpty {
-                throw ZooError(.mismatch, "\(checkpoint.path): expected a checkpoint of a registered architecture, found none that matches; name one (`zoo map ARCH --checkpoint FILE` lists the differences)")
+                if let config, let type = config.modelType, !Registry.all.contains(where: { $0.huggingFace?.modelTypes.contains(type) == true }) {
+                    throw config.refusal(type, for: nil)
+                }
+                throw ZooError(.mismatch, "\(checkpoint.path): expected a checkpoint of an architecture zoo knows, found none that matches\(closest(to: checkpoint)); docs/adding-an-architecture.md says how to add one")
             }
             throw ZooError(.mismatch, "\(checkpoint.path): expected one matching architecture, found several (\(matches.map(\.name).joined(separator: ", "))); name one")
         }
         return matches[0]
+    }
+
+    /// ", the closest being X (…)": the registered architecture whose match differs least, what
+    /// differs, and a prefix hint when every unexpected name is a missing one under a prefix.
+    static func closest(to checkpoint: Checkpoint) -> String {
+        let raw = checkpoint.tensorShapes
+        // names as they are, and with the commonest first component removed where present
+        var firsts: [String: Int] = [:]
+        for name in raw.names { if let dot = name.firstIndex(of: ".") { firsts[String(name[...dot]), default: 0] += 1 } }
+        var views: [(prefix: String, shapes: TensorShapes)] = [("", raw)]
+        if let (prefix, count) = firsts.max(by: { $0.value < $1.value }), count > 1, count < raw.entries.count {
+            views.append((prefix, TensorShapes(raw.entries.map { ($0.name.hasPrefix(prefix) ? String($0.name.dropFirst(prefix.count)) : $0.name, $0.shape, $0.dtype) })))
+        }
+        var best: (Architecture, MatchReport, String, Int)?
+        for arch in Registry.all {
+            for view in views {
+                let report = arch.match(view.shapes).1
+                let found = report.sourceKey.count
+                if best == nil || found > best!.3 { best = (arch, report, view.prefix, found) }
+            }
+        }
+        if let (arch, report, prefix, found) = best, !prefix.isEmpty, found > 0 {
+            let rest = report.isExact ? "every other tensor matching as it is" : "\(report.missing.count) missing and \(report.unexpected.count) unexpected besides"
+            return ", the closest being \(arch.name): \(found) of its tensors are there once '\(shown: prefix)' is removed from the names that have it, \(rest); the prefix is not on every name, so zoo cannot tell the model is \(arch.name) rather than a module holding one — if it is, re-save the state dict without the prefix"
+        }
+        let ranked = best.map { ($0.0, $0.1) }
+        guard let (arch, report) = ranked, report.sourceKey.count > 0 else { return "" }
+        var parts: [String] = []
+        if let m = report.missing.first { parts.append("\(report.missing.count) missing (first '\(shown: m.name)')") }
+        if let u = report.unexpected.first { parts.append("\(report.unexpected.count) unexpected (first '\(shown: u.name)')") }
+        if let m = report.mismatched.first { parts.append("\(report.mismatched.count) with another shape (first '\(shown: m.name)')") }
+        var hint = ""
+        let missing = Set(report.missing.map(\.name))
+        if let first = report.unexpected.first?.name, let dot = first.firstIndex(of: ".") {
+            let prefix = String(first[...dot])
+            if report.unexpected.allSatisfy({ $0.name.hasPrefix(prefix) && missing.contains(String($0.name.dropFirst(prefix.count))) }) {
+                hint = "; every unexpected name is a missing one under '\(shown: prefix)': try --strip-prefix \(shown: prefix)"
+            }
+        }
+        return ", the closest being \(arch.name) (\(parts.joined(separator: ", ")))\(hint); `zoo map \(arch.name) --checkpoint FILE` lists every difference"
     }
 
     /// Registered architectures the checkpoint matches exactly (after removing a prefix every
