@@ -29,7 +29,7 @@ import shutil
 
 import torch
 from huggingface_hub import split_torch_state_dict_into_shards
-from transformers import BertConfig, BertModel, RobertaConfig, RobertaModel
+from transformers import BertConfig, BertModel, DistilBertConfig, DistilBertModel, RobertaConfig, RobertaModel
 
 here = os.path.dirname(os.path.abspath(__file__))
 root = os.path.join(here, "..", "Tests", "Fixtures", "hf")
@@ -93,3 +93,9 @@ with torch.no_grad():
         assert torch.equal(got, want), name
         print("wrote", folder, sorted(os.listdir(folder)))
 print("wrote", root)
+
+# A DistilBERT folder: a family zoo has no descriptor for, refused by its model type.
+torch.manual_seed(0)
+distil = DistilBertModel(DistilBertConfig(vocab_size=99, dim=32, n_layers=2, n_heads=4, hidden_dim=37, max_position_embeddings=64)).eval()
+distil.save_pretrained(os.path.join(root, "distilbert-tiny"))
+print("wrote", os.path.join(root, "distilbert-tiny"))

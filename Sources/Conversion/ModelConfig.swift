@@ -57,12 +57,19 @@ public struct ModelConfig: Sendable {
     public func check(fits arch: Architecture) throws {
         guard let type = modelType, arch.huggingFace != nil || explicit else { return }
         guard arch.huggingFace?.modelTypes.contains(type) != true else { return }
-        throw refusal(type, for: arch.name)
+        let own = arch.huggingFace.map { "model type \($0.modelTypes.joined(separator: "/"))" } ?? "no Hugging Face model type"
+        throw ZooError(.mismatch, "expected a config.json of \(own) for \(arch.name), found model_type '\(shown: type)' in \(path); \(known)")
     }
 
+    private var known: String {
+        let types = Registry.all.compactMap { a in a.huggingFace.map { "\($0.modelTypes.joined(separator: "/")) (\(a.name))" } }
+        return "zoo converts the model types \(types.joined(separator: ", ")) and refuses to convert a model as another family (same weight names do not make the same function); see docs/adding-an-architecture.md to add one"
+    }
+
+    /// The refusal when detection found weights of `architecture` (whose model types the config
+    /// does not name), or none at all.
     func refusal(_ type: String, for architecture: String?) -> ZooError {
-        let known = Registry.all.compactMap { a in a.huggingFace.map { "\($0.modelTypes.joined(separator: "/")) (\(a.name))" } }
         let weights = architecture.map { ", and the weights have the names of \($0)" } ?? ""
-        return ZooError(.mismatch, "\(path) says model_type '\(shown: type)'\(weights); zoo converts the model types \(known.joined(separator: ", ")) and refuses to convert a model as another family with the same weight names (they compute different functions); see docs/adding-an-architecture.md to add one")
+        return ZooError(.mismatch, "\(path) says model_type '\(shown: type)'\(weights); \(known)")
     }
 }

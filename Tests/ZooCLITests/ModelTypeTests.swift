@@ -62,3 +62,25 @@ import ZooCore
         #expect(named.stderr.contains("model_type 'roberta'"), "\(named.stderr)")
     }
 }
+
+/// A family zoo has no descriptor for is named as such, and a checkpoint that matches nothing
+/// says which architecture came closest and what differs.
+@Suite struct UnknownFamilyTests {
+    static let hf = CLI.repo.appendingPathComponent("Tests/Fixtures/hf").path
+
+    @Test(arguments: [[String](), ["bert"]])
+    func aDistilBERTFolderIsRefusedByItsModelType(_ architecture: [String]) throws {
+        let r = try CLI.run(["convert"] + architecture + ["\(Self.hf)/distilbert-tiny", "-o", "/tmp/never.keras"])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("model_type 'distilbert'"), "\(r.stderr)")
+        #expect(!r.stderr.contains("hidden_size"))
+        #expect(r.stderr.split(separator: "\n").count == 1)
+    }
+
+    @Test func aCheckpointOfNoKnownArchitectureSaysSo() throws {
+        let none = try CLI.run(["convert", CLI.fixture("zip_float32.pth"), "-o", "/tmp/never.keras"])
+        #expect(none.status == 1)
+        #expect(none.stderr.contains("found none that matches"))
+        #expect(none.stderr.contains("docs/adding-an-architecture.md"))
+    }
+}

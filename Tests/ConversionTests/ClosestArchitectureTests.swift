@@ -1,0 +1,36 @@
+import Foundation
+import Testing
+import Architectures
+import Conversion
+import TorchIO
+import ZooCore
+import ZooGraph
+
+/// When no architecture matches, the message names the closest one and what differs.
+@Suite struct ClosestArchitectureTests {
+    func checkpoint(renaming rename: (String) -> String) throws -> Checkpoint {
+        let graph = try Registry.named("resnet18")!.graph(ArchitectureOptions(classes: 10, imageSize: 32))
+        let path = NSTemporaryDirectory() + "zoo-closest-\(UUID().uuidString).pth"
+        try PthWriter.write(graph.randomStateDict(seed: 1).map { (rename($0.name), $0.tensor) }, to: path, overwrite: true)
+        defer { unlink(path) }
+        return try Checkpoint.open(path)
+    }
+
+    func message(_ c: Checkpoint) -> String {
+        do { _ = try Converter.architecture(for: c, named: nil); return "matched" } catch let e as ZooError { return e.message } catch { return "\(error)" }
+    }
+
+    @Test func aReplacedHeadIsNamedWithTheArchitectureItSitsOn() throws {
+        // torchvision resnet18 whose fc became Sequential(Dropout, Linear)
+        let c = try checkpoint { $0.hasPrefix("fc.") ? "fc.1." + $0.dropFirst(3) : $0 }
+        let m = message(c)
+        #expect(m.contains("the closest being resnet18 (2 missing (first 'fc.weight'), 2 unexpected (first 'fc.1.weight'))"), "\(m)")
+    }
+
+    @Test func tensorsUnderAPrefixNotEveryNameHasAreNamed() throws {
+        let c = try checkpoint { $0.hasPrefix("fc.") ? $0 : "backbone." + $0 }
+        let m = message(c)
+        #expect(m.contains("the closest being resnet18"), "\(m)")
+        #expect(m.contains("once 'backbone.' is removed"), "\(m)")
+    }
+}
