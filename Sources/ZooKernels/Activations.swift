@@ -3,6 +3,7 @@
 // formula, written operation for operation as PyTorch's CPU kernel evaluates it; Keras 3
 // evaluates the same formulas (hard_sigmoid is relu6(x + 3) / 6 there; tf.keras 2's
 // hard_sigmoid is another function and is never written).
+import CZooKernels
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -91,12 +92,10 @@ public enum ActivationKind: String, CaseIterable, Equatable, Sendable {
                 for i in range { let v = x[i] + 3; x[i] = (v < 0 ? 0 : (v > 6 ? 6 : v)) / 6 }
             case .hardSwish:
                 for i in range { let v = x[i], s = v + 3; x[i] = v * (s < 0 ? 0 : (s > 6 ? 6 : s)) / 6 }
-            case .silu: for i in range { let v = x[i]; x[i] = v / (1 + exp(-v)) }
-            case .sigmoid: for i in range { x[i] = 1 / (1 + exp(-x[i])) }
+            case .silu: zoo_activate(Int32(ZOO_ACTIVATION_SILU), x + range.lowerBound, range.count)
+            case .sigmoid: zoo_activate(Int32(ZOO_ACTIVATION_SIGMOID), x + range.lowerBound, range.count)
             case .tanh: for i in range { x[i] = Glibc.tanh(x[i]) }
-            case .gelu:
-                let invSqrt2 = Float(0.70710678118654752440)
-                for i in range { let v = x[i]; x[i] = 0.5 * v * (1 + erf(v * invSqrt2)) }
+            case .gelu: zoo_activate(Int32(ZOO_ACTIVATION_GELU), x + range.lowerBound, range.count)
             case .geluTanh:
                 let k = Float(0.79788456080286535588) // √(2/π)
                 for i in range { let v = x[i]; x[i] = 0.5 * v * (1 + Glibc.tanh(k * (v + 0.044715 * v * v * v))) }

@@ -77,4 +77,8 @@ void zoo_fill_uniform(uint64_t *state, float *out, size_t count, float lo, float
 /// A uniform integer in [0, n) (n > 0), by multiplying the draw's top 32 bits.
 uint64_t zoo_random_below(uint64_t *state, uint64_t n);
 
+/// Activations that need exp or erf, vectorised (activations.c): x[i] ← f(x[i]).
+enum { ZOO_ACTIVATION_SIGMOID = 1, ZOO_ACTIVATION_SILU = 2, ZOO_ACTIVATION_GELU = 3 };
+void zoo_activate(int kind, float *x, size_t n);
+
 #endif
