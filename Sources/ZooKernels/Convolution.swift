@@ -1,3 +1,5 @@
+import CZooKernels
+
 // 2-D convolution as im2col + sgemm, in both layouts. The column buffer is built a tile of
 // output pixels at a time (at most `columnBudget` floats), so memory stays bounded at 224×224 and
 // the tile is still in cache when sgemm packs it. 1×1 stride-1 unpadded convolutions skip im2col.
@@ -216,17 +218,35 @@ public enum Convolution {
 
 extension Convolution {
     /// Depthwise convolution, PyTorch layout: output plane o (of sample n) reads input plane
-    /// o / multiplier with the kh×kw filter `weight[o]`. Accumulates filter tap by filter tap
-    /// along output rows, which vectorises for stride 1.
+    /// o / multiplier with the kh×kw filter `weight[o]`. zoo_depthwise_nchw (depthwise.c) over
+    /// ranges of planes: a tap's run of output columns at a time, contiguous at any stride.
     public static func depthwiseNCHW(_ x: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
                                      _ g: ConvGeometry, out: UnsafeMutablePointer<Float>) {
+        var geometry = zoo_depthwise_geometry(
+            batch: g.batch, in_channels: g.inChannels, in_height: g.inHeight, in_width: g.inWidth,
+            out_channels: g.outChannels, out_height: g.outHeight, out_width: g.outWidth,
+            kernel_height: g.kernelHeight, kernel_width: g.kernelWidth, stride_height: g.strideHeight,
+            stride_width: g.strideWidth, dilation_height: g.dilationHeight, dilation_width: g.dilationWidth,
+            pad_top: g.padTop, pad_left: g.padLeft)
+        Parallel.ranges(g.batch * g.outChannels, work: g.multiplyAdds) { planes in
+            if zoo_depthwise_nchw(x, weight, bias, out, &geometry, planes.lowerBound, planes.upperBound) != 0 {
+                depthwiseNCHWDirect(x, weight: weight, bias: bias, g, planes: planes, out: out)
+            }
+        }
+    }
+
+    /// The same convolution without a scratch buffer (a tap at a time with bounds checks): what
+    /// zoo_depthwise_nchw falls back to when it cannot allocate its row buffer, and the
+    /// reference the kernel tests compare it with.
+    static func depthwiseNCHWDirect(_ x: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+                                    _ g: ConvGeometry, planes: Range<Int>, out: UnsafeMutablePointer<Float>) {
         let multiplier = g.outChannels / g.inChannels
         let (kh, kw) = (g.kernelHeight, g.kernelWidth)
         let inPlane = g.inHeight * g.inWidth, plane = g.outHeight * g.outWidth
         let columns = (0..<kw).map { kx in
             ConvGeometry.validRange(outSize: g.outWidth, inSize: g.inWidth, stride: g.strideWidth, pad: g.padLeft, offset: kx * g.dilationWidth)
         }
-        Parallel.forEach(g.batch * g.outChannels, work: g.multiplyAdds) { p in
+        for p in planes {
             let n = p / g.outChannels, o = p % g.outChannels
             let src = x + (n * g.inChannels + o / multiplier) * inPlane
             let dst = out + p * plane

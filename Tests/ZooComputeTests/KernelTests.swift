@@ -21,6 +21,9 @@ import ZooCore
         Case(c: 6, o: 6, groups: 6), Case(c: 6, o: 12, k: 5, stride: 2, pad: 2, groups: 6),
         Case(c: 4, o: 4, pad: 2, dilation: 2, groups: 4), Case(n: 1, c: 5, h: 12, w: 10, o: 5, k: 7, pad: 3, groups: 5),
         Case(c: 8, o: 8, k: 3, stride: 2, pad: 0, groups: 8),
+        // depthwise, every column phase of a stride-3 dilated filter; a plane narrower than the filter's reach
+        Case(n: 1, c: 3, h: 9, w: 14, o: 6, k: 3, stride: 3, pad: 1, dilation: 2, groups: 3),
+        Case(n: 1, c: 2, h: 4, w: 3, o: 2, k: 5, stride: 2, pad: 2, groups: 2),
     ]
 
     static func noise(_ count: Int, seed: UInt64) -> [Float] { Recipe.values(seed: seed, count: count, center: 0, scale: 1) }
@@ -65,6 +68,17 @@ import ZooCore
         let e2 = zip(expected, back).map { abs($0 - Double($1)) }.max() ?? 0
         #expect(e1 / scale < 1e-6, "NCHW \(t.testDescription): \(e1 / scale)")
         #expect(e2 / scale < 1e-6, "NHWC \(t.testDescription): \(e2 / scale)")
+        if g.isDepthwise { // the fallback without a scratch buffer, too
+            var direct = [Float](repeating: .nan, count: expected.count)
+            x.withUnsafeBufferPointer { xp in w.withUnsafeBufferPointer { wp in b.withUnsafeBufferPointer { bp in
+                direct.withUnsafeMutableBufferPointer { out in
+                    Convolution.depthwiseNCHWDirect(xp.baseAddress!, weight: wp.baseAddress!, bias: bp.baseAddress!, g,
+                                                    planes: 0..<(t.n * t.o), out: out.baseAddress!)
+                }
+            } } }
+            let e3 = zip(expected, direct).map { abs($0 - Double($1)) }.max() ?? 0
+            #expect(e3 / scale < 1e-6, "direct NCHW \(t.testDescription): \(e3 / scale)")
+        }
     }
 
     @Test func poolingFollowsEachFrameworksPaddingRules() {

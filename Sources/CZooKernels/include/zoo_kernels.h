@@ -81,4 +81,18 @@ uint64_t zoo_random_below(uint64_t *state, uint64_t n);
 enum { ZOO_ACTIVATION_SIGMOID = 1, ZOO_ACTIVATION_SILU = 2, ZOO_ACTIVATION_GELU = 3 };
 void zoo_activate(int kind, float *x, size_t n);
 
+/// A depthwise convolution's shape (every group one input channel; out_channels a multiple of
+/// in_channels; output channel o reads input channel o / (out_channels / in_channels)).
+typedef struct {
+    size_t batch, in_channels, in_height, in_width, out_channels, out_height, out_width;
+    size_t kernel_height, kernel_width, stride_height, stride_width, dilation_height, dilation_width;
+    size_t pad_top, pad_left;
+} zoo_depthwise_geometry;
+
+/// Depthwise convolution in PyTorch's layout (x: N·C·H·W, w: O·1·kh·kw, out: N·O·oh·ow, bias
+/// NULL or O values) for output planes [p0, p1) (plane p = n·O + o). Returns -1 when its
+/// scratch row buffer cannot be allocated (nothing written), else 0.
+int zoo_depthwise_nchw(const float *x, const float *w, const float *bias, float *out,
+                       const zoo_depthwise_geometry *g, size_t p0, size_t p1);
+
 #endif
