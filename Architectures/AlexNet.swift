@@ -8,12 +8,12 @@ enum AlexNet {
         name: "alexnet", family: "alexnet",
         summary: "AlexNet (torchvision)",
         defaults: ArchitectureOptions(classes: 1000, imageSize: 224),
-        make: { options in try build(classes: options.classes!, imageSize: options.imageSize!) },
-        infer: { shapes in ArchitectureOptions(classes: shapes["classifier.6.weight"]?.first) },
-        smallOptions: ArchitectureOptions(classes: 10, imageSize: 128) // the 3×3 map is pooled up to 6×6
+        make: { options in try build(classes: options.classes!, imageSize: options.imageSize!, head: options.head) },
+        smallOptions: ArchitectureOptions(classes: 10, imageSize: 128), // the 3×3 map is pooled up to 6×6
+        headSlot: "classifier.6"
     )
 
-    static func build(classes: Int, imageSize: Int) throws -> Graph {
+    static func build(classes: Int, imageSize: Int, head: ClassifierHead? = nil) throws -> Graph {
         let g = GraphBuilder(name: "alexnet")
         var x = g.input("input", kind: .image, shape: [3, imageSize, imageSize])
         g.sequential("features") { // Conv, ReLU, MaxPool, Conv, ReLU, MaxPool, (Conv, ReLU) ×3, MaxPool
@@ -33,7 +33,7 @@ enum AlexNet {
             x = g.linear(x, keras: "fc6", out: 4096, activation: .relu)
             g.skip()
             x = g.linear(x, keras: "fc7", out: 4096, activation: .relu)
-            x = g.linear(x, keras: "predictions", out: classes)
+            x = g.classifierHead(x, head, keras: "predictions", classes: classes)
         }
         return try g.build(outputs: [x])
     }

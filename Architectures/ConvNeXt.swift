@@ -25,15 +25,15 @@ enum ConvNeXt {
         Architecture(
             name: name, family: "convnext", summary: summary,
             defaults: ArchitectureOptions(classes: 1000, imageSize: 224),
-            make: { options in try build(name, stages, classes: options.classes!, imageSize: options.imageSize!) },
-            infer: { shapes in ArchitectureOptions(classes: shapes["classifier.2.weight"]?.first) },
+            make: { options in try build(name, stages, classes: options.classes!, imageSize: options.imageSize!, head: options.head) },
             // any size from 32 (torchvision's min_size) is exact: every conv floors alike in
             // both frameworks; 64 leaves the last stage a 2×2 map, so its 7×7 taps are exercised
-            smallOptions: ArchitectureOptions(classes: 10, imageSize: 64)
+            smallOptions: ArchitectureOptions(classes: 10, imageSize: 64),
+            headSlot: "classifier.2"
         )
     }
 
-    static func build(_ name: String, _ stages: [Stage], classes: Int, imageSize: Int) throws -> Graph {
+    static func build(_ name: String, _ stages: [Stage], classes: Int, imageSize: Int, head: ClassifierHead? = nil) throws -> Graph {
         let g = GraphBuilder(name: name)
         var x = g.input("input", kind: .image, shape: [3, imageSize, imageSize])
         g.sequential("features") {
@@ -57,7 +57,7 @@ enum ConvNeXt {
         g.sequential("classifier") { // LayerNorm2d, Flatten, Linear
             x = g.layerNorm2d(x, eps: eps)
             x = g.flatten(x)
-            x = g.linear(x, keras: "predictions", out: classes)
+            x = g.classifierHead(x, head, keras: "predictions", classes: classes)
         }
         return try g.build(outputs: [x])
     }

@@ -19,19 +19,19 @@ enum DenseNet {
             defaults: ArchitectureOptions(classes: 1000, imageSize: 224),
             make: { options in
                 try build(name, growth: growth, blocks: blocks, initialFeatures: initialFeatures,
-                          classes: options.classes!, imageSize: options.imageSize!)
+                          classes: options.classes!, imageSize: options.imageSize!, head: options.head)
             },
-            infer: { shapes in ArchitectureOptions(classes: shapes["classifier.weight"]?.first) },
             normalizeKey: { currentSpelling($0) },
             // torchvision's min_size: the smallest input the stem and three transitions leave 1×1
-            smallOptions: ArchitectureOptions(classes: 10, imageSize: 29)
+            smallOptions: ArchitectureOptions(classes: 10, imageSize: 29),
+            headSlot: "classifier"
         )
     }
 
     /// torchvision's `bn_size`: the 1×1 bottleneck has bn_size · growth channels.
     static let bottleneckFactor = 4
 
-    static func build(_ name: String, growth: Int, blocks: [Int], initialFeatures: Int, classes: Int, imageSize: Int) throws -> Graph {
+    static func build(_ name: String, growth: Int, blocks: [Int], initialFeatures: Int, classes: Int, imageSize: Int, head: ClassifierHead? = nil) throws -> Graph {
         let g = GraphBuilder(name: name)
         var x = g.input("input", kind: .image, shape: [3, imageSize, imageSize])
         g.scope("features") { // an nn.Sequential of named modules
@@ -58,7 +58,7 @@ enum DenseNet {
         }
         x = g.activation(x, .relu) // F.relu in DenseNet.forward
         x = g.globalPoolAndFlatten(x)
-        x = g.linear(x, torch: "classifier", keras: "predictions", out: classes)
+        x = g.classifierHead(x, head, torch: "classifier", keras: "predictions", classes: classes)
         return try g.build(outputs: [x])
     }
 

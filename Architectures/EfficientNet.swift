@@ -86,15 +86,15 @@ enum EfficientNet {
             name: name, family: "efficientnet", summary: summary,
             defaults: ArchitectureOptions(classes: 1000, imageSize: imageSize),
             make: { options in
-                try build(name, stages, lastChannel: lastChannel, norm: norm, classes: options.classes!, imageSize: options.imageSize!)
+                try build(name, stages, lastChannel: lastChannel, norm: norm, classes: options.classes!, imageSize: options.imageSize!, head: options.head)
             },
-            infer: { shapes in ArchitectureOptions(classes: shapes["classifier.1.weight"]?.first) },
-            smallOptions: ArchitectureOptions(classes: 10, imageSize: 64)
+            smallOptions: ArchitectureOptions(classes: 10, imageSize: 64),
+            headSlot: "classifier.1"
         )
     }
 
     static func build(_ name: String, _ stages: [Stage], lastChannel: Int?, norm: BatchNormSettings,
-                      classes: Int, imageSize: Int) throws -> Graph {
+                      classes: Int, imageSize: Int, head: ClassifierHead? = nil) throws -> Graph {
         let g = GraphBuilder(name: name)
         var x = g.input("input", kind: .image, shape: [3, imageSize, imageSize])
         g.sequential("features") {
@@ -115,7 +115,7 @@ enum EfficientNet {
         x = g.globalPoolAndFlatten(x)
         g.sequential("classifier") { // Dropout, Linear
             g.skip()
-            x = g.linear(x, keras: "predictions", out: classes)
+            x = g.classifierHead(x, head, keras: "predictions", classes: classes)
         }
         return try g.build(outputs: [x])
     }

@@ -26,14 +26,14 @@ enum MNASNet {
         Architecture(
             name: name, family: "mnasnet", summary: summary,
             defaults: ArchitectureOptions(classes: 1000, imageSize: 224),
-            make: { options in try build(name, alpha: alpha, classes: options.classes!, imageSize: options.imageSize!) },
-            infer: { shapes in ArchitectureOptions(classes: shapes["classifier.1.weight"]?.first) },
+            make: { options in try build(name, alpha: alpha, classes: options.classes!, imageSize: options.imageSize!, head: options.head) },
             smallOptions: ArchitectureOptions(classes: 10, imageSize: 64), // five stride-2 steps: 64 → 2×2
-            moduleVersions: ["": 2] // MNASNet._version: its _load_from_state_dict refuses a state dict without it
+            moduleVersions: ["": 2], // MNASNet._version: its _load_from_state_dict refuses a state dict without it
+            headSlot: "classifier.1"
         )
     }
 
-    static func build(_ name: String, alpha: Double, classes: Int, imageSize: Int) throws -> Graph {
+    static func build(_ name: String, alpha: Double, classes: Int, imageSize: Int, head: ClassifierHead? = nil) throws -> Graph {
         let g = GraphBuilder(name: name)
         let widths = depths.map { roundToMultiple(Double($0) * alpha, 8) }
         let bn = batchNorm
@@ -63,7 +63,7 @@ enum MNASNet {
         x = g.globalAvgPool(x, keras: "avg_pool") // x.mean([2, 3])
         g.sequential("classifier") { // Dropout, Linear
             g.skip()
-            x = g.linear(x, keras: "predictions", out: classes)
+            x = g.classifierHead(x, head, keras: "predictions", classes: classes)
         }
         return try g.build(outputs: [x])
     }

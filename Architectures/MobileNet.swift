@@ -13,13 +13,13 @@ enum MobileNet {
             name: "mobilenet_v2", family: "mobilenet",
             summary: "MobileNetV2 (torchvision): inverted residuals, depthwise 3×3, ReLU6",
             defaults: ArchitectureOptions(classes: 1000, imageSize: 224),
-            make: { options in try buildV2(classes: options.classes!, imageSize: options.imageSize!) },
-            infer: { shapes in ArchitectureOptions(classes: shapes["classifier.1.weight"]?.first) },
-            smallOptions: ArchitectureOptions(classes: 10, imageSize: 64)
+            make: { options in try buildV2(classes: options.classes!, imageSize: options.imageSize!, head: options.head) },
+            smallOptions: ArchitectureOptions(classes: 10, imageSize: 64),
+            headSlot: "classifier.1"
         )
     }
 
-    static func buildV2(classes: Int, imageSize: Int) throws -> Graph {
+    static func buildV2(classes: Int, imageSize: Int, head: ClassifierHead? = nil) throws -> Graph {
         let g = GraphBuilder(name: "mobilenet_v2")
         var x = g.input("input", kind: .image, shape: [3, imageSize, imageSize])
         // expansion t, output channels c, repeats n, first stride s
@@ -50,7 +50,7 @@ enum MobileNet {
         x = g.globalPoolAndFlatten(x)
         g.sequential("classifier") { // Dropout, Linear
             g.skip()
-            x = g.linear(x, keras: "predictions", out: classes)
+            x = g.classifierHead(x, head, keras: "predictions", classes: classes)
         }
         return try g.build(outputs: [x])
     }
@@ -82,13 +82,13 @@ enum MobileNet {
         Architecture(
             name: name, family: "mobilenet", summary: summary,
             defaults: ArchitectureOptions(classes: 1000, imageSize: 224),
-            make: { options in try buildV3(name, blocks, lastChannel: lastChannel, classes: options.classes!, imageSize: options.imageSize!) },
-            infer: { shapes in ArchitectureOptions(classes: shapes["classifier.3.weight"]?.first) },
-            smallOptions: ArchitectureOptions(classes: 10, imageSize: 64)
+            make: { options in try buildV3(name, blocks, lastChannel: lastChannel, classes: options.classes!, imageSize: options.imageSize!, head: options.head) },
+            smallOptions: ArchitectureOptions(classes: 10, imageSize: 64),
+            headSlot: "classifier.3"
         )
     }
 
-    static func buildV3(_ name: String, _ blocks: [Block], lastChannel: Int, classes: Int, imageSize: Int) throws -> Graph {
+    static func buildV3(_ name: String, _ blocks: [Block], lastChannel: Int, classes: Int, imageSize: Int, head: ClassifierHead? = nil) throws -> Graph {
         let g = GraphBuilder(name: name)
         let norm = BatchNormSettings(eps: 1e-3, momentum: 0.01)
         var x = g.input("input", kind: .image, shape: [3, imageSize, imageSize])
@@ -114,7 +114,7 @@ enum MobileNet {
         g.sequential("classifier") { // Linear, Hardswish, Dropout, Linear
             x = g.linear(x, out: lastChannel, activation: .hardSwish)
             g.skip()
-            x = g.linear(x, keras: "predictions", out: classes)
+            x = g.classifierHead(x, head, keras: "predictions", classes: classes)
         }
         return try g.build(outputs: [x])
     }

@@ -62,13 +62,13 @@ enum RegNet {
         Architecture(
             name: name, family: "regnet", summary: summary,
             defaults: ArchitectureOptions(classes: 1000, imageSize: 224),
-            make: { options in try build(name, design, classes: options.classes!, imageSize: options.imageSize!) },
-            infer: { shapes in ArchitectureOptions(classes: shapes["fc.weight"]?.first) },
-            smallOptions: ArchitectureOptions(classes: 10, imageSize: 64) // five stride-2 steps: 64 → 2×2
+            make: { options in try build(name, design, classes: options.classes!, imageSize: options.imageSize!, head: options.head) },
+            smallOptions: ArchitectureOptions(classes: 10, imageSize: 64), // five stride-2 steps: 64 → 2×2
+            headSlot: "fc"
         )
     }
 
-    static func build(_ name: String, _ design: Design, classes: Int, imageSize: Int) throws -> Graph {
+    static func build(_ name: String, _ design: Design, classes: Int, imageSize: Int, head: ClassifierHead? = nil) throws -> Graph {
         let g = GraphBuilder(name: name)
         var x = g.input("input", kind: .image, shape: [3, imageSize, imageSize])
         let stemWidth = 32
@@ -86,7 +86,7 @@ enum RegNet {
             }
         }
         x = g.globalAvgPool(x, keras: "avg_pool") // avgpool (1×1) + flatten
-        x = g.linear(x, torch: "fc", keras: "predictions", out: classes)
+        x = g.classifierHead(x, head, torch: "fc", keras: "predictions", classes: classes)
         return try g.build(outputs: [x])
     }
 

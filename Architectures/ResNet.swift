@@ -15,15 +15,15 @@ enum ResNet {
             defaults: ArchitectureOptions(classes: 1000, imageSize: 224),
             make: { options in
                 try build(name, block, stages, groups: groups, widthPerGroup: widthPerGroup,
-                          classes: options.classes!, imageSize: options.imageSize!)
+                          classes: options.classes!, imageSize: options.imageSize!, head: options.head)
             },
-            infer: { shapes in ArchitectureOptions(classes: shapes["fc.weight"]?.first) },
-            smallOptions: ArchitectureOptions(classes: 10, imageSize: 64)
+            smallOptions: ArchitectureOptions(classes: 10, imageSize: 64),
+            headSlot: "fc"
         )
     }
 
     static func build(_ name: String, _ block: Block, _ stages: [Int], groups: Int, widthPerGroup: Int,
-                      classes: Int, imageSize: Int) throws -> Graph {
+                      classes: Int, imageSize: Int, head: ClassifierHead? = nil) throws -> Graph {
         let g = GraphBuilder(name: name)
         var x = g.input("input", kind: .image, shape: [3, imageSize, imageSize])
         x = g.conv2d(x, torch: "conv1", keras: "conv1_conv", out: 64, kernel: 7, stride: 2, padding: 3, bias: false)
@@ -73,7 +73,7 @@ enum ResNet {
             }
         }
         x = g.globalAvgPool(x, keras: "avg_pool")
-        x = g.linear(x, torch: "fc", keras: "predictions", out: classes)
+        x = g.classifierHead(x, head, torch: "fc", keras: "predictions", classes: classes)
         return try g.build(outputs: [x])
     }
 }

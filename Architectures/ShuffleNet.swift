@@ -16,15 +16,15 @@ enum ShuffleNetV2 {
         Architecture(
             name: name, family: "shufflenet", summary: summary,
             defaults: ArchitectureOptions(classes: 1000, imageSize: 224),
-            make: { options in try build(name, channels: channels, classes: options.classes!, imageSize: options.imageSize!) },
-            infer: { shapes in ArchitectureOptions(classes: shapes["fc.weight"]?.first) },
+            make: { options in try build(name, channels: channels, classes: options.classes!, imageSize: options.imageSize!, head: options.head) },
             // any size is exact (every conv and pool floors alike); 64 leaves stage 4 a 2×2 map
-            smallOptions: ArchitectureOptions(classes: 10, imageSize: 64)
+            smallOptions: ArchitectureOptions(classes: 10, imageSize: 64),
+            headSlot: "fc"
         )
     }
 
     /// `stages_out_channels`: the stem, the three stages, conv5.
-    static func build(_ name: String, channels: [Int], classes: Int, imageSize: Int) throws -> Graph {
+    static func build(_ name: String, channels: [Int], classes: Int, imageSize: Int, head: ClassifierHead? = nil) throws -> Graph {
         let g = GraphBuilder(name: name)
         var x = g.input("input", kind: .image, shape: [3, imageSize, imageSize])
         g.sequential("conv1") { // Conv2d 3×3 stride 2 padding 1, BatchNorm, ReLU
@@ -44,7 +44,7 @@ enum ShuffleNetV2 {
             x = g.activation(x, .relu)
         }
         x = g.globalAvgPool(x, keras: "avg_pool") // x.mean([2, 3])
-        x = g.linear(x, torch: "fc", keras: "predictions", out: classes)
+        x = g.classifierHead(x, head, torch: "fc", keras: "predictions", classes: classes)
         return try g.build(outputs: [x])
     }
 

@@ -19,14 +19,14 @@ enum VGG {
             name: name, family: "vgg", summary: summary,
             defaults: ArchitectureOptions(classes: 1000, imageSize: 224),
             make: { options in
-                try build(name, configurations[configuration]!, batchNorm: batchNorm, classes: options.classes!, imageSize: options.imageSize!)
+                try build(name, configurations[configuration]!, batchNorm: batchNorm, classes: options.classes!, imageSize: options.imageSize!, head: options.head)
             },
-            infer: { shapes in ArchitectureOptions(classes: shapes["classifier.6.weight"]?.first) },
-            smallOptions: ArchitectureOptions(classes: 10, imageSize: 128) // the 4×4 map is pooled up to 7×7
+            smallOptions: ArchitectureOptions(classes: 10, imageSize: 128), // the 4×4 map is pooled up to 7×7
+            headSlot: "classifier.6"
         )
     }
 
-    static func build(_ name: String, _ blocks: [[Int]], batchNorm: Bool, classes: Int, imageSize: Int) throws -> Graph {
+    static func build(_ name: String, _ blocks: [[Int]], batchNorm: Bool, classes: Int, imageSize: Int, head: ClassifierHead? = nil) throws -> Graph {
         let g = GraphBuilder(name: name)
         var x = g.input("input", kind: .image, shape: [3, imageSize, imageSize])
         g.sequential("features") {
@@ -51,7 +51,7 @@ enum VGG {
             g.skip() // Dropout: the identity at inference
             x = g.linear(x, keras: "fc2", out: 4096, activation: .relu)
             g.skip()
-            x = g.linear(x, keras: "predictions", out: classes)
+            x = g.classifierHead(x, head, keras: "predictions", classes: classes)
         }
         return try g.build(outputs: [x])
     }

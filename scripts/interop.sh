@@ -7,6 +7,8 @@
 # Usage: bash scripts/interop.sh [ZOO_BINARY] [--ci | ARCH ...]
 #   default: every registered architecture + bert_tiny + minilm (the nightly matrix);
 #   --ci: the architectures `zoo list --json` marks proven_in_ci (one or two per family), + bert_tiny + minilm.
+#   Both add fine-tuned heads, ARCH+VARIANT (scripts/interop_heads.py): the head read off the weights, or
+#   named with --head where the weights cannot say (and then refused without it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 zoo=${1:-.build/release/zoo}
@@ -16,6 +18,8 @@ if [ ${#archs[@]} -eq 0 ] || [ "${archs[0]}" = --ci ]; then
   filter='True'
   [ "${archs[0]:-}" = --ci ] && filter='a["proven_in_ci"]'
   archs=($("$zoo" list --json | python3 -c "import json,sys; print(' '.join(a['name'] for a in json.load(sys.stdin)['architectures'] if a['name'] != 'bert' and ($filter)))") bert_tiny minilm)
+  # fine-tuned heads (scripts/interop_heads.py): read from the weights, or named with --head where they cannot say
+  archs+=(resnet18+dropout_linear resnet18+mlp resnet18+identity mobilenet_v3_small+gelu)
 fi
 # image models also run at their small size (`zoo list --json`), where it differs from 224
 declare -A second
@@ -36,17 +40,29 @@ failed=0
 for ((i = 0; i < ${#archs[@]}; i += 4)); do
   chunk=("${archs[@]:i:4}")
   specs=()
-  for arch in "${chunk[@]}"; do specs+=("$arch${second[$arch]:+@${second[$arch]}}"); done
+  for arch in "${chunk[@]}"; do specs+=("$arch${second[${arch%%+*}]:+@${second[${arch%%+*}]}}"); done
   "$PYT" scripts/interop_torch.py "$work" "${specs[@]}"
   for arch in "${chunk[@]}"; do
     meta="$work/$arch/meta.json"
     ckpt=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["checkpoint"])' "$meta")
-    name=$arch; extra=()
+    name=${arch%%+*}; extra=(); head=()
     case "$arch" in
       bert_tiny|minilm) name=bert; extra=(--config "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["config"])' "$meta")") ;;
     esac
     # image models at the size the PyTorch side ran (224), whatever the variant's default
     [ -z "${extra[*]}" ] && extra=(--image-size 224)
+    spec=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("head") or "")' "$meta")
+    if [ -n "$spec" ]; then
+      # the weights cannot say what the head's modules without weights are: refused until named
+      if "$zoo" convert "$name" "$ckpt" -o "$work/$arch/unnamed.keras" --quiet "${extra[@]}" > "$work/head.log" 2>&1; then
+        echo "zoo: $arch converted without --head: FAIL (the weights do not name its modules)"; status=1; failed=$((failed + 1))
+      elif grep -q -- "cannot say which module.*--head '" "$work/head.log" && [ ! -e "$work/$arch/unnamed.keras" ]; then
+        echo "zoo: $arch without --head refused ($(grep -o -- "--head '[^']*'" "$work/head.log" | head -1) proposed; $spec is the truth) ok"; passed=$((passed + 1))
+      else
+        echo "zoo: $arch without --head: FAIL: $(tail -1 "$work/head.log")"; status=1; failed=$((failed + 1))
+      fi
+      extra+=(--head "$spec")
+    fi
     for ext in keras weights.h5 h5; do
       verify=(); [ "$ext" = keras ] || verify=(--no-verify)  # the Keras side checks every format; zoo verifies once
       if ! "$zoo" convert "$name" "$ckpt" -o "$work/$arch/model.$ext" --quiet "${verify[@]}" "${extra[@]}"; then
@@ -57,10 +73,11 @@ for ((i = 0; i < ${#archs[@]}; i += 4)); do
     if ! "$zoo" convert "$name" "$ckpt" -o "$work/$arch/model.float16.keras" --dtype float16 --quiet --no-verify "${extra[@]}"; then
       status=1; failed=$((failed + 1))
     fi
-    if [ -n "${second[$arch]:-}" ]; then
-      "$zoo" convert "$name" "$ckpt" --image-size "${second[$arch]}" -o "$work/$arch/model.second.keras" --quiet || { status=1; failed=$((failed + 1)); }
+    size2=${second[$name]:-}
+    if [ -n "$size2" ]; then
+      "$zoo" convert "$name" "$ckpt" --image-size "$size2" ${spec:+--head "$spec"} -o "$work/$arch/model.second.keras" --quiet || { status=1; failed=$((failed + 1)); }
     fi
-    echo "zoo: $arch converted to .keras (verified by zoo), .weights.h5, .h5, float16 .keras${second[$arch]:+, and .keras at ${second[$arch]}²}"
+    echo "zoo: $arch converted to .keras (verified by zoo), .weights.h5, .h5, float16 .keras${size2:+, and .keras at ${size2}²}"
     # MiniLM's checkpoint is the model folder it ships in: also sized by the config.json inside it
     if [ "$arch" = minilm ]; then
       if "$zoo" convert "$ckpt" -o "$work/$arch/folder.keras" --quiet; then
@@ -71,6 +88,8 @@ for ((i = 0; i < ${#archs[@]}; i += 4)); do
     fi
     # zoo's own .pth writer, checked by real PyTorch below
     random_args=(--classes 10)
+    random_head=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("random_head") or "")' "$meta")
+    [ -n "$random_head" ] && random_args+=(--head "$random_head")
     if [ "${extra[0]}" = --config ]; then cp "${extra[1]}" "$work/$arch/random-config.json"; random_args=("${extra[@]}"); fi
     "$zoo" random "$name" -o "$work/$arch/random.pth" --seed 7 "${random_args[@]}" >/dev/null || { status=1; failed=$((failed + 1)); }
   done
@@ -93,7 +112,9 @@ for ((i = 0; i < ${#archs[@]}; i += 4)); do
   # `zoo verify` on .keras files real Keras wrote: it runs the file's own model
   for arch in "${chunk[@]}"; do
     ckpt=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["checkpoint"])' "$work/$arch/meta.json")
-    sizing=(--image-size 224); name=$arch
+    sizing=(--image-size 224); name=${arch%%+*}
+    spec=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("head") or "")' "$work/$arch/meta.json")
+    [ -n "$spec" ] && sizing+=(--head "$spec")
     case "$arch" in bert_tiny|minilm) name=bert; sizing=(--config "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["config"])' "$work/$arch/meta.json")") ;; esac
     for file in resaved-by-keras keras-applications; do
       [ -f "$work/$arch/$file.keras" ] || continue

@@ -1,7 +1,7 @@
 """Interop of zoo's .pth writer: files written by `zoo random` load in real PyTorch.
 
 For each WORK/<arch>/random.pth: torch.load(weights_only=True) reads it, and the real model
-(torchvision with 10 classes, or transformers' BertModel sized by WORK/<arch>/config.json)
+(torchvision with 10 classes and ARCH+VARIANT's head, or transformers' BertModel sized by WORK/<arch>/config.json)
 accepts it with load_state_dict(strict=True); BatchNorm running variances are checked to be
 non-trivial (not all ones). Prints 'pth-writer: N passed, M failed'.
 
@@ -15,6 +15,8 @@ import torch
 import torchvision
 import transformers
 
+import interop_heads
+
 work, archs = sys.argv[1], sys.argv[2:]
 passed = failed = 0
 for arch in archs:
@@ -25,7 +27,7 @@ for arch in archs:
             config = transformers.BertConfig(**json.load(open(os.path.join(work, arch, "random-config.json"))))
             model = transformers.BertModel(config)
         else:
-            model = getattr(torchvision.models, arch)(num_classes=10)
+            model = interop_heads.build(arch)[0]  # ARCH+VARIANT: with its fine-tuned head
         model.load_state_dict(state, strict=True)
         variances = [v for k, v in state.items() if k.endswith("running_var")]
         assert all(not torch.all(v == 1) for v in variances), "running variances are all ones"

@@ -11,7 +11,10 @@ seeded input and the model's first output as .npy files.
 Image models are also run at a second size, ARCH@SIZE on the command line (the small size of
 `zoo list --json`), into input2_nchw.npy / output2.npy.
 
-Usage: python interop_torch.py WORK ARCH[@SIZE] [ARCH[@SIZE] ...]
+ARCH+VARIANT is the model with a fine-tuned head (interop_heads.py); meta.json records the
+--head spec zoo is given for it (null when zoo must read it from the weights alone).
+
+Usage: python interop_torch.py WORK ARCH[+VARIANT][@SIZE] ...
 """
 import json
 import os
@@ -21,6 +24,8 @@ import numpy as np
 import torch
 import torchvision
 import transformers
+
+import interop_heads
 
 work, archs = sys.argv[1], sys.argv[2:]
 torch.set_grad_enabled(False)
@@ -85,7 +90,10 @@ for spec in archs:
         np.save(os.path.join(out, "output_pooler.npy"), result.pooler_output.numpy())
         meta["kind"] = "tokens"
     else:
-        model = getattr(torchvision.models, arch)(num_classes=10).eval()
+        # ARCH+VARIANT: a fine-tuned head at torchvision's last Linear (interop_heads.py)
+        model, head_spec, random_head = interop_heads.build(arch)
+        model = model.eval()
+        meta["head"], meta["random_head"] = head_spec, random_head
         randomize_norms(model, generator)
         meta["checkpoint"] = os.path.join(out, "model.pth")
         torch.save(model.state_dict(), meta["checkpoint"])

@@ -44,6 +44,8 @@ public struct ConversionResult: Sendable {
     public var weightsAt: String?
     public var strippedPrefix: String = ""
     public var alternatives: [String] = []
+    /// The image classifier's head and where it sits (`fc`), for architectures with a head slot.
+    public var head: (slot: String, head: ClassifierHead)?
     public var tensorsMapped: Int
     public var parameters: Int
     public var output: String
@@ -181,6 +183,9 @@ public enum Converter {
                                mismatch: ((MatchReport) -> Void)? = nil) throws -> ConversionResult {
         let start = monotonicSeconds()
         let (graph, report, model) = try prepare(checkpoint, arch, options, stripPrefix: request.stripPrefix, mismatch: mismatch)
+        let head = try arch.headSlot.map { slot in
+            (slot, arch.infer(try shapes(of: checkpoint, for: arch, stripPrefix: request.stripPrefix, options: options)).overridden(by: options).head ?? .linear)
+        }
         progress?("mapping \(report.sourceKey.count) tensors of \(arch.name)")
         let staged = try StagedFile(destination: request.output, overwrite: request.overwrite, protecting: checkpoint.inputFiles)
         defer { staged.discard() }
@@ -220,7 +225,7 @@ public enum Converter {
         let bytes = stat(request.output, &info) == 0 ? Int(info.st_size) : 0
         return ConversionResult(architecture: arch.name, weightsAt: checkpoint.selectedKey,
                                 strippedPrefix: (checkpoint.strippedPrefix ?? "") + report.strippedPrefix,
-                                alternatives: checkpoint.alternativeWeights,
+                                alternatives: checkpoint.alternativeWeights, head: head,
                                 tensorsMapped: report.sourceKey.count, parameters: graph.parameterCount,
                                 output: request.output, outputBytes: bytes, seconds: monotonicSeconds() - start,
                                 verification: verification)
@@ -234,6 +239,9 @@ public enum Converter {
         let chosen = arch.infer(shapes).overridden(by: options)
         if let transformer = chosen.transformer, transformer.heads <= 0 {
             throw ZooError(.usage, "\(checkpoint.path): the number of attention heads is not recorded in the weights; put the model's config.json \(ModelConfig.placeHint(for: checkpoint.path)) or pass --heads")
+        }
+        if let slot = arch.headSlot, let doubt = chosen.head?.doubt(slot: slot) {
+            throw ZooError(.usage, "\(checkpoint.path): \(doubt)")
         }
         let graph = try arch.graph(chosen)
         let report = arch.match(shapes, graph: graph)

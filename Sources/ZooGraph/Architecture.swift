@@ -17,9 +17,13 @@ public struct ArchitectureOptions: Sendable, Equatable {
     /// Whether the model has the auxiliary classifiers PyTorch runs only in training (GoogLeNet's
     /// `aux1`/`aux2`, Inception v3's `AuxLogits`), as the checkpoint has them or not.
     public var auxiliaryClassifiers: Bool?
+    /// The classifier at the architecture's head slot, as the checkpoint holds it (nil: the
+    /// descriptor's own Linear).
+    public var head: ClassifierHead?
 
     public init(classes: Int? = nil, imageSize: Int? = nil, transformer: TransformerConfig? = nil,
-                transformInput: Bool? = nil, auxiliaryClassifiers: Bool? = nil) {
+                transformInput: Bool? = nil, auxiliaryClassifiers: Bool? = nil, head: ClassifierHead? = nil) {
+        self.head = head
         self.classes = classes
         self.imageSize = imageSize
         self.transformer = transformer
@@ -31,7 +35,7 @@ public struct ArchitectureOptions: Sendable, Equatable {
     public func overridden(by other: ArchitectureOptions) -> ArchitectureOptions {
         ArchitectureOptions(classes: other.classes ?? classes, imageSize: other.imageSize ?? imageSize,
                             transformer: other.transformer ?? transformer, transformInput: other.transformInput ?? transformInput,
-                            auxiliaryClassifiers: other.auxiliaryClassifiers ?? auxiliaryClassifiers)
+                            auxiliaryClassifiers: other.auxiliaryClassifiers ?? auxiliaryClassifiers, head: other.head ?? head)
     }
 }
 
@@ -127,6 +131,10 @@ public struct Architecture: Sendable {
     /// PyTorch model checks when loading: torchvision's MNASNet refuses a state dict without its
     /// version 2. Written into `zoo random` checkpoints; no shape depends on them.
     public let moduleVersions: [String: Int]
+    /// The module path of the image classifier's last Linear (`fc`, `classifier.1`), which
+    /// fine-tuning replaces: its head is read off the checkpoint (`ClassifierHead.read`). nil
+    /// for architectures without one.
+    public let headSlot: String?
 
     public init(name: String, family: String, summary: String, defaults: ArchitectureOptions,
                 make: @escaping @Sendable (ArchitectureOptions) throws -> Graph,
@@ -134,13 +142,28 @@ public struct Architecture: Sendable {
                 normalizeKey: @escaping @Sendable (String) -> String = { $0 },
                 tolerated: @escaping @Sendable (String) -> Bool = { _ in false },
                 huggingFace: HuggingFaceConfig? = nil,
-                smallOptions: ArchitectureOptions = ArchitectureOptions(), moduleVersions: [String: Int] = [:]) {
+                smallOptions: ArchitectureOptions = ArchitectureOptions(), moduleVersions: [String: Int] = [:],
+                headSlot: String? = nil) {
         self.name = name
         self.family = family
         self.summary = summary
         self.defaults = defaults
         self.make = make
-        self.infer = infer
+        self.headSlot = headSlot
+        if let headSlot {
+            // The head and the class count from the slot's tensors; a slot zoo cannot read is
+            // left to matching, which lists what differs.
+            self.infer = { shapes in
+                var options = infer(shapes)
+                if let (head, classes) = try? ClassifierHead.read(shapes, slot: headSlot) {
+                    options.head = head
+                    if let classes { options.classes = classes }
+                }
+                return options
+            }
+        } else {
+            self.infer = infer
+        }
         self.normalizeKey = normalizeKey
         self.tolerated = tolerated
         self.huggingFace = huggingFace

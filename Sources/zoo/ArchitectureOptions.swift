@@ -25,6 +25,9 @@ struct SizingOptions: ParsableArguments {
     @Option(help: "Attention heads of a transformer, when no config.json says it.")
     var heads: Int?
 
+    @Option(help: ArgumentHelp("Image classifiers: the head at the last Linear's place (fc, classifier…), when the checkpoint cannot say it: 'none' (nn.Identity, features out), 'linear', or an nn.Sequential's modules in order, e.g. 'dropout,linear' or 'linear,relu,dropout,linear' (Linear sizes from the weights; 'linear(256)' where there are none). Default: read from the checkpoint.", valueName: "spec"))
+    var head: String?
+
     @Flag(name: .customLong("token-types"), help: "Encoders: take token_type_ids as an input (sentence pairs); by default the Keras model takes input_ids and attention_mask, with token types 0 as Hugging Face computes them when none are passed.")
     var tokenTypes = false
 
@@ -48,6 +51,16 @@ struct SizingOptions: ParsableArguments {
                  config found: ModelConfig?? = nil) throws -> ArchitectureOptions {
         let modelConfig = try found ?? self.modelConfig(beside: checkpointPath)
         var options = try Converter.options(for: architecture, shapes: shapes, config: modelConfig, checkpointPath: checkpointPath)
+        if let head {
+            guard let slot = architecture.headSlot else {
+                let having = Registry.all.filter { $0.headSlot != nil }.map(\.family)
+                throw ValidationError("--head applies to image classifiers (\(Array(Set(having)).sorted().joined(separator: ", "))); \(architecture.name) has no head slot")
+            }
+            options.head = try ClassifierHead.parse(head).resolved(against: shapes == nil ? nil : options.head, slot: slot)
+            if case .sequential(let modules)? = options.head, case .linear(let out?)? = modules.last(where: { if case .linear = $0 { true } else { false } }) {
+                options.classes = out
+            }
+        }
         if let heads {
             guard var transformer = options.transformer ?? architecture.defaults.transformer else {
                 throw ValidationError("--heads applies to transformers; \(architecture.name) has no attention heads")

@@ -61,8 +61,12 @@ struct Map: ParsableCommand {
                         ("transform", .string(p.transform.name)),
                     ])
                 }
+                let head: JSONValue = arch.headSlot.map { slot in
+                    let h = options.head ?? .linear
+                    return .object([("slot", .string(slot)), ("spec", .string(h.spec)), ("module", .string(h.description))])
+                } ?? .null
                 print(JSONValue.object([("architecture", .string(arch.name)), ("parameters", .int(graph.parameterCount)),
-                                        ("entries", .array(entries))]).pretty)
+                                        ("head", head), ("entries", .array(entries))]).pretty)
                 return
             }
             func shape(_ s: [Int]) -> String { "[" + s.map(String.init).joined(separator: ", ") + "]" }
@@ -73,7 +77,9 @@ struct Map: ParsableCommand {
             }
             let w1 = torchColumn.map(\.count).max() ?? 10
             let w2 = kerasColumn.map(\.count).max() ?? 10
-            print("\(arch.name): \(params.count) entries, \(grouped(graph.parameterCount)) parameters")
+            let head = arch.headSlot.map { slot in "; head '\(slot)': \(options.head ?? .linear)" } ?? ""
+            print("\(arch.name): \(params.count) entries, \(grouped(graph.parameterCount)) parameters\(head)")
+            if let slot = arch.headSlot, let doubt = options.head?.doubt(slot: slot) { print("note: \(doubt)") }
             print("pytorch".padding(w1 + 2) + "keras".padding(w2 + 2) + "transform")
             for (i, p) in params.enumerated() {
                 print(torchColumn[i].padding(w1 + 2) + kerasColumn[i].padding(w2 + 2) + p.transform.name)
