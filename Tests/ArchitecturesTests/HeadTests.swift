@@ -102,3 +102,46 @@ import ZooCore
         #expect(Registry.all.filter { $0.headSlot != nil }.count > 50)
     }
 }
+
+/// Hugging Face task heads on the BERT encoder (real transformers models against real Keras:
+/// scripts/interop.sh, `bert_tiny+seqcls`, `bert_tiny+tokcls`).
+@Suite struct EncoderTaskTests {
+    let bert = Registry.named("bert")!
+
+    func shapes(_ task: EncoderTask, pooler: Bool) throws -> TensorShapes {
+        var c = bert.smallOptions.transformer!
+        c.task = task
+        c.pooler = pooler
+        return TensorShapes(try bert.graph(ArchitectureOptions(transformer: c)).torchEntries.map { ("bert." + $0.name, $0.shape, $0.dtype) }
+            .map { $0.0.hasPrefix("bert.classifier") ? (String($0.0.dropFirst(5)), $0.1, $0.2) : $0 })
+    }
+
+    @Test func theClassifierSaysWhichTaskByThePooler() throws {
+        let sequence = try shapes(.sequenceClassification(labels: 3), pooler: true)
+        #expect(sequence["classifier.weight"] == [3, 32] && sequence["bert.pooler.dense.weight"] != nil)
+        #expect(bert.infer(sequence).transformer?.task == .sequenceClassification(labels: 3))
+        let token = try shapes(.tokenClassification(labels: 5), pooler: false)
+        #expect(bert.infer(token).transformer?.task == .tokenClassification(labels: 5))
+        var options = bert.infer(token)
+        options.transformer!.heads = 4
+        let (graph, report) = bert.match(token, options: options)
+        #expect(report.isExact, "\(report.description)")
+        let logits = try #require(graph).outputs
+        #expect(logits.count == 1 && graph!.node(logits[0]).shape == [-1, 5])
+    }
+
+    @Test func configJSONsArchitecturesDecides() throws {
+        let json = try JSONValue.parse(Array(#"{"architectures": ["BertForTokenClassification"], "num_labels": 4}"#.utf8))
+        #expect(try BERT.task(fromHuggingFace: json, fromWeights: .encoder) == .tokenClassification(labels: 4))
+        #expect(try BERT.task(fromHuggingFace: json, fromWeights: .tokenClassification(labels: 7)) == .tokenClassification(labels: 7))
+        let plain = try JSONValue.parse(Array(#"{"model_type": "bert"}"#.utf8))
+        #expect(try BERT.task(fromHuggingFace: plain, fromWeights: .sequenceClassification(labels: 2)) == .sequenceClassification(labels: 2))
+        let masked = try JSONValue.parse(Array(#"{"architectures": ["BertForMaskedLM"]}"#.utf8))
+        do {
+            _ = try BERT.task(fromHuggingFace: masked, fromWeights: .encoder)
+            Issue.record("expected BertForMaskedLM to be refused")
+        } catch let error as ZooError {
+            #expect(error.message.contains("'BertForMaskedLM'") && error.message.contains("BertForSequenceClassification"), "\(error.message)")
+        }
+    }
+}
