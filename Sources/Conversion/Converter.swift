@@ -182,10 +182,8 @@ public enum Converter {
                                options: ArchitectureOptions, progress: ((String) -> Void)? = nil,
                                mismatch: ((MatchReport) -> Void)? = nil) throws -> ConversionResult {
         let start = monotonicSeconds()
-        let (graph, report, model) = try prepare(checkpoint, arch, options, stripPrefix: request.stripPrefix, mismatch: mismatch)
-        let head = try arch.headSlot.map { slot in
-            (slot, arch.infer(try shapes(of: checkpoint, for: arch, stripPrefix: request.stripPrefix, options: options)).overridden(by: options).head ?? .linear)
-        }
+        let (graph, report, model, chosen) = try prepare(checkpoint, arch, options, stripPrefix: request.stripPrefix, mismatch: mismatch)
+        let head = arch.headSlot.map { slot in (slot, chosen.head ?? .linear) }
         progress?("mapping \(report.sourceKey.count) tensors of \(arch.name)")
         let staged = try StagedFile(destination: request.output, overwrite: request.overwrite, protecting: checkpoint.inputFiles)
         defer { staged.discard() }
@@ -234,7 +232,7 @@ public enum Converter {
     /// Sizes the graph for the checkpoint (its shapes, then `options`), matches strictly and
     /// lowers the Keras model.
     static func prepare(_ checkpoint: Checkpoint, _ arch: Architecture, _ options: ArchitectureOptions, stripPrefix: String? = nil,
-                        mismatch: ((MatchReport) -> Void)?) throws -> (Graph, MatchReport, KerasModel) {
+                        mismatch: ((MatchReport) -> Void)?) throws -> (Graph, MatchReport, KerasModel, ArchitectureOptions) {
         let shapes = try self.shapes(of: checkpoint, for: arch, stripPrefix: stripPrefix, options: options)
         let chosen = arch.infer(shapes).overridden(by: options)
         if let transformer = chosen.transformer, transformer.heads <= 0 {
@@ -249,7 +247,7 @@ public enum Converter {
             mismatch?(report)
             throw ZooError(.mismatch, "\(checkpoint.path): \(report.summary)")
         }
-        return (graph, report, try graph.kerasModel())
+        return (graph, report, try graph.kerasModel(), chosen)
     }
 }
 
@@ -270,7 +268,7 @@ extension Converter {
     public static func verify(checkpoint: Checkpoint, architecture arch: Architecture, options: ArchitectureOptions,
                               kerasFile: String?, seed: UInt64, batch: Int, tolerance: Double?, stripPrefix: String? = nil,
                               mismatch: ((MatchReport) -> Void)? = nil) throws -> VerificationReport {
-        let (graph, report, model) = try prepare(checkpoint, arch, options, stripPrefix: stripPrefix, mismatch: mismatch)
+        let (graph, report, model, _) = try prepare(checkpoint, arch, options, stripPrefix: stripPrefix, mismatch: mismatch)
         // Without a file, a scratch .keras that is never given a name (it vanishes with the run).
         var scratch: StagedFile?
         defer { scratch?.discard() }

@@ -73,6 +73,23 @@ public struct Graph: Sendable {
     public let nodes: [Node]
     public let inputs: [Int]
     public let outputs: [Int]
+    /// Every state-dict entry, in `state_dict()` order (see `stateDictOrder`): computed once,
+    /// as matching, mapping and writing each walk it.
+    public private(set) var parameters: [ParameterSpec] = []
+    /// `parameters` as the checkpoint names them, each name once.
+    public private(set) var torchEntries: [(name: String, shape: [Int], dtype: DType)] = []
+
+    public init(name: String, nodes: [Node], inputs: [Int], outputs: [Int]) {
+        self.name = name
+        self.nodes = nodes
+        self.inputs = inputs
+        self.outputs = outputs
+        parameters = Self.stateDictOrder(nodes.flatMap { $0.op.parameters(of: $0, in: self) })
+        var seen = Set<String>()
+        torchEntries = parameters.compactMap { p in
+            seen.insert(p.torchName).inserted ? (p.torchName, p.torchShape, p.torchDType) : nil
+        }
+    }
 
     public func node(_ id: Int) -> Node { nodes[id] }
 

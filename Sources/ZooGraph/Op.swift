@@ -288,17 +288,12 @@ public struct KerasLowering {
 }
 
 extension Graph {
-    /// Every state-dict entry the PyTorch model has, in `state_dict()` order, with its Keras target.
-    ///
+    /// The order of `parameters` (Graph.swift), every state-dict entry with its Keras target.
     /// Node order is call order; `state_dict()` visits a module's own parameters and buffers
     /// before its submodules' (ConvNeXt's `CNBlock` applies `layer_scale` after `block`, yet
     /// `features.1.0.layer_scale` precedes `features.1.0.block.0.weight`). So entries are
     /// grouped as PyTorch walks the module tree: each module's own entries in the order they
     /// appear, then its submodules in the order they first appear.
-    public var parameters: [ParameterSpec] {
-        Self.stateDictOrder(nodes.flatMap { $0.op.parameters(of: $0, in: self) })
-    }
-
     static func stateDictOrder(_ specs: [ParameterSpec]) -> [ParameterSpec] {
         struct Module { var own: [Int] = []; var children: [String] = [] }
         var modules: [String: Module] = ["": Module()]
@@ -330,12 +325,6 @@ extension Graph {
     public var constants: [KerasConstant] { nodes.flatMap { $0.op.constants(of: $0, in: self) } }
 
     /// Distinct PyTorch state-dict entries (a fused in_proj appears once), in order.
-    public var torchEntries: [(name: String, shape: [Int], dtype: DType)] {
-        var seen = Set<String>()
-        return parameters.compactMap { p in
-            seen.insert(p.torchName).inserted ? (p.torchName, p.torchShape, p.torchDType) : nil
-        }
-    }
 
     public var parameterCount: Int {
         torchEntries.filter { $0.dtype.isFloatingPoint }.reduce(0) { $0 + $1.shape.reduce(1, *) }

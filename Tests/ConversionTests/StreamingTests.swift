@@ -37,7 +37,7 @@ import ZooCore
         let path = Self.fixtures.appendingPathComponent(name).standardized.path
         let checkpoint = try Checkpoint.open(path)
         let arch = Registry.named("bert")!
-        let (graph, report, model) = try Converter.prepare(checkpoint, arch, try Self.options(), mismatch: nil)
+        let (graph, report, model, _) = try Converter.prepare(checkpoint, arch, try Self.options(), mismatch: nil)
         let reference = try KerasWeightBuilder.build(checkpoint: checkpoint, graph: graph, model: model, report: report)
         let folder = try Self.folder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
@@ -60,7 +60,7 @@ import ZooCore
     func float16FilesHoldRoundedWeights(_ format: KerasFormat) throws {
         let checkpoint = try Checkpoint.open(Example.checkpoint)
         let arch = Registry.named("bert")!
-        let (graph, report, model) = try Converter.prepare(checkpoint, arch, try Self.options(), mismatch: nil)
+        let (graph, report, model, _) = try Converter.prepare(checkpoint, arch, try Self.options(), mismatch: nil)
         let reference = try KerasWeightBuilder.build(checkpoint: checkpoint, graph: graph, model: model, report: report)
         let folder = try Self.folder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
