@@ -29,6 +29,11 @@ public enum BERT {
                 // RoBERTa, XLM-RoBERTa and CamemBERT save BERT's very keys, but number positions
                 // from padding_idx + 1 (a table of max_length + 2 rows) and have one token type.
                 let byName = Dictionary(shapes.entries.map { (normalize($0.name), $0.shape) }, uniquingKeysWith: { a, _ in a })
+                // BertForMultipleChoice saves a one-row classifier on the pooler, as a one-label
+                // BertForSequenceClassification does; only the config says which was trained.
+                if byName["classifier.weight"]?.first == 1, byName["pooler.dense.weight"] != nil {
+                    return "a one-output classifier on the pooled output is BertForMultipleChoice's or a one-label BertForSequenceClassification's, and the weights cannot say which"
+                }
                 guard let positions = byName["embeddings.position_embeddings.weight"]?.first,
                       byName["embeddings.token_type_embeddings.weight"]?.first == 1, positions % 64 == 2 else { return nil }
                 return "the weights have BERT's keys but RoBERTa's layout (\(positions) position rows, one token type): RoBERTa-style models number positions differently, so converting them as BERT would be wrong"

@@ -4,6 +4,7 @@
 // or weight, because reading is where lengths matter. A thrown ZooError is a correct outcome; any
 // other error, a trap or a sanitizer report is a bug.
 import Architectures
+import Foundation
 import Conversion
 import KerasIO
 import TorchIO
@@ -93,7 +94,7 @@ private func readCheckpoint(_ path: String) {
         // `zoo inspect` names the matching architectures; one per family reads the shapes as all do
         // (the rest differ in stage tables only) at a fraction of the cost of all 17
         let shapes = checkpoint.tensorShapes
-        for architecture in matchedFamilies { _ = architecture.match(shapes) }
+        for architecture in matchedFamilies { match(architecture, shapes) }
         for entry in checkpoint.entries {
             // From a small input only a view repeating elements (stride 0) gets this large; reading
             // it would measure the machine's memory, not the reader (above that, zoo refuses it).
@@ -120,6 +121,34 @@ private func readCheckpoint(_ path: String) {
 /// The largest tensor the checkpoint targets read (gathering a view element by element under
 /// AddressSanitizer takes 0.7 s per million elements).
 private let maxReadBytes = 4 << 20
+
+/// `architecture.match(shapes)` with the graph for the options the shapes give built once per
+/// distinct options: building fourteen full-size graphs per input under AddressSanitizer held the
+/// checkpoint targets to tens of inputs a second, while the inputs reach the same few options.
+/// What depends on the bytes — `infer`, building for options never seen, matching — still runs.
+private func match(_ architecture: Architecture, _ shapes: TensorShapes) {
+    let options = architecture.infer(shapes)
+    let key = "\(architecture.name) \(options)"
+    graphCacheLock.lock()
+    let cached = graphCache[key]
+    graphCacheLock.unlock()
+    let graph: Graph
+    if let cached {
+        graph = cached
+    } else {
+        guard let built = try? architecture.graph(options) else { return }
+        graphCacheLock.lock()
+        if graphCache.count >= 512 { graphCache.removeAll() }
+        graphCache[key] = built
+        graphCacheLock.unlock()
+        graph = built
+    }
+    _ = architecture.match(shapes, graph: graph)
+}
+
+// (the regression tests call the entry points from several threads at once)
+private let graphCacheLock = NSLock()
+nonisolated(unsafe) private var graphCache: [String: Graph] = [:]
 
 /// The first registered architecture of each family.
 private let matchedFamilies: [Architecture] = Registry.all.filter { a in Registry.all.first { $0.family == a.family }!.name == a.name }

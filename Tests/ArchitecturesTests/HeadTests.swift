@@ -130,6 +130,12 @@ import ZooCore
         #expect(logits.count == 1 && graph!.node(logits[0]).shape == [-1, 5])
     }
 
+    @Test func aOneOutputClassifierNeedsTheConfig() throws {
+        let one = try shapes(.sequenceClassification(labels: 1), pooler: true)
+        #expect(bert.huggingFace!.ambiguousWithoutConfig(one)?.contains("BertForMultipleChoice") == true)
+        #expect(bert.huggingFace!.ambiguousWithoutConfig(try shapes(.sequenceClassification(labels: 2), pooler: true)) == nil)
+    }
+
     @Test func configJSONsArchitecturesDecides() throws {
         let json = try JSONValue.parse(Array(#"{"architectures": ["BertForTokenClassification"], "num_labels": 4}"#.utf8))
         #expect(try BERT.task(fromHuggingFace: json, fromWeights: .encoder) == .tokenClassification(labels: 4))
