@@ -39,8 +39,14 @@ struct Inspect: ParsableCommand {
     func run() throws {
         try reportingErrors(json: json) {
             let checkpoint = try Checkpoint.open(file, key: key)
-            let matches = Converter.matchingArchitectures(checkpoint).map(\.name)
-            print(json ? describeJSON(checkpoint, matches: matches).pretty : describeText(checkpoint, matches: matches).terminalSafe)
+            let matching = Converter.matchingArchitectures(checkpoint)
+            let matches = matching.map(\.name)
+            // the image classifier's head, as the first matching architecture with a head slot reads it
+            let head = try matching.first { $0.headSlot != nil }.map { arch in
+                (arch.headSlot!, arch.infer(try Converter.shapes(of: checkpoint, for: arch)).head ?? .linear)
+            }
+            print(json ? describeJSON(checkpoint, matches: matches, head: head).pretty
+                       : describeText(checkpoint, matches: matches, head: head).terminalSafe)
         }
     }
 
@@ -50,7 +56,7 @@ struct Inspect: ParsableCommand {
         return DType.allCases.compactMap { d in counts[d].map { (d, $0) } }
     }
 
-    func describeJSON(_ c: Checkpoint, matches: [String]) -> JSONValue {
+    func describeJSON(_ c: Checkpoint, matches: [String], head: (slot: String, head: ClassifierHead)? = nil) -> JSONValue {
         var fields: [(String, JSONValue)] = [
             ("file", .string(c.path)),
             ("folder", c.isFolder ? .string(c.path) : .null),
@@ -66,6 +72,7 @@ struct Inspect: ParsableCommand {
             ("dtypes", .object(dtypeCounts(c).map { ($0.0.rawValue, .int($0.1)) })),
             ("key", c.selectedKey.map(JSONValue.string) ?? .null),
             ("architectures", .array(matches.map(JSONValue.string))),
+            ("head", head.map { .object([("slot", .string($0.slot)), ("spec", .string($0.head.spec)), ("module", .string($0.head.description))]) } ?? .null),
             ("stripped_prefix", c.strippedPrefix.map(JSONValue.string) ?? .null),
             ("tensors", .array(c.entries.map {
                 .object([("name", .string($0.name)), ("dtype", .string($0.dtype.rawValue)), ("shape", .array($0.shape.map(JSONValue.int)))])
@@ -78,7 +85,7 @@ struct Inspect: ParsableCommand {
         return .object(fields)
     }
 
-    func describeText(_ c: Checkpoint, matches: [String]) -> String {
+    func describeText(_ c: Checkpoint, matches: [String], head: (slot: String, head: ClassifierHead)? = nil) -> String {
         var lines: [String] = []
         if c.isFolder {
             lines.append("folder:      \(c.path)")
@@ -101,6 +108,10 @@ struct Inspect: ParsableCommand {
         lines.append("bytes:       \(grouped(c.byteCount)) (\(humanBytes(c.byteCount)))")
         lines.append("dtypes:      " + dtypeCounts(c).map { "\($0.0.rawValue) ×\($0.1)" }.joined(separator: ", "))
         lines.append("matches:     " + (matches.isEmpty ? "no registered architecture (see `zoo list`; `zoo map ARCH --checkpoint FILE` shows why)" : matches.joined(separator: ", ")))
+        if let (slot, h) = head {
+            let doubt = h.doubt(slot: slot).map { _ in " — modules without weights: name them with --head when converting" } ?? ""
+            lines.append("head:        '\(slot)' \(h)\(doubt)")
+        }
         if !c.metadata.isEmpty {
             lines.append("metadata:    " + c.metadata.map { "\(shown: $0.0)=\(shown: $0.1)" }.joined(separator: ", "))
         }
