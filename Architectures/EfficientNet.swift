@@ -89,7 +89,7 @@ enum EfficientNet {
                 try build(name, stages, lastChannel: lastChannel, norm: norm, classes: options.classes!, imageSize: options.imageSize!, head: options.head)
             },
             smallOptions: ArchitectureOptions(classes: 10, imageSize: 64),
-            headSlot: "classifier.1"
+            headSlot: "classifier", ownHead: TorchvisionHead.dropoutLinear
         )
     }
 
@@ -113,10 +113,8 @@ enum EfficientNet {
             x = g.convNormActivation(x, out: lastChannel ?? 4 * last, kernel: 1, norm: norm, activation: .silu)
         }
         x = g.globalPoolAndFlatten(x)
-        g.sequential("classifier") { // Dropout, Linear
-            g.skip()
-            x = g.classifierHead(x, head, keras: "predictions", classes: classes)
-        }
+        // classifier = Sequential(Dropout, Linear), or what fine-tuning put in its place
+        x = g.classifierHead(x, head ?? TorchvisionHead.dropoutLinear, torch: "classifier", keras: "predictions", classes: classes)
         return try g.build(outputs: [x])
     }
 

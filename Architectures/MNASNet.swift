@@ -29,7 +29,7 @@ enum MNASNet {
             make: { options in try build(name, alpha: alpha, classes: options.classes!, imageSize: options.imageSize!, head: options.head) },
             smallOptions: ArchitectureOptions(classes: 10, imageSize: 64), // five stride-2 steps: 64 → 2×2
             moduleVersions: ["": 2], // MNASNet._version: its _load_from_state_dict refuses a state dict without it
-            headSlot: "classifier.1"
+            headSlot: "classifier", ownHead: TorchvisionHead.dropoutLinear
         )
     }
 
@@ -61,10 +61,8 @@ enum MNASNet {
             x = g.activation(x, .relu)
         }
         x = g.globalAvgPool(x, keras: "avg_pool") // x.mean([2, 3])
-        g.sequential("classifier") { // Dropout, Linear
-            g.skip()
-            x = g.classifierHead(x, head, keras: "predictions", classes: classes)
-        }
+        // classifier = Sequential(Dropout, Linear), or what fine-tuning put in its place
+        x = g.classifierHead(x, head ?? TorchvisionHead.dropoutLinear, torch: "classifier", keras: "predictions", classes: classes)
         return try g.build(outputs: [x])
     }
 

@@ -15,7 +15,7 @@ enum MobileNet {
             defaults: ArchitectureOptions(classes: 1000, imageSize: 224),
             make: { options in try buildV2(classes: options.classes!, imageSize: options.imageSize!, head: options.head) },
             smallOptions: ArchitectureOptions(classes: 10, imageSize: 64),
-            headSlot: "classifier.1"
+            headSlot: "classifier", ownHead: TorchvisionHead.dropoutLinear
         )
     }
 
@@ -48,10 +48,8 @@ enum MobileNet {
             x = g.convNormActivation(x, out: 1280, kernel: 1, activation: .relu6)
         }
         x = g.globalPoolAndFlatten(x)
-        g.sequential("classifier") { // Dropout, Linear
-            g.skip()
-            x = g.classifierHead(x, head, keras: "predictions", classes: classes)
-        }
+        // classifier = Sequential(Dropout, Linear), or what fine-tuning put in its place
+        x = g.classifierHead(x, head ?? TorchvisionHead.dropoutLinear, torch: "classifier", keras: "predictions", classes: classes)
         return try g.build(outputs: [x])
     }
 

@@ -58,3 +58,10 @@ extension GraphBuilder {
     /// `classifier` (or `fc`) as the descriptor states it.
     func globalPoolAndFlatten(_ x: Value) -> Value { globalAvgPool(x, keras: "avg_pool") }
 }
+
+/// Heads torchvision builds that fine-tuning replaces as a whole.
+enum TorchvisionHead {
+    /// `classifier = nn.Sequential(nn.Dropout(p), nn.Linear(features, classes))` (MobileNetV2,
+    /// EfficientNet, MNASNet).
+    static let dropoutLinear = ClassifierHead.sequential([.dropout, .linear(out: nil)])
+}

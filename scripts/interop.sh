@@ -19,7 +19,7 @@ if [ ${#archs[@]} -eq 0 ] || [ "${archs[0]}" = --ci ]; then
   [ "${archs[0]:-}" = --ci ] && filter='a["proven_in_ci"]'
   archs=($("$zoo" list --json | python3 -c "import json,sys; print(' '.join(a['name'] for a in json.load(sys.stdin)['architectures'] if a['name'] != 'bert' and ($filter)))") bert_tiny minilm)
   # fine-tuned heads (scripts/interop_heads.py): read from the weights, or named with --head where they cannot say
-  archs+=(resnet18+dropout_linear resnet18+mlp resnet18+identity mobilenet_v3_small+gelu bert_tiny+seqcls bert_tiny+tokcls)
+  archs+=(resnet18+dropout_linear resnet18+mlp resnet18+identity mobilenet_v3_small+gelu mobilenet_v2+whole_linear bert_tiny+seqcls bert_tiny+tokcls)
 fi
 # image models also run at their small size (`zoo list --json`), where it differs from 224
 declare -A second

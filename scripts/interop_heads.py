@@ -8,8 +8,7 @@ import torch
 
 # torchvision's head slot (the module path of the last Linear) of the architectures used here
 SLOTS = {"resnet18": "fc", "resnet50": "fc", "regnet_y_400mf": "fc", "shufflenet_v2_x0_5": "fc", "densenet121": "classifier",
-         "mobilenet_v2": "classifier.1", "mobilenet_v3_small": "classifier.3", "mobilenet_v3_large": "classifier.3",
-         "efficientnet_b0": "classifier.1", "mnasnet0_5": "classifier.1", "convnext_tiny": "classifier.2",
+         "mobilenet_v3_small": "classifier.3", "mobilenet_v3_large": "classifier.3", "convnext_tiny": "classifier.2",
          "vgg11": "classifier.6", "alexnet": "classifier.6"}
 
 
@@ -25,7 +24,7 @@ def variant(name, features, classes=10):
         return nn.Sequential(nn.Linear(features, 32), nn.GELU(), nn.Linear(32, classes)), "linear,gelu,linear", f"linear(32),gelu,linear({classes})"
     if name == "identity":  # features out: no tensors under the slot
         return nn.Identity(), None, "none"
-    raise SystemExit(f"interop_heads: unknown head variant '{name}' (dropout_linear, mlp, gelu, identity)")
+    raise SystemExit(f"interop_heads: unknown head variant '{name}' (dropout_linear, mlp, gelu, identity, whole_linear)")
 
 
 def build(spec, classes=10):
@@ -35,6 +34,9 @@ def build(spec, classes=10):
     model = getattr(torchvision.models, arch)(num_classes=classes)
     if not name:
         return model, None, None
+    if name == "whole_linear":  # `model.classifier = nn.Linear(…)`: torchvision's Sequential(Dropout, Linear) replaced whole
+        model.classifier = torch.nn.Linear(model.classifier[-1].in_features, classes)
+        return model, None, "linear"
     slot = SLOTS[arch]
     *parents, last = slot.split(".")
     owner = model

@@ -57,7 +57,8 @@ public enum ClassifierHead: Sendable, Equatable, CustomStringConvertible {
     /// What the checkpoint's tensors under `slot` say the head is: a Linear at the slot, none,
     /// or a Sequential with the Linears' sizes and `.unknown` where a module has no weights.
     /// Throws when the slot holds something zoo has no lowering for (a BatchNorm1d, a LayerNorm).
-    public static func read(_ shapes: TensorShapes, slot: String) throws -> (head: ClassifierHead, classes: Int?) {
+    /// `own` is the descriptor's head: a Sequential whose Linears sit where its do is that head.
+    public static func read(_ shapes: TensorShapes, slot: String, own: ClassifierHead = .linear) throws -> (head: ClassifierHead, classes: Int?) {
         let prefix = slot + "."
         let under = shapes.entries.filter { $0.name.hasPrefix(prefix) }
         if under.isEmpty { return (.none, nil) }
@@ -79,6 +80,10 @@ public enum ClassifierHead: Sendable, Equatable, CustomStringConvertible {
             throw ZooError(.mismatch, "expected Linear weights in the head '\(slot)', found only \(under.map { "'\(shown: $0.name)'" }.joined(separator: ", "))")
         }
         let modules = (0...last).map { i in linears[i].map { HeadModule.linear(out: $0[0]) } ?? .unknown }
+        if case .sequential(let mine) = own, mine.count == modules.count,
+           zip(mine, modules).allSatisfy({ a, b in a.isLinear == b.isLinear }) {
+            return (.sequential(zip(mine, modules).map { a, b in a.isLinear ? b : a }), linears[last]![0])
+        }
         return (.sequential(modules), linears[last]![0])
     }
 
@@ -169,6 +174,8 @@ public enum HeadModule: Sendable, Equatable, CustomStringConvertible {
     case activation(ActivationKind)
     /// A module without weights that the checkpoint does not name.
     case unknown
+
+    var isLinear: Bool { if case .linear = self { true } else { false } }
 
     public var description: String {
         switch self {

@@ -9,7 +9,7 @@ import ZooCore
     let resnet = Registry.named("resnet18")!
     let small = ArchitectureOptions(classes: 10, imageSize: 64)
 
-    /// The tensors of resnet18 with `head` at `fc`, as its state dict names them.
+    /// The tensors of `arch` with `head` at its slot, as its state dict names them.
     func shapes(_ arch: Architecture, _ head: ClassifierHead, classes: Int = 10) throws -> TensorShapes {
         var options = small
         options.head = head
@@ -83,6 +83,24 @@ import ZooCore
         #expect(graph!.node(out).shape == [512])
     }
 
+    /// MobileNetV2, EfficientNet and MNASNet end in `classifier = Sequential(Dropout, Linear)`,
+    /// which fine-tuning replaces whole (`model.classifier = nn.Linear(1280, 10)`) or in part.
+    @Test func aClassifierReplacedWholeIsReadAtItsSlot() throws {
+        let mobilenet = Registry.named("mobilenet_v2")!
+        #expect(mobilenet.headSlot == "classifier")
+        let own = try shapes(mobilenet, mobilenet.ownHead)
+        #expect(own["classifier.1.weight"] == [10, 1280] && own["classifier.0.weight"] == nil)
+        #expect(mobilenet.infer(own).head == .sequential([.dropout, .linear(out: 10)]))
+        let linear = try shapes(mobilenet, .linear, classes: 4)
+        #expect(linear["classifier.weight"] == [4, 1280])
+        #expect(mobilenet.infer(linear).head == .linear && mobilenet.infer(linear).classes == 4)
+        #expect(mobilenet.match(linear, options: ArchitectureOptions(imageSize: 64)).1.isExact)
+        let mlp = try shapes(mobilenet, .sequential([.linear(out: 64), .activation(.relu), .linear(out: 4)]))
+        let read = try #require(mobilenet.infer(mlp).head)
+        #expect(read == .sequential([.linear(out: 64), .unknown, .linear(out: 4)]))
+        #expect(read.doubt(slot: "classifier")?.contains("--head 'linear,relu,linear'") == true)
+    }
+
     @Test func aHeadWithOtherWeightedModulesIsRefusedByName() throws {
         var shapes = try shapes(resnet, .sequential([.linear(out: 64), .unknown, .linear(out: 5)]))
         shapes.entries.append(("fc.1.running_mean", [64], .float32)) // a BatchNorm1d between them
@@ -95,8 +113,10 @@ import ZooCore
     @Test func everyHeadSlotReadsTorchvisionsOwnHead() throws {
         for arch in Registry.all where arch.headSlot != nil {
             let shapes = TensorShapes(try arch.graph(arch.smallOptions).torchEntries)
-            let read = try ClassifierHead.read(shapes, slot: arch.headSlot!)
-            #expect(read.head == .linear, "\(arch.name)")
+            let read = try ClassifierHead.read(shapes, slot: arch.headSlot!, own: arch.ownHead)
+            #expect(read.head.doubt(slot: arch.headSlot!) == nil, "\(arch.name)")
+            if arch.ownHead == .linear { #expect(read.head == .linear, "\(arch.name)") }
+            #expect(arch.infer(shapes).head == read.head, "\(arch.name)")
             #expect(read.classes == arch.smallOptions.classes, "\(arch.name)")
         }
         #expect(Registry.all.filter { $0.headSlot != nil }.count > 50)
