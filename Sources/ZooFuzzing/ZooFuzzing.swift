@@ -151,7 +151,10 @@ private let graphCacheLock = NSLock()
 nonisolated(unsafe) private var graphCache: [String: Graph] = [:]
 
 /// The first registered architecture of each family.
-private let matchedFamilies: [Architecture] = Registry.all.filter { a in Registry.all.first { $0.family == a.family }!.name == a.name }
+private let matchedFamilies: [Architecture] = {
+    var seen = Set<String>()
+    return Registry.all.filter { seen.insert($0.family).inserted }
+}()
 
 /// Summaries of every object the unpickler built (what `zoo inspect` prints for other entries).
 private func describe(_ arena: PickleArena, _ root: PickleValue) {

@@ -40,10 +40,12 @@ struct List: ParsableCommand {
             let nameWidth = rows.map(\.name.count).max()! + 2
             var families: [String] = []
             for r in rows where !families.contains(r.family) { families.append(r.family) }
+            let byFamily = Dictionary(grouping: rows, by: \.family)
+            let firstOfFamily = Dictionary(Registry.all.map { ($0.family, $0) }, uniquingKeysWith: { first, _ in first })
             print("\(rows.count) architectures in \(families.count) families (zoo list --json for every field)")
             for family in families {
-                let members = rows.filter { $0.family == family }
-                let types = Registry.all.first { $0.family == family }?.huggingFace.map { " — Hugging Face model_type \($0.modelTypes.joined(separator: ", "))" } ?? ""
+                let members = byFamily[family] ?? []
+                let types = firstOfFamily[family]?.huggingFace.map { " — Hugging Face model_type \($0.modelTypes.joined(separator: ", "))" } ?? ""
                 print("\n\(family) (\(members.count))\(types)")
                 for r in members {
                     let input = r.input.count > 24 ? String(r.input.prefix(23)) + "…" : r.input
