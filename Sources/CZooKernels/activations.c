@@ -55,11 +55,14 @@
         }                                                                                             \
     }
 
+#if defined(__x86_64__)
 ZOO_ACTIVATIONS(avx2, __attribute__((target("avx2,fma"))))
+#endif
 ZOO_ACTIVATIONS(generic, )
 
 void zoo_activate(int kind, float *x, size_t n) {
-    static int avx2 = -1;
-    if (avx2 < 0) avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    if (avx2) activate_avx2(kind, x, n); else activate_generic(kind, x, n);
+#if defined(__x86_64__)
+    if (zoo_cpu_has_avx2_fma()) { activate_avx2(kind, x, n); return; }
+#endif
+    activate_generic(kind, x, n);
 }

@@ -50,7 +50,9 @@
         }                                                                                             \
     }
 
+#if defined(__x86_64__)
 ZOO_DEPTHWISE(avx2, __attribute__((target("avx2,fma"))))
+#endif
 ZOO_DEPTHWISE(generic, )
 
 int zoo_depthwise_nchw(const float *x, const float *w, const float *bias, float *out,
@@ -61,9 +63,11 @@ int zoo_depthwise_nchw(const float *x, const float *w, const float *bias, float 
     const size_t phase_width = g->out_width + ((g->kernel_width - 1) * g->dilation_width) / sw + 1;
     float *buf = malloc(g->in_height * sw * phase_width * sizeof(float));
     if (!buf) return -1;
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+#if defined(__x86_64__)
+    if (zoo_cpu_has_avx2_fma())
         depthwise_avx2(x, w, bias, out, g, p0, p1, buf, phase_width);
     else
+#endif
         depthwise_generic(x, w, bias, out, g, p0, p1, buf, phase_width);
     free(buf);
     return 0;

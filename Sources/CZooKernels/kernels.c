@@ -167,6 +167,19 @@ static int avx_available(void) {
 }
 #endif
 
+static int have_avx2_fma = -1;
+int zoo_cpu_has_avx2_fma(void) {
+#if defined(__x86_64__)
+    if (have_avx2_fma < 0) {
+        __builtin_cpu_init();
+        have_avx2_fma = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    }
+    return have_avx2_fma;
+#else
+    return 0;
+#endif
+}
+
 /* out[a * out_stride + b] = in[b * in_stride + a] for a < n, b < m */
 static void transpose_small(const float *in, size_t in_stride, float *out, size_t out_stride, size_t n, size_t m) {
     for (size_t a = 0; a < n; a++)

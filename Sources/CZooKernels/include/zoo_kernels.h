@@ -77,6 +77,10 @@ void zoo_fill_uniform(uint64_t *state, float *out, size_t count, float lo, float
 /// A uniform integer in [0, n) (n > 0), by multiplying the draw's top 32 bits.
 uint64_t zoo_random_below(uint64_t *state, uint64_t n);
 
+/// Whether the CPU has AVX2 and FMA (x86-64; checked once): the kernels compiled twice, for it
+/// and for any CPU, take the first where it is there.
+int zoo_cpu_has_avx2_fma(void);
+
 /// Activations that need exp or erf, vectorised (activations.c): x[i] ← f(x[i]).
 enum { ZOO_ACTIVATION_SIGMOID = 1, ZOO_ACTIVATION_SILU = 2, ZOO_ACTIVATION_GELU = 3 };
 void zoo_activate(int kind, float *x, size_t n);
