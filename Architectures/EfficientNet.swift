@@ -84,17 +84,17 @@ enum EfficientNet {
                              imageSize: Int, summary: String) -> Architecture {
         Architecture(
             name: name, family: "efficientnet", summary: summary,
-            defaults: ArchitectureOptions(classes: 1000, imageSize: imageSize),
+            defaults: ArchitectureOptions(classes: 1000, imageSize: imageSize, head: TorchvisionHead.dropoutLinear),
             make: { options in
-                try build(name, stages, lastChannel: lastChannel, norm: norm, classes: options.classes!, imageSize: options.imageSize!, head: options.head)
+                try build(name, stages, lastChannel: lastChannel, norm: norm, classes: options.classes!, imageSize: options.imageSize!, head: options.head!)
             },
             smallOptions: ArchitectureOptions(classes: 10, imageSize: 64),
-            headSlot: "classifier", ownHead: TorchvisionHead.dropoutLinear
+            headSlot: "classifier"
         )
     }
 
     static func build(_ name: String, _ stages: [Stage], lastChannel: Int?, norm: BatchNormSettings,
-                      classes: Int, imageSize: Int, head: ClassifierHead? = nil) throws -> Graph {
+                      classes: Int, imageSize: Int, head: ClassifierHead) throws -> Graph {
         let g = GraphBuilder(name: name)
         var x = g.input("input", kind: .image, shape: [3, imageSize, imageSize])
         g.sequential("features") {
@@ -114,7 +114,7 @@ enum EfficientNet {
         }
         x = g.globalPoolAndFlatten(x)
         // classifier = Sequential(Dropout, Linear), or what fine-tuning put in its place
-        x = g.classifierHead(x, head ?? TorchvisionHead.dropoutLinear, torch: "classifier", keras: "predictions", classes: classes)
+        x = g.classifierHead(x, head, torch: "classifier", keras: "predictions", classes: classes)
         return try g.build(outputs: [x])
     }
 

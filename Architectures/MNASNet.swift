@@ -25,15 +25,15 @@ enum MNASNet {
     static func architecture(_ name: String, alpha: Double, summary: String) -> Architecture {
         Architecture(
             name: name, family: "mnasnet", summary: summary,
-            defaults: ArchitectureOptions(classes: 1000, imageSize: 224),
-            make: { options in try build(name, alpha: alpha, classes: options.classes!, imageSize: options.imageSize!, head: options.head) },
+            defaults: ArchitectureOptions(classes: 1000, imageSize: 224, head: TorchvisionHead.dropoutLinear),
+            make: { options in try build(name, alpha: alpha, classes: options.classes!, imageSize: options.imageSize!, head: options.head!) },
             smallOptions: ArchitectureOptions(classes: 10, imageSize: 64), // five stride-2 steps: 64 → 2×2
             moduleVersions: ["": 2], // MNASNet._version: its _load_from_state_dict refuses a state dict without it
-            headSlot: "classifier", ownHead: TorchvisionHead.dropoutLinear
+            headSlot: "classifier"
         )
     }
 
-    static func build(_ name: String, alpha: Double, classes: Int, imageSize: Int, head: ClassifierHead? = nil) throws -> Graph {
+    static func build(_ name: String, alpha: Double, classes: Int, imageSize: Int, head: ClassifierHead) throws -> Graph {
         let g = GraphBuilder(name: name)
         let widths = depths.map { roundToMultiple(Double($0) * alpha, 8) }
         let bn = batchNorm
@@ -62,7 +62,7 @@ enum MNASNet {
         }
         x = g.globalAvgPool(x, keras: "avg_pool") // x.mean([2, 3])
         // classifier = Sequential(Dropout, Linear), or what fine-tuning put in its place
-        x = g.classifierHead(x, head ?? TorchvisionHead.dropoutLinear, torch: "classifier", keras: "predictions", classes: classes)
+        x = g.classifierHead(x, head, torch: "classifier", keras: "predictions", classes: classes)
         return try g.build(outputs: [x])
     }
 

@@ -12,14 +12,14 @@ enum MobileNet {
         Architecture(
             name: "mobilenet_v2", family: "mobilenet",
             summary: "MobileNetV2 (torchvision): inverted residuals, depthwise 3×3, ReLU6",
-            defaults: ArchitectureOptions(classes: 1000, imageSize: 224),
-            make: { options in try buildV2(classes: options.classes!, imageSize: options.imageSize!, head: options.head) },
+            defaults: ArchitectureOptions(classes: 1000, imageSize: 224, head: TorchvisionHead.dropoutLinear),
+            make: { options in try buildV2(classes: options.classes!, imageSize: options.imageSize!, head: options.head!) },
             smallOptions: ArchitectureOptions(classes: 10, imageSize: 64),
-            headSlot: "classifier", ownHead: TorchvisionHead.dropoutLinear
+            headSlot: "classifier"
         )
     }
 
-    static func buildV2(classes: Int, imageSize: Int, head: ClassifierHead? = nil) throws -> Graph {
+    static func buildV2(classes: Int, imageSize: Int, head: ClassifierHead) throws -> Graph {
         let g = GraphBuilder(name: "mobilenet_v2")
         var x = g.input("input", kind: .image, shape: [3, imageSize, imageSize])
         // expansion t, output channels c, repeats n, first stride s
@@ -49,7 +49,7 @@ enum MobileNet {
         }
         x = g.globalPoolAndFlatten(x)
         // classifier = Sequential(Dropout, Linear), or what fine-tuning put in its place
-        x = g.classifierHead(x, head ?? TorchvisionHead.dropoutLinear, torch: "classifier", keras: "predictions", classes: classes)
+        x = g.classifierHead(x, head, torch: "classifier", keras: "predictions", classes: classes)
         return try g.build(outputs: [x])
     }
 

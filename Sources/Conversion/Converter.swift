@@ -44,8 +44,9 @@ public struct ConversionResult: Sendable {
     public var weightsAt: String?
     public var strippedPrefix: String = ""
     public var alternatives: [String] = []
-    /// The image classifier's head and where it sits (`fc`), for architectures with a head slot.
-    public var head: (slot: String, head: ClassifierHead)?
+    /// The image classifier's head, where it sits (`fc`) and whether it has the structure of
+    /// the descriptor's own (torchvision's, of any class count); for architectures with a head slot.
+    public var head: (slot: String, head: ClassifierHead, own: Bool)?
     public var tensorsMapped: Int
     public var parameters: Int
     public var output: String
@@ -183,7 +184,10 @@ public enum Converter {
                                mismatch: ((MatchReport) -> Void)? = nil) throws -> ConversionResult {
         let start = monotonicSeconds()
         let (graph, report, model, chosen) = try prepare(checkpoint, arch, options, stripPrefix: request.stripPrefix, mismatch: mismatch)
-        let head = arch.headSlot.map { slot in (slot, chosen.head ?? .linear) }
+        let head = arch.headSlot.map { slot in
+            let found = chosen.head ?? arch.ownHead
+            return (slot, found, found.structure == arch.ownHead.structure)
+        }
         progress?("mapping \(report.sourceKey.count) tensors of \(arch.name)")
         let staged = try StagedFile(destination: request.output, overwrite: request.overwrite, protecting: checkpoint.inputFiles)
         defer { staged.discard() }

@@ -157,10 +157,10 @@ public struct Architecture: Sendable {
     /// fine-tuning replaces: its head is read off the checkpoint (`ClassifierHead.read`). nil
     /// for architectures without one.
     public let headSlot: String?
-    /// The descriptor's own head at the slot (torchvision's): `.linear`, or a Sequential whose
-    /// modules without weights the descriptor knows (`classifier = Sequential(Dropout, Linear)`).
-    /// A checkpoint whose Linears sit where these do is read as this head.
-    public let ownHead: ClassifierHead
+    /// The descriptor's own head at the slot (torchvision's; `defaults.head`): `.linear`, or a
+    /// Sequential whose modules without weights the descriptor knows (`classifier =
+    /// Sequential(Dropout, Linear)`). A checkpoint whose Linears sit where these do is read as it.
+    public var ownHead: ClassifierHead { defaults.head ?? .linear }
 
     public init(name: String, family: String, summary: String, defaults: ArchitectureOptions,
                 make: @escaping @Sendable (ArchitectureOptions) throws -> Graph,
@@ -169,20 +169,19 @@ public struct Architecture: Sendable {
                 tolerated: @escaping @Sendable (String) -> Bool = { _ in false },
                 huggingFace: HuggingFaceConfig? = nil,
                 smallOptions: ArchitectureOptions = ArchitectureOptions(), moduleVersions: [String: Int] = [:],
-                headSlot: String? = nil, ownHead: ClassifierHead = .linear) {
+                headSlot: String? = nil) {
         self.name = name
         self.family = family
         self.summary = summary
         self.defaults = defaults
         self.make = make
         self.headSlot = headSlot
-        self.ownHead = ownHead
         if let headSlot {
             // The head and the class count from the slot's tensors; a slot zoo cannot read is
             // left to matching, which lists what differs.
             self.infer = { shapes in
                 var options = infer(shapes)
-                if let (head, classes) = try? ClassifierHead.read(shapes, slot: headSlot, own: ownHead) {
+                if let (head, classes) = try? ClassifierHead.read(shapes, slot: headSlot, own: defaults.head ?? .linear) {
                     options.head = head
                     if let classes { options.classes = classes }
                 }

@@ -48,7 +48,7 @@ public enum ClassifierHead: Sendable, Equatable, CustomStringConvertible {
                 return .activation(kind)
             }
         }
-        guard modules.contains(where: { if case .linear = $0 { true } else { false } }) else {
+        guard modules.contains(where: \.isLinear) else {
             throw ZooError(.usage, "--head: expected at least one 'linear' in a Sequential head (or 'none'), found '\(shown: spec)'")
         }
         return .sequential(modules)
@@ -125,6 +125,18 @@ public enum ClassifierHead: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// The modules without their sizes (`dropout,linear`): a head of torchvision's structure
+    /// with another class count has the same.
+    public var structure: String {
+        guard case .sequential(let modules) = self else { return spec }
+        return modules.map(\.description).joined(separator: ",")
+    }
+
+    /// `{"slot", "spec", "module"}`, as `--json` output reports a head at `slot`.
+    public func json(slot: String) -> JSONValue {
+        .object([("slot", .string(slot)), ("spec", .string(spec)), ("module", .string(description))])
+    }
+
     /// `Sequential(Dropout, Linear(→10))`, as `zoo map` and convert show it.
     public var description: String {
         switch self {
@@ -148,7 +160,7 @@ public enum ClassifierHead: Sendable, Equatable, CustomStringConvertible {
         guard case .sequential(let modules) = self else { return nil }
         let unknown = modules.indices.filter { modules[$0] == .unknown }
         guard !unknown.isEmpty else { return nil }
-        let lastLinear = modules.lastIndex { if case .linear = $0 { true } else { false } } ?? 0
+        let lastLinear = modules.lastIndex(where: \.isLinear) ?? 0
         // The usual reading, offered (never assumed): Dropout before the first Linear, ReLU then
         // Dropout between two.
         var proposal = modules
@@ -156,7 +168,7 @@ public enum ClassifierHead: Sendable, Equatable, CustomStringConvertible {
         for i in modules.indices {
             if case .linear = modules[i] { inGap = false; continue }
             guard modules[i] == .unknown else { continue }
-            let beforeFirst = !modules[..<i].contains { if case .linear = $0 { true } else { false } }
+            let beforeFirst = !modules[..<i].contains(where: \.isLinear)
             proposal[i] = beforeFirst || inGap || i > lastLinear ? .dropout : .activation(.relu)
             inGap = !beforeFirst
         }
@@ -175,7 +187,7 @@ public enum HeadModule: Sendable, Equatable, CustomStringConvertible {
     /// A module without weights that the checkpoint does not name.
     case unknown
 
-    var isLinear: Bool { if case .linear = self { true } else { false } }
+    public var isLinear: Bool { if case .linear = self { true } else { false } }
 
     public var description: String {
         switch self {
@@ -198,7 +210,7 @@ extension GraphBuilder {
         case .linear:
             return linear(x, torch: torch, keras: keras, out: classes)
         case .sequential(let modules):
-            let last = modules.lastIndex { if case .linear = $0 { true } else { false } } ?? modules.count
+            let last = modules.lastIndex(where: \.isLinear) ?? modules.count
             var y = x
             sequential(torch) {
                 for (i, module) in modules.enumerated() {

@@ -57,7 +57,7 @@ struct SizingOptions: ParsableArguments {
                 throw ValidationError("--head applies to image classifiers (\(Array(Set(having)).sorted().joined(separator: ", "))); \(architecture.name) has no head slot")
             }
             options.head = try ClassifierHead.parse(head).resolved(against: shapes == nil ? nil : options.head, slot: slot)
-            if case .sequential(let modules)? = options.head, case .linear(let out?)? = modules.last(where: { if case .linear = $0 { true } else { false } }) {
+            if case .sequential(let modules)? = options.head, case .linear(let out?)? = modules.last(where: \.isLinear) {
                 options.classes = out
             }
         }

@@ -157,7 +157,7 @@ struct Convert: ParsableCommand {
         if !r.alternatives.isEmpty {
             found.append("the checkpoint also holds " + r.alternatives.map { "'\(shown: $0)'" }.joined(separator: ", ") + " (convert it with --key \(shown: r.alternatives[0]))")
         }
-        if let (slot, head) = r.head, head != .linear { found.append("head '\(slot)': \(head)") }
+        if let (slot, head, own) = r.head, !own { found.append("head '\(slot)': \(head)") }
         if !found.isEmpty { lines.append(found.joined(separator: "; ")) }
         if let v = r.verification {
             lines.append("verified: \(v.summary) \(v.passed ? "✓" : "✗")")
@@ -174,7 +174,7 @@ struct Convert: ParsableCommand {
             ("dtype", .string(dtype)), ("bytes", .int(r.outputBytes)), ("seconds", .double(r.seconds)),
             ("weights_at", r.weightsAt.map(JSONValue.string) ?? .null), ("stripped_prefix", .string(r.strippedPrefix)),
             ("other_weights", .array(r.alternatives.map(JSONValue.string))),
-            ("head", r.head.map { .object([("slot", .string($0.slot)), ("spec", .string($0.head.spec)), ("module", .string($0.head.description))]) } ?? .null),
+            ("head", r.head.map { $0.head.json(slot: $0.slot) } ?? .null),
         ]
         if let v = r.verification {
             fields.append(("verification", verificationJSON(v)))

@@ -43,7 +43,7 @@ struct Inspect: ParsableCommand {
             let matches = matching.map(\.name)
             // the image classifier's head, as the first matching architecture with a head slot reads it
             let head = try matching.first { $0.headSlot != nil }.map { arch in
-                (arch.headSlot!, arch.infer(try Converter.shapes(of: checkpoint, for: arch)).head ?? .linear)
+                (arch.headSlot!, arch.infer(try Converter.shapes(of: checkpoint, for: arch)).head ?? arch.ownHead)
             }
             print(json ? describeJSON(checkpoint, matches: matches, head: head).pretty
                        : describeText(checkpoint, matches: matches, head: head).terminalSafe)
@@ -72,7 +72,7 @@ struct Inspect: ParsableCommand {
             ("dtypes", .object(dtypeCounts(c).map { ($0.0.rawValue, .int($0.1)) })),
             ("key", c.selectedKey.map(JSONValue.string) ?? .null),
             ("architectures", .array(matches.map(JSONValue.string))),
-            ("head", head.map { .object([("slot", .string($0.slot)), ("spec", .string($0.head.spec)), ("module", .string($0.head.description))]) } ?? .null),
+            ("head", head.map { $0.head.json(slot: $0.slot) } ?? .null),
             ("stripped_prefix", c.strippedPrefix.map(JSONValue.string) ?? .null),
             ("tensors", .array(c.entries.map {
                 .object([("name", .string($0.name)), ("dtype", .string($0.dtype.rawValue)), ("shape", .array($0.shape.map(JSONValue.int)))])

@@ -61,10 +61,7 @@ struct Map: ParsableCommand {
                         ("transform", .string(p.transform.name)),
                     ])
                 }
-                let head: JSONValue = arch.headSlot.map { slot in
-                    let h = options.head ?? .linear
-                    return .object([("slot", .string(slot)), ("spec", .string(h.spec)), ("module", .string(h.description))])
-                } ?? .null
+                let head = arch.headSlot.map { (options.head ?? arch.ownHead).json(slot: $0) } ?? .null
                 print(JSONValue.object([("architecture", .string(arch.name)), ("parameters", .int(graph.parameterCount)),
                                         ("head", head), ("entries", .array(entries))]).pretty)
                 return
@@ -77,7 +74,7 @@ struct Map: ParsableCommand {
             }
             let w1 = torchColumn.map(\.count).max() ?? 10
             let w2 = kerasColumn.map(\.count).max() ?? 10
-            let head = arch.headSlot.map { slot in "; head '\(slot)': \(options.head ?? .linear)" } ?? ""
+            let head = arch.headSlot.map { slot in "; head '\(slot)': \(options.head ?? arch.ownHead)" } ?? ""
             print("\(arch.name): \(params.count) entries, \(grouped(graph.parameterCount)) parameters\(head)")
             if let slot = arch.headSlot, let doubt = options.head?.doubt(slot: slot) { print("note: \(doubt)") }
             print("pytorch".padding(w1 + 2) + "keras".padding(w2 + 2) + "transform")
