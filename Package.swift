@@ -44,7 +44,7 @@ let package = Package(
         .testTarget(name: "TorchIOTests", dependencies: ["TorchIO", "ZooCore"]),
         .testTarget(name: "KerasIOTests", dependencies: ["KerasIO", "ZooGraph", "ZooCore", "Architectures", "CHDF5"]),
         .testTarget(name: "ZooComputeTests", dependencies: ["ZooCompute", "ZooKernels", "ZooGraph", "ZooCore", "Architectures", "TorchIO"]),
-        .testTarget(name: "ConversionTests", dependencies: ["Conversion", "TorchIO", "ZooGraph", "ZooCore", "Architectures", "KerasIO"]),
+        .testTarget(name: "ConversionTests", dependencies: ["Conversion", "TorchIO", "ZooGraph", "ZooCore", "Architectures", "KerasIO", "ZooCompute"]),
         .testTarget(name: "ZooCLITests", dependencies: ["ZooCore", "TorchIO", "ZooFuzzing"]),
         .testTarget(name: "FuzzRegressionTests", dependencies: ["ZooFuzzing", "ZooCore"]),
     ],

@@ -36,8 +36,9 @@ build() {
   nice -n 10 swift build -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library \
     --package-path Fuzz --scratch-path .build-fuzz >"$log" 2>&1
 }
-# SwiftPM keeps the build description of .. when a target there is added or removed; remade, it builds.
-if ! build && ! { grep -q "because of missing inputs" "$log" && rm -f .build-fuzz/release.yaml && build; }; then
+# SwiftPM keeps the build description of .. when a target or a source file there is added or removed
+# ("missing inputs", or "cannot find 'X' in scope" for a new file); remade, it builds.
+if ! build && ! { rm -f .build-fuzz/release.yaml && build; }; then
   cat "$log" >&2
   echo "fuzz: the fuzz package did not build" >&2
   exit 1

@@ -5,8 +5,9 @@
 # outputs; and `zoo random` checkpoints → real torch.load(weights_only=True), strict load.
 # Creates the reference environments on first use (scripts/venv.sh; cached in ~/.cache/zoo-venvs).
 # Usage: bash scripts/interop.sh [ZOO_BINARY] [--ci | ARCH ...]
-#   default: every registered architecture + bert_tiny + minilm (the nightly matrix);
-#   --ci: the architectures `zoo list --json` marks proven_in_ci (one or two per family), + bert_tiny + minilm.
+#   default: every registered image architecture + the Hugging Face models (the nightly matrix);
+#   --ci: the image architectures `zoo list --json` marks proven_in_ci (one or two per family), + the
+#   Hugging Face models: bert_tiny, minilm, roberta_tiny, distilbert_tiny and task models (scripts/interop_torch.py).
 #   Both add fine-tuned heads, ARCH+VARIANT (scripts/interop_heads.py): the head read off the weights, or
 #   named with --head where the weights cannot say (and then refused without it).
 set -euo pipefail
@@ -17,9 +18,11 @@ archs=("$@")
 if [ ${#archs[@]} -eq 0 ] || [ "${archs[0]}" = --ci ]; then
   filter='True'
   [ "${archs[0]:-}" = --ci ] && filter='a["proven_in_ci"]'
-  archs=($("$zoo" list --json | python3 -c "import json,sys; print(' '.join(a['name'] for a in json.load(sys.stdin)['architectures'] if a['name'] != 'bert' and ($filter)))") bert_tiny minilm)
+  # families with a Hugging Face model type are proven by the transformers models below instead
+  archs=($("$zoo" list --json | python3 -c "import json,sys; print(' '.join(a['name'] for a in json.load(sys.stdin)['architectures'] if 'model_types' not in a and ($filter)))") bert_tiny minilm roberta_tiny distilbert_tiny)
   # fine-tuned heads (scripts/interop_heads.py): read from the weights, or named with --head where they cannot say
-  archs+=(resnet18+dropout_linear resnet18+mlp resnet18+identity mobilenet_v3_small+gelu mobilenet_v2+whole_linear bert_tiny+seqcls bert_tiny+tokcls)
+  archs+=(resnet18+dropout_linear resnet18+mlp resnet18+identity mobilenet_v3_small+gelu mobilenet_v2+whole_linear
+          bert_tiny+seqcls bert_tiny+tokcls roberta_tiny+seqcls xlmr_tiny+tokcls distilbert_tiny+seqcls)
 fi
 # image models also run at their small size (`zoo list --json`), where it differs from 224
 declare -A second
@@ -45,10 +48,10 @@ for ((i = 0; i < ${#archs[@]}; i += 4)); do
   for arch in "${chunk[@]}"; do
     meta="$work/$arch/meta.json"
     ckpt=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["checkpoint"])' "$meta")
-    name=${arch%%+*}; extra=(); head=()
-    case "$arch" in
-      bert_tiny|bert_tiny+*|minilm) name=bert; extra=(--config "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["config"])' "$meta")") ;;
-    esac
+    # the zoo architecture and config.json of a Hugging Face model (meta.json), else the image model's name
+    name=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("zoo") or "")' "$meta"); name=${name:-${arch%%+*}}
+    config=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("config") or "")' "$meta")
+    extra=(); [ -n "$config" ] && extra=(--config "$config")
     # image models at the size the PyTorch side ran (224), whatever the variant's default
     [ -z "${extra[*]}" ] && extra=(--image-size 224)
     spec=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("head") or "")' "$meta")
@@ -91,12 +94,12 @@ for ((i = 0; i < ${#archs[@]}; i += 4)); do
     random_head=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("random_head") or "")' "$meta")
     [ -n "$random_head" ] && random_args+=(--head "$random_head")
     if [ "${extra[0]}" = --config ]; then cp "${extra[1]}" "$work/$arch/random-config.json"; random_args=("${extra[@]}"); fi
-    # (not for BertFor… task models: zoo random writes BertModel's names, without their 'bert.')
-    if [[ $arch != bert_tiny+* ]]; then
+    # (not for the Hugging Face task models: zoo random writes the bare encoder's names, without their 'bert.')
+    if [[ -z $config || $arch != *+* ]]; then
       "$zoo" random "$name" -o "$work/$arch/random.pth" --seed 7 "${random_args[@]}" >/dev/null || { status=1; failed=$((failed + 1)); }
     fi
   done
-  writers=(); for arch in "${chunk[@]}"; do [[ $arch == bert_tiny+* ]] || writers+=("$arch"); done
+  writers=(); for arch in "${chunk[@]}"; do [ -f "$work/$arch/random.pth" ] && writers+=("$arch"); done
   if [ ${#writers[@]} -eq 0 ] || "$PYT" scripts/interop_pth_writer.py "$work" "${writers[@]}" > "$work/pth.log" 2>&1; then :; else status=1; fi
   [ ${#writers[@]} -gt 0 ] || echo "pth-writer: 0 passed, 0 failed" > "$work/pth.log"
   grep -E " ok$|FAIL" "$work/pth.log" || true
@@ -117,10 +120,12 @@ for ((i = 0; i < ${#archs[@]}; i += 4)); do
   # `zoo verify` on .keras files real Keras wrote: it runs the file's own model
   for arch in "${chunk[@]}"; do
     ckpt=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["checkpoint"])' "$work/$arch/meta.json")
-    sizing=(--image-size 224); name=${arch%%+*}
+    sizing=(--image-size 224)
+    name=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("zoo") or "")' "$work/$arch/meta.json"); name=${name:-${arch%%+*}}
     spec=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("head") or "")' "$work/$arch/meta.json")
     [ -n "$spec" ] && sizing+=(--head "$spec")
-    case "$arch" in bert_tiny|bert_tiny+*|minilm) name=bert; sizing=(--config "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["config"])' "$work/$arch/meta.json")") ;; esac
+    config=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("config") or "")' "$work/$arch/meta.json")
+    [ -n "$config" ] && sizing=(--config "$config")
     for file in resaved-by-keras keras-applications; do
       [ -f "$work/$arch/$file.keras" ] || continue
       if "$zoo" verify "$name" "$ckpt" "$work/$arch/$file.keras" "${sizing[@]}" > "$work/verify.log" 2>&1; then

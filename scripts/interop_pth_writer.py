@@ -1,7 +1,8 @@
 """Interop of zoo's .pth writer: files written by `zoo random` load in real PyTorch.
 
 For each WORK/<arch>/random.pth: torch.load(weights_only=True) reads it, and the real model
-(torchvision with 10 classes and ARCH+VARIANT's head, or transformers' BertModel sized by WORK/<arch>/config.json)
+(torchvision with 10 classes and ARCH+VARIANT's head, or the transformers encoder WORK/<arch>/random-config.json's
+model_type names: BertModel, RobertaModel)
 accepts it with load_state_dict(strict=True); BatchNorm running variances are checked to be
 non-trivial (not all ones). Prints 'pth-writer: N passed, M failed'.
 
@@ -23,9 +24,11 @@ for arch in archs:
     path = os.path.join(work, arch, "random.pth")
     try:
         state = torch.load(path, weights_only=True)
-        if arch in ("bert_tiny", "minilm"):
-            config = transformers.BertConfig(**json.load(open(os.path.join(work, arch, "random-config.json"))))
-            model = transformers.BertModel(config)
+        config_path = os.path.join(work, arch, "random-config.json")
+        if os.path.exists(config_path):
+            # a Hugging Face encoder (BertModel, RobertaModel …) as its config.json's model type builds it
+            sizes = json.load(open(config_path))
+            model = transformers.AutoModel.from_config(transformers.AutoConfig.for_model(sizes.pop("model_type"), **sizes))
         else:
             model = interop_heads.build(arch)[0]  # ARCH+VARIANT: with its fine-tuned head
         model.load_state_dict(state, strict=True)

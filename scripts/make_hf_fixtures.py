@@ -4,6 +4,15 @@ Tests/Fixtures/hf/roberta-tiny/   RobertaModel (vocab 99, hidden 32, 2 layers, 4
                                   says model_type 'roberta'; its weights carry BERT's very names.
 Tests/Fixtures/hf/roberta-bare.pth  the same model's state_dict() saved alone with torch.save (no
                                   config.json beside it), as people pass such files around.
+Tests/Fixtures/hf/roberta-tiny-seqcls/   RobertaForSequenceClassification (3 labels), LayerNorms randomised
+Tests/Fixtures/hf/xlm-roberta-tiny-tokcls/  XLMRobertaForTokenClassification (5 labels, model_type
+                                  'xlm-roberta'), LayerNorms randomised
+Tests/Fixtures/hf/distilbert-tiny/  DistilBertModel; distilbert-tiny-seqcls/: DistilBertForSequenceClassification
+Tests/Fixtures/hf/electra-tiny/     ElectraModel: BERT's keys, a model type zoo does not convert
+Tests/Fixtures/hf/NAME.expected.safetensors  for the RoBERTa and DistilBERT folders: a padded batch (input_ids with the padding
+                                  token where attention_mask is 0, and once inside a real row, which
+                                  RoBERTa's positions skip) and what the real model returns on it
+                                  (output.0, output.1: last_hidden_state and pooler_output, or logits)
 
 One tiny BertModel (the config of examples/bert-tiny/config.json, seed 0) in the four layouts of a
 model folder, each with its config.json:
@@ -29,7 +38,10 @@ import shutil
 
 import torch
 from huggingface_hub import split_torch_state_dict_into_shards
-from transformers import BertConfig, BertModel, DistilBertConfig, DistilBertModel, RobertaConfig, RobertaModel
+from safetensors.torch import save_file
+from transformers import (BertConfig, BertModel, DistilBertConfig, DistilBertForSequenceClassification, DistilBertModel,
+                          ElectraConfig, ElectraModel, RobertaConfig, RobertaForSequenceClassification, RobertaModel,
+                          XLMRobertaConfig, XLMRobertaForTokenClassification)
 
 here = os.path.dirname(os.path.abspath(__file__))
 root = os.path.join(here, "..", "Tests", "Fixtures", "hf")
@@ -94,8 +106,67 @@ with torch.no_grad():
         print("wrote", folder, sorted(os.listdir(folder)))
 print("wrote", root)
 
-# A DistilBERT folder: a family zoo has no descriptor for, refused by its model type.
+# A DistilBERT folder (DistilBertModel).
 torch.manual_seed(0)
 distil = DistilBertModel(DistilBertConfig(vocab_size=99, dim=32, n_layers=2, n_heads=4, hidden_dim=37, max_position_embeddings=64)).eval()
 distil.save_pretrained(os.path.join(root, "distilbert-tiny"))
 print("wrote", os.path.join(root, "distilbert-tiny"))
+
+# RoBERTa-family models and what they compute, called as a Hugging Face user calls them.
+PADDED = {
+    "input_ids": torch.tensor([[0, 45, 17, 1, 5, 63, 2, 9, 33, 2], [0, 31, 76, 2, 1, 1, 1, 1, 1, 1]]),
+    "attention_mask": torch.tensor([[1] * 10, [1, 1, 1, 1, 0, 0, 0, 0, 0, 0]]),
+}
+
+
+def expected(model, name):
+    with torch.no_grad():
+        out = model(**PADDED)
+    if hasattr(out, "logits"):
+        outputs = [out.logits]
+    else:
+        outputs = [out.last_hidden_state] + ([out.pooler_output] if getattr(out, "pooler_output", None) is not None else [])
+    tensors = dict(PADDED)
+    tensors.update({f"output.{i}": o.contiguous() for i, o in enumerate(outputs)})
+    save_file(tensors, os.path.join(root, f"{name}.expected.safetensors"))
+    print("wrote", name, "and what it computes")
+
+
+def randomize_layer_norms(model, seed):
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, torch.nn.LayerNorm):
+                module.weight.copy_(1 + 0.1 * torch.randn(module.weight.shape, generator=generator))
+                module.bias.copy_(0.1 * torch.randn(module.bias.shape, generator=generator))
+
+
+expected(RobertaModel.from_pretrained(os.path.join(root, "roberta-tiny")).eval(), "roberta-tiny")
+torch.manual_seed(1)
+seqcls = RobertaForSequenceClassification(RobertaConfig(
+    vocab_size=99, hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=37,
+    max_position_embeddings=66, type_vocab_size=1, num_labels=3)).eval()
+randomize_layer_norms(seqcls, 1)
+seqcls.save_pretrained(fresh("roberta-tiny-seqcls"))
+expected(seqcls, "roberta-tiny-seqcls")
+torch.manual_seed(2)
+tokcls = XLMRobertaForTokenClassification(XLMRobertaConfig(
+    vocab_size=99, hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=37,
+    max_position_embeddings=66, type_vocab_size=1, num_labels=5, hidden_act="gelu_new")).eval()
+randomize_layer_norms(tokcls, 2)
+tokcls.save_pretrained(fresh("xlm-roberta-tiny-tokcls"))
+expected(tokcls, "xlm-roberta-tiny-tokcls")
+expected(DistilBertModel.from_pretrained(os.path.join(root, "distilbert-tiny")).eval(), "distilbert-tiny")
+torch.manual_seed(3)
+distil_seqcls = DistilBertForSequenceClassification(DistilBertConfig(
+    vocab_size=99, dim=32, n_layers=2, n_heads=4, hidden_dim=37, max_position_embeddings=64, num_labels=4)).eval()
+randomize_layer_norms(distil_seqcls, 3)
+distil_seqcls.save_pretrained(fresh("distilbert-tiny-seqcls"))
+expected(distil_seqcls, "distilbert-tiny-seqcls")
+
+# An ELECTRA folder: BERT's very keys (embedding size = hidden size), a family zoo has no
+# descriptor for, refused by its model type.
+torch.manual_seed(4)
+ElectraModel(ElectraConfig(vocab_size=99, embedding_size=32, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+                           intermediate_size=37, max_position_embeddings=64)).eval().save_pretrained(fresh("electra-tiny"))
+print("wrote", os.path.join(root, "electra-tiny"))

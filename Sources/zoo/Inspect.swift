@@ -45,8 +45,21 @@ struct Inspect: ParsableCommand {
             let head = try matching.first { $0.headSlot != nil }.map { arch in
                 (arch.headSlot!, arch.infer(try Converter.shapes(of: checkpoint, for: arch)).head ?? arch.ownHead)
             }
-            print(json ? describeJSON(checkpoint, matches: matches, head: head).pretty
-                       : describeText(checkpoint, matches: matches, head: head).terminalSafe)
+            // which of them `zoo convert FILE` takes: the config's model type decides, and a family
+            // whose keys another shares is not taken from the weights alone
+            var detected: (name: String?, why: String) = (nil, "")
+            if !matching.isEmpty {
+                let config = try? ModelConfig.find(explicit: nil, beside: file)
+                do {
+                    let arch = try Converter.architecture(for: checkpoint, named: nil, config: config)
+                    _ = try Converter.options(for: arch, shapes: try Converter.shapes(of: checkpoint, for: arch), config: config, checkpointPath: file)
+                    detected = (arch.name, config?.modelType.map { "\(config!.path) says model_type '\(shown: $0)'" } ?? "")
+                } catch let error as ZooError {
+                    detected = (nil, error.message)
+                }
+            }
+            print(json ? describeJSON(checkpoint, matches: matches, detected: detected, head: head).pretty
+                       : describeText(checkpoint, matches: matches, detected: detected, head: head).terminalSafe)
         }
     }
 
@@ -56,7 +69,8 @@ struct Inspect: ParsableCommand {
         return DType.allCases.compactMap { d in counts[d].map { (d, $0) } }
     }
 
-    func describeJSON(_ c: Checkpoint, matches: [String], head: (slot: String, head: ClassifierHead)? = nil) -> JSONValue {
+    func describeJSON(_ c: Checkpoint, matches: [String], detected: (name: String?, why: String) = (nil, ""),
+                      head: (slot: String, head: ClassifierHead)? = nil) -> JSONValue {
         var fields: [(String, JSONValue)] = [
             ("file", .string(c.path)),
             ("folder", c.isFolder ? .string(c.path) : .null),
@@ -72,6 +86,8 @@ struct Inspect: ParsableCommand {
             ("dtypes", .object(dtypeCounts(c).map { ($0.0.rawValue, .int($0.1)) })),
             ("key", c.selectedKey.map(JSONValue.string) ?? .null),
             ("architectures", .array(matches.map(JSONValue.string))),
+            ("converts_as", detected.name.map(JSONValue.string) ?? .null),
+            ("converts_as_because", detected.why.isEmpty ? .null : .string(detected.why)),
             ("head", head.map { $0.head.json(slot: $0.slot) } ?? .null),
             ("stripped_prefix", c.strippedPrefix.map(JSONValue.string) ?? .null),
             ("tensors", .array(c.entries.map {
@@ -85,7 +101,8 @@ struct Inspect: ParsableCommand {
         return .object(fields)
     }
 
-    func describeText(_ c: Checkpoint, matches: [String], head: (slot: String, head: ClassifierHead)? = nil) -> String {
+    func describeText(_ c: Checkpoint, matches: [String], detected: (name: String?, why: String) = (nil, ""),
+                      head: (slot: String, head: ClassifierHead)? = nil) -> String {
         var lines: [String] = []
         if c.isFolder {
             lines.append("folder:      \(c.path)")
@@ -108,6 +125,10 @@ struct Inspect: ParsableCommand {
         lines.append("bytes:       \(grouped(c.byteCount)) (\(humanBytes(c.byteCount)))")
         lines.append("dtypes:      " + dtypeCounts(c).map { "\($0.0.rawValue) ×\($0.1)" }.joined(separator: ", "))
         lines.append("matches:     " + (matches.isEmpty ? "no registered architecture (see `zoo list`; `zoo map ARCH --checkpoint FILE` shows why)" : matches.joined(separator: ", ")))
+        if !matches.isEmpty {
+            let why = detected.why.isEmpty ? "" : (detected.name == nil ? ": " : " (") + detected.why + (detected.name == nil ? "" : ")")
+            lines.append("converts as: " + (detected.name ?? "none unless an architecture is named") + why)
+        }
         if let (slot, h) = head {
             let doubt = h.doubt(slot: slot).map { _ in " — modules without weights: name them with --head when converting" } ?? ""
             lines.append("head:        '\(slot)' \(h)\(doubt)")

@@ -48,8 +48,9 @@ enum Reference {
                                 "no architecture for \(ref.arch)")
         var options = ArchitectureOptions()
         if let config = ref.config {
-            let pooler = ref.entries.contains { $0.name.hasPrefix("pooler.") }
-            options.transformer = try BERT.config(fromHuggingFace: config, pooler: pooler)
+            // as conversion reads it: the family's own config reader, over what the weights say
+            let hf = try #require(arch.huggingFace, "\(ref.arch) has a config but \(arch.name) reads none")
+            options = try hf.read(config, arch.infer(TensorShapes(ref.entries)))
         }
         return (arch, options)
     }
@@ -93,8 +94,21 @@ enum Reference {
         let (arch, _) = try Reference.architecture(for: ref)
         // what a real checkpoint file holds (the BERT file also carries the position_ids buffer)
         let shapes = TensorShapes(ref.fileKeys ?? ref.entries)
-        let matches = Registry.all.filter { $0.match(shapes).1.isExact }.map(\.name)
-        #expect(matches == [arch.name])
+        let exact = Registry.all.filter { $0.match(shapes).1.isExact }
+        #expect(exact.contains { $0.name == arch.name })
+        // as conversion detects: a config's model type decides; without one, a family whose keys
+        // another shares (RoBERTa's are BERT's) is not taken from the weights
+        let type = ref.config?["model_type"]?.string
+        let detected = exact.filter { a in
+            type.map { a.huggingFace?.modelTypes.contains($0) == true } ?? (a.huggingFace?.detectedWithoutConfig != false)
+        }
+        if type == nil, arch.huggingFace?.detectedWithoutConfig == false {
+            #expect(!detected.contains { $0.name == arch.name })
+            // and the family that shares the keys refuses them without the config
+            for other in detected { #expect(other.huggingFace?.ambiguousWithoutConfig(shapes) != nil, "\(other.name) takes \(file)") }
+        } else {
+            #expect(detected.map(\.name) == [arch.name])
+        }
     }
 
     @Test(arguments: ["vgg16", "vgg19"])

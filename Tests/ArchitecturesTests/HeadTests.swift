@@ -156,15 +156,31 @@ import ZooCore
         #expect(bert.huggingFace!.ambiguousWithoutConfig(try shapes(.sequenceClassification(labels: 2), pooler: true)) == nil)
     }
 
+    func bertTask(_ json: JSONValue, _ fromWeights: EncoderTask) throws -> EncoderTask {
+        try BERTStyle.task(fromHuggingFace: json, fromWeights: fromWeights, classPrefixes: ["Bert"], family: "BERT")
+    }
+
+    /// RoBERTa's and XLM-RoBERTa's class names are both the roberta descriptor's; BERT's are not.
+    @Test func robertaTasksAreNamedByEitherStem() throws {
+        let xlm = try JSONValue.parse(Array(#"{"architectures": ["XLMRobertaForTokenClassification"], "num_labels": 5}"#.utf8))
+        #expect(try BERTStyle.task(fromHuggingFace: xlm, fromWeights: .encoder, classPrefixes: RoBERTa.classPrefixes, family: "RoBERTa") == .tokenClassification(labels: 5))
+        for named in ["BertForTokenClassification", "RobertaForMaskedLM", "RobertaForMultipleChoice"] {
+            let json = try JSONValue.parse(Array(#"{"architectures": ["\#(named)"]}"#.utf8))
+            #expect(throws: ZooError.self) {
+                try BERTStyle.task(fromHuggingFace: json, fromWeights: .encoder, classPrefixes: RoBERTa.classPrefixes, family: "RoBERTa")
+            }
+        }
+    }
+
     @Test func configJSONsArchitecturesDecides() throws {
         let json = try JSONValue.parse(Array(#"{"architectures": ["BertForTokenClassification"], "num_labels": 4}"#.utf8))
-        #expect(try BERT.task(fromHuggingFace: json, fromWeights: .encoder) == .tokenClassification(labels: 4))
-        #expect(try BERT.task(fromHuggingFace: json, fromWeights: .tokenClassification(labels: 7)) == .tokenClassification(labels: 7))
+        #expect(try bertTask(json, .encoder) == .tokenClassification(labels: 4))
+        #expect(try bertTask(json, .tokenClassification(labels: 7)) == .tokenClassification(labels: 7))
         let plain = try JSONValue.parse(Array(#"{"model_type": "bert"}"#.utf8))
-        #expect(try BERT.task(fromHuggingFace: plain, fromWeights: .sequenceClassification(labels: 2)) == .sequenceClassification(labels: 2))
+        #expect(try bertTask(plain, .sequenceClassification(labels: 2)) == .sequenceClassification(labels: 2))
         let masked = try JSONValue.parse(Array(#"{"architectures": ["BertForMaskedLM"]}"#.utf8))
         do {
-            _ = try BERT.task(fromHuggingFace: masked, fromWeights: .encoder)
+            _ = try bertTask(masked, .encoder)
             Issue.record("expected BertForMaskedLM to be refused")
         } catch let error as ZooError {
             #expect(error.message.contains("'BertForMaskedLM'") && error.message.contains("BertForSequenceClassification"), "\(error.message)")

@@ -4,8 +4,9 @@ import ZooCore
 
 /// Same keys are not the same model: a RoBERTa checkpoint (real transformers, save_pretrained)
 /// has BERT's tensor names and shapes, and converting it as BERT gives a wrong model that both
-/// of zoo's layouts agree on. The config's model_type decides; without a config, weights that
-/// look like RoBERTa's are refused rather than guessed.
+/// of zoo's layouts agree on. The config's model_type decides; without a config, weights are
+/// RoBERTa's only when the user names `roberta`, and weights that look like RoBERTa's are
+/// refused as BERT rather than guessed.
 @Suite struct ModelTypeTests {
     static let hf = CLI.repo.appendingPathComponent("Tests/Fixtures/hf").path
 
@@ -15,23 +16,39 @@ import ZooCore
         return path
     }
 
-    @Test(arguments: [[String](), ["bert"]])
-    func aRoBERTaFolderIsRefusedByItsModelType(_ architecture: [String]) throws {
+    @Test(arguments: ["roberta-tiny", "roberta-tiny/model.safetensors", "roberta-tiny-seqcls", "xlm-roberta-tiny-tokcls"])
+    func aRoBERTaFolderConvertsAsRoBERTa(_ input: String) throws {
         let dir = try folder()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let r = try CLI.run(["convert"] + architecture + ["\(Self.hf)/roberta-tiny/model.safetensors", "-o", "\(dir)/r.keras"])
+        let r = try CLI.run(["convert", "\(Self.hf)/\(input)", "-o", "\(dir)/r.keras"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.hasPrefix("converted roberta: "), "\(r.stdout)")
+        #expect(r.stdout.contains("✓"))
+        let v = try CLI.run(["verify", "\(Self.hf)/\(input)", "\(dir)/r.keras"])
+        #expect(v.status == 0, "\(v.stderr)")
+    }
+
+    @Test func aRoBERTaFolderIsNotBERT() throws {
+        let dir = try folder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let r = try CLI.run(["convert", "bert", "\(Self.hf)/roberta-tiny/model.safetensors", "-o", "\(dir)/r.keras"])
         #expect(r.status == 1, "\(r.stdout)")
         #expect(r.stderr.contains("model_type 'roberta'"), "\(r.stderr)")
-        #expect(r.stderr.contains("bert (bert)"))
+        #expect(r.stderr.contains("roberta/xlm-roberta (roberta)"))
         #expect(r.stderr.split(separator: "\n").count == 1)
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir).isEmpty)
         // verify refuses the same way: it would otherwise check a wrong model against itself
-        let v = try CLI.run(["verify"] + architecture + ["\(Self.hf)/roberta-tiny/model.safetensors"])
+        let v = try CLI.run(["verify", "bert", "\(Self.hf)/roberta-tiny/model.safetensors"])
         #expect(v.status == 1)
         #expect(v.stderr.contains("model_type 'roberta'"), "\(v.stderr)")
+        // nor is a BERT folder RoBERTa
+        let b = try CLI.run(["convert", "roberta", "\(Self.hf)/bert-tiny-safetensors", "-o", "\(dir)/b.keras"])
+        #expect(b.status == 1)
+        #expect(b.stderr.contains("model_type 'bert'"), "\(b.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).isEmpty)
     }
 
-    @Test func bareRoBERTaWeightsNeedTheirConfig() throws {
+    @Test func bareRoBERTaWeightsNeedTheirConfigOrTheirName() throws {
         let dir = try folder()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         for architecture in [[String](), ["bert"]] {
@@ -39,12 +56,31 @@ import ZooCore
             #expect(r.status == 1, "\(r.stdout)")
             #expect(r.stderr.contains("RoBERTa's layout"), "\(r.stderr)")
             #expect(r.stderr.contains("--config"))
+            #expect(r.stderr.contains("name `roberta`"))
         }
-        // with its own config.json named, the model type decides again
-        let named = try CLI.run(["convert", "\(Self.hf)/roberta-bare.pth", "--config", "\(Self.hf)/roberta-tiny/config.json", "-o", "\(dir)/r.keras"])
-        #expect(named.status == 1)
-        #expect(named.stderr.contains("model_type 'roberta'"), "\(named.stderr)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir).isEmpty)
+        // named, they convert as what the user says they are …
+        let named = try CLI.run(["convert", "roberta", "\(Self.hf)/roberta-bare.pth", "-o", "\(dir)/named.keras", "--heads", "4"])
+        #expect(named.status == 0, "\(named.stderr)")
+        #expect(named.stdout.hasPrefix("converted roberta: "))
+        // … and with their own config.json named, the model type decides
+        let configured = try CLI.run(["convert", "\(Self.hf)/roberta-bare.pth", "--config", "\(Self.hf)/roberta-tiny/config.json", "-o", "\(dir)/configured.keras"])
+        #expect(configured.status == 0, "\(configured.stderr)")
+        #expect(configured.stdout.hasPrefix("converted roberta: "))
+    }
+
+    /// A RoBERTa task checkpoint without its config matches no BERT, and the RoBERTa it does match
+    /// is not picked by the weights alone.
+    @Test func bareRoBERTaTaskWeightsAreNotDetected() throws {
+        let dir = try folder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.copyItem(atPath: "\(Self.hf)/roberta-tiny-seqcls/model.safetensors", toPath: "\(dir)/model.safetensors")
+        let r = try CLI.run(["convert", "\(dir)/model.safetensors", "-o", "\(dir)/r.keras"])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("the weights match roberta, whose tensor names another family shares"), "\(r.stderr)")
+        #expect(r.stderr.split(separator: "\n").count == 1)
+        let named = try CLI.run(["convert", "roberta", "\(dir)/model.safetensors", "-o", "\(dir)/r.keras", "--heads", "4", "--quiet"])
+        #expect(named.status == 0, "\(named.stderr)")
     }
 
     @Test func aConfigOfAnotherTypeIsNotIgnoredForAnImageModel() throws {
@@ -68,13 +104,30 @@ import ZooCore
 @Suite struct UnknownFamilyTests {
     static let hf = CLI.repo.appendingPathComponent("Tests/Fixtures/hf").path
 
+    /// ELECTRA saves BERT's very keys (with embedding size = hidden size): its model type, which
+    /// zoo has no descriptor for, is refused by name, whether detected or named as bert.
     @Test(arguments: [[String](), ["bert"]])
-    func aDistilBERTFolderIsRefusedByItsModelType(_ architecture: [String]) throws {
-        let r = try CLI.run(["convert"] + architecture + ["\(Self.hf)/distilbert-tiny", "-o", "/tmp/never.keras"])
+    func anELECTRAFolderIsRefusedByItsModelType(_ architecture: [String]) throws {
+        let r = try CLI.run(["convert"] + architecture + ["\(Self.hf)/electra-tiny", "-o", "/tmp/never.keras"])
         #expect(r.status == 1)
-        #expect(r.stderr.contains("model_type 'distilbert'"), "\(r.stderr)")
-        #expect(!r.stderr.contains("hidden_size"))
+        #expect(r.stderr.contains("model_type 'electra'"), "\(r.stderr)")
+        #expect(r.stderr.contains("distilbert (distilbert)"), "\(r.stderr)")
         #expect(r.stderr.split(separator: "\n").count == 1)
+        #expect(!FileManager.default.fileExists(atPath: "/tmp/never.keras"))
+    }
+
+    /// DistilBERT is a family of its own now: its folder converts as it, and as bert is refused.
+    @Test func aDistilBERTFolderConvertsAsDistilBERT() throws {
+        let dir = NSTemporaryDirectory() + "zoo-distil-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let r = try CLI.run(["convert", "\(Self.hf)/distilbert-tiny-seqcls", "-o", "\(dir)/d.keras"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.hasPrefix("converted distilbert: "), "\(r.stdout)")
+        let named = try CLI.run(["convert", "bert", "\(Self.hf)/distilbert-tiny", "-o", "\(dir)/b.keras"])
+        #expect(named.status == 1)
+        #expect(named.stderr.contains("model_type 'distilbert'"), "\(named.stderr)")
+        #expect(!named.stderr.contains("hidden_size"))
     }
 
     @Test func aCheckpointOfNoKnownArchitectureSaysSo() throws {

@@ -43,14 +43,19 @@ public struct LinearOp: GraphOp, Equatable {
 
 extension GraphBuilder {
     /// `nn.Linear(in, out, bias)` on the last axis; `activation` is the module right after it,
-    /// fused into the Keras Dense (in a Sequential it takes the next index).
+    /// fused into the Keras Dense (in a Sequential it takes the next index). One Keras has no
+    /// name for (tanh-approximate GELU) follows the Dense as a layer of its own.
     public func linear(_ x: Value, torch: String? = nil, keras: String? = nil, out: Int, bias: Bool = true,
                        activation: ActivationKind? = nil) -> Value {
         var s = shape(x)
         if case .channelsFirst = layout(x), s.count == 3 { fail("\(torch ?? "linear"): nn.Linear acts on the last axis, found a [C, H, W] map") }
-        let op = LinearOp(inFeatures: s[s.count - 1], outFeatures: out, bias: bias, fusedActivation: activation)
+        let fused = activation?.kerasName == nil ? nil : activation
+        let op = LinearOp(inFeatures: s[s.count - 1], outFeatures: out, bias: bias, fusedActivation: fused)
         s[s.count - 1] = out
         let v = add(op, [x], module: true, torch: torch, keras: keras, shape: s, layout: .same)
+        if let activation, fused == nil {
+            return self.activation(v, activation, keras: "\(kerasName(of: v))_\(activation.rawValue)")
+        }
         if activation != nil { skip() }
         return v
     }

@@ -1,0 +1,66 @@
+import Foundation
+import Testing
+import Architectures
+import Conversion
+import KerasIO
+import TorchIO
+import ZooCompute
+import ZooCore
+import ZooGraph
+
+/// Model folders real transformers wrote (scripts/make_hf_fixtures.py), converted as a user
+/// converts them (the family from config.json's model_type, the task from its architectures),
+/// and run on the padded batch the real model ran on: zoo's PyTorch-layout pass over the
+/// checkpoint and the Keras-layout pass over the written file's own config.json both compute what
+/// transformers computed. A descriptor that numbered positions as BERT does, or built another
+/// head, fails here, whatever its two layouts say of each other.
+@Suite struct HuggingFaceOutputTests {
+    static let hf = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures/hf").path
+
+    @Test(arguments: [("roberta-tiny", "roberta", 2), ("roberta-tiny-seqcls", "roberta", 1), ("xlm-roberta-tiny-tokcls", "roberta", 1),
+                      ("distilbert-tiny", "distilbert", 1), ("distilbert-tiny-seqcls", "distilbert", 1)])
+    func computesWhatTransformersComputed(_ name: String, _ family: String, _ outputs: Int) throws {
+        let folder = "\(Self.hf)/\(name)"
+        let checkpoint = try Checkpoint.open(folder)
+        let config = try ModelConfig.find(explicit: nil, beside: folder)
+        let arch = try Converter.architecture(for: checkpoint, named: nil, config: config)
+        #expect(arch.name == family)
+        let options = try Converter.options(for: arch, shapes: try Converter.shapes(of: checkpoint, for: arch), config: config, checkpointPath: folder)
+        let out = NSTemporaryDirectory() + "zoo-hf-\(name)-\(getpid()).keras"
+        defer { unlink(out) }
+        var request = ConversionRequest(checkpoint: folder, output: out, format: .keras)
+        request.overwrite = true
+        let result = try Converter.convert(request, checkpoint: checkpoint, architecture: arch, options: options)
+        #expect(result.verification?.passed == true)
+
+        let expected = try Checkpoint.open("\(Self.hf)/\(name).expected.safetensors")
+        var inputs: [String: Tensor] = [:]
+        for input in ["input_ids", "attention_mask"] {
+            let t = try expected.tensor(named: input)
+            inputs[input] = Tensor(shape: t.shape, floats: try t.floats())
+        }
+        // RoBERTa's padding token (1) sits inside a real row too, and its positions skip it
+        #expect(try expected.tensor(named: "input_ids").floats()[3] == 1)
+
+        let reader = try KerasFile.reader(out)
+        let model = try #require(reader.model)
+        let keras = try KerasWeightBuilder.kerasExecutor(model: model, file: reader).run(inputs, recordIntermediates: false)
+        let graph = try arch.graph(options)
+        let shapes = try Converter.shapes(of: checkpoint, for: arch)
+        let report = arch.match(shapes, graph: graph)
+        let torch = try KerasWeightBuilder.torchExecutor(checkpoint: checkpoint, graph: graph, report: report).run(inputs, recordIntermediates: false)
+        #expect(keras.outputs.count == outputs)
+        #expect(torch.outputs.count == outputs)
+        for i in 0..<outputs {
+            let want = try expected.tensor(named: "output.\(i)").floats()
+            let scale = want.map(abs).max() ?? 1
+            for (pass, got) in [("keras", keras.outputs[i]), ("torch", torch.outputs[i])] {
+                #expect(got.shape == (try expected.tensor(named: "output.\(i)")).shape, "\(name) \(pass) output \(i)")
+                let values = try got.floats()
+                let worst = zip(values, want).map { abs($0 - $1) }.max() ?? .infinity
+                #expect(worst / scale < 1e-5, "\(name) \(pass) output \(i): max |Δ|/max |y| = \(worst / scale)")
+            }
+        }
+    }
+}
