@@ -55,11 +55,16 @@ HF_FOLDERS = {
 
 
 def randomize_norms(model, generator):
-    """Non-trivial normalisation parameters and statistics (LayerNorm2d is a LayerNorm), and
-    layer scales around 1 instead of ConvNeXt's 1e-6, which would hide a wrong block."""
+    """Non-trivial normalisation parameters and statistics (LayerNorm2d is a LayerNorm), layer
+    scales around 1 instead of ConvNeXt's 1e-6, which would hide a wrong block, and no parameter
+    left all zeros."""
     for name, p in model.named_parameters():
         if name.endswith("layer_scale"):
             p.copy_(1 + 0.1 * torch.randn(p.shape, generator=generator))
+        elif torch.all(p == 0):
+            # zero-initialised parameters (ViT's class token and head, conv biases) would hide a
+            # dropped or misplaced one
+            p.copy_(0.02 * torch.randn(p.shape, generator=generator))
     for module in model.modules():
         if isinstance(module, (torch.nn.BatchNorm2d, torch.nn.LayerNorm)):
             module.weight.copy_(1 + 0.1 * torch.randn(module.weight.shape, generator=generator))

@@ -45,6 +45,11 @@ public enum KerasConfig {
         "Concatenate": [("axis", .int(-1))],
         "Permute": [("dims", required)],
         "Cropping2D": [("cropping", required), ("data_format", .string("channels_last"))],
+        "Cropping1D": [("cropping", required)],
+        "EinsumDense": [("output_shape", required), ("equation", required), ("activation", .string("linear")), ("bias_axes", .null),
+                        ("kernel_initializer", glorotUniform), ("bias_initializer", zeros), ("kernel_regularizer", .null),
+                        ("bias_regularizer", .null), ("activity_regularizer", .null), ("kernel_constraint", .null),
+                        ("bias_constraint", .null), ("quantization_config", .null)],
         "Rescaling": [("scale", required), ("offset", .number("0.0"))],
         "BatchNormalization": [("axis", .int(-1)), ("momentum", .number("0.99")), ("epsilon", .number("0.001")),
                                ("center", .bool(true)), ("scale", .bool(true)), ("beta_initializer", zeros),
@@ -94,7 +99,7 @@ public enum KerasConfig {
     /// Classes whose Keras implementation records the input shape it was built on.
     private static let recordsBuildShape: Set<String> = [
         "ZeroPadding2D", "Conv2D", "DepthwiseConv2D", "BatchNormalization", "GlobalAveragePooling2D", "Add", "Multiply",
-        "Concatenate", "Cropping2D", "Permute", "Rescaling", "Conv1D", "Flatten", "Dense",
+        "Concatenate", "Cropping2D", "Cropping1D", "EinsumDense", "Permute", "Rescaling", "Conv1D", "Flatten", "Dense",
         "Embedding", "LayerNormalization",
     ]
 

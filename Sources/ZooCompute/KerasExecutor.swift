@@ -21,7 +21,8 @@ public struct KerasExecutor: Sendable {
     public static let supportedClasses = ["InputLayer", "ZeroPadding2D", "Conv2D", "DepthwiseConv2D", "BatchNormalization", "Activation", "ReLU",
                                           "Multiply", "Concatenate", "Permute", "Cropping2D", "Rescaling", "Conv1D",
                                           "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D", "Add", "Flatten", "Dense",
-                                          "Dropout", "Embedding", "LayerNormalization", "MultiHeadAttention", "MaxPooling1D", "Reshape"]
+                                          "Dropout", "Embedding", "LayerNormalization", "MultiHeadAttention", "MaxPooling1D", "Reshape",
+                                          "Cropping1D", "EinsumDense"]
 
     /// - Parameters:
     ///   - model: the functional model (layers in an order where inbound layers come first).
@@ -164,8 +165,12 @@ public struct KerasExecutor: Sendable {
         case reshape([Int])
         /// Element-wise product of the inbound values (broadcasting axes of size 1).
         case multiply
-        /// Along the last axis.
-        case concatenate
+        /// Along `axis` (of the batched value: 1 is the first axis after the batch).
+        case concatenate(axis: Int)
+        /// Of axis 1 of [N, T, C]: `start` steps from the front, `end` from the back.
+        case cropping1D(start: Int, end: Int)
+        /// `EinsumDense("abc,c->abc", bias_axes="bc" or none)`: x · kernel[c] (+ bias[t, c]).
+        case scaleAndTable(useBias: Bool)
         /// Keras's `dims`: output axis i (1-based, batch excluded) is input axis dims[i-1].
         case permute([Int])
         /// Of axes 1 and 2 (channels_last), or of axes 2 and 3 (channels_first).
@@ -222,9 +227,24 @@ public struct KerasExecutor: Sendable {
                                activation: try c.activation(), useBias: try c.bool("use_bias", default: true))
             case "Multiply": self = .multiply
             case "Concatenate":
-                let axis = try c.int("axis", default: -1)
-                guard axis == -1 || axis == layer.outputShape.count else { throw ZooError(.mismatch, "expected concatenation along the last axis, found axis \(axis)") }
-                self = .concatenate
+                let axis = try c.int("axis", default: -1), rank = layer.outputShape.count
+                guard axis == -1 || (1...max(1, rank)).contains(axis) else {
+                    throw ZooError(.mismatch, "expected concatenation along an axis from 1 to \(rank) (or -1), found axis \(axis)")
+                }
+                self = .concatenate(axis: axis == -1 ? rank : axis)
+            case "Cropping1D":
+                let (start, end) = try c.pair("cropping", default: (1, 1))
+                guard start >= 0, end >= 0 else { throw ZooError(.format, "expected a non-negative cropping, found (\(start), \(end))") }
+                self = .cropping1D(start: start, end: end)
+            case "EinsumDense":
+                // the one form zoo writes (a kernel along the last axis, a bias over both axes)
+                guard c.value("equation")?.string == "abc,c->abc" else {
+                    throw ZooError(.mismatch, "expected EinsumDense equation 'abc,c->abc', found \(c.value("equation")?.serialized ?? "none")")
+                }
+                let axes = c.value("bias_axes")?.string ?? ""
+                guard axes == "bc" || axes.isEmpty else { throw ZooError(.mismatch, "expected bias_axes 'bc' or none, found '\(axes)'") }
+                guard try c.activation() == .linear else { throw ZooError(.mismatch, "expected a linear EinsumDense, found activation \(c.value("activation")?.serialized ?? "")") }
+                self = .scaleAndTable(useBias: axes == "bc")
             case "Permute":
                 guard let dims = layer.configValue("dims")?.array?.compactMap(\.int), dims.sorted() == Array(1...max(1, dims.count)) else {
                     throw ZooError(.format, "expected config 'dims' to be a permutation of 1…rank, found \(layer.configValue("dims")?.serialized ?? "none")")
@@ -620,14 +640,20 @@ public struct KerasExecutor: Sendable {
             }
             return a
 
-        case .concatenate:
+        case .concatenate(let axis):
             let parts = (0..<step.inbound.count).map { source($0) }
-            let rows = parts[0].count / max(1, parts[0].shape.last ?? 1)
-            for p in parts where p.shape.dropLast() != parts[0].shape.dropLast() {
-                throw ZooError(.mismatch, "expected values that differ only in the last axis to concatenate, found \(shapeText(parts[0].shape)) and \(shapeText(p.shape))")
+            let first = parts[0].shape
+            guard axis < first.count else { throw ZooError(.mismatch, "expected values of rank above \(axis) to concatenate along axis \(axis), found \(shapeText(first))") }
+            func others(_ s: [Int]) -> [Int] { Array(s[..<axis]) + Array(s[(axis + 1)...]) }
+            for p in parts where p.shape.count != first.count || others(p.shape) != others(first) {
+                throw ZooError(.mismatch, "expected values that differ only in axis \(axis) to concatenate, found \(shapeText(first)) and \(shapeText(p.shape))")
             }
-            let widths = parts.map { $0.shape.last ?? 0 }, total = widths.reduce(0, +)
-            var y = FloatTensor(uninitialized: Array(parts[0].shape.dropLast()) + [total])
+            // each part is `rows` blocks, one per index of the axes before `axis`
+            let rows = first[..<axis].reduce(1, *)
+            let widths = parts.map { $0.shape[axis...].reduce(1, *) }, total = widths.reduce(0, +)
+            var shape = first
+            shape[axis] = parts.map { $0.shape[axis] }.reduce(0, +)
+            var y = FloatTensor(uninitialized: shape)
             y.data.withUnsafeMutableBufferPointer { yb in
                 var offset = 0
                 for (p, width) in zip(parts, widths) {
@@ -639,6 +665,35 @@ public struct KerasExecutor: Sendable {
                 }
             }
             return y
+
+        case .cropping1D(let start, let end):
+            let x = source()
+            guard x.shape.count == 3, start + end < x.shape[1] else {
+                throw ZooError(.mismatch, "expected a value [N, T, C] longer than the cropping (\(start), \(end)), found \(shapeText(x.shape))")
+            }
+            let (n, t, c) = (x.shape[0], x.shape[1], x.shape[2]), kept = t - start - end
+            var y = FloatTensor(uninitialized: [n, kept, c])
+            x.data.withUnsafeBufferPointer { xb in
+                y.data.withUnsafeMutableBufferPointer { yb in
+                    for i in 0..<n { (yb.baseAddress! + i * kept * c).update(from: xb.baseAddress! + (i * t + start) * c, count: kept * c) }
+                }
+            }
+            return y
+
+        case .scaleAndTable(let useBias):
+            var x = owned()
+            let c = x.shape.last ?? 0, perSample = x.shape.dropFirst().reduce(1, *)
+            guard x.shape.count >= 2, wt[0].count == c, !useBias || wt[1].count == perSample else {
+                throw ZooError(.mismatch, "expected a value whose last axis fits the kernel (\(wt[0].count)) and whose sample fits the bias (\(useBias ? wt[1].count : 0) values), found \(shapeText(x.shape))")
+            }
+            let kernel = wt[0], bias = useBias ? wt[1] : []
+            x.data.withUnsafeMutableBufferPointer { xb in
+                for i in 0..<xb.count {
+                    let v = xb[i] * kernel[i % c]
+                    xb[i] = useBias ? v + bias[i % perSample] : v
+                }
+            }
+            return x
 
         case .permute(let dims):
             let x = source()

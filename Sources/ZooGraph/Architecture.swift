@@ -163,6 +163,9 @@ public struct Architecture: Sendable {
     /// Sequential whose modules without weights the descriptor knows (`classifier =
     /// Sequential(Dropout, Linear)`). A checkpoint whose Linears sit where these do is read as it.
     public var ownHead: ClassifierHead { defaults.head ?? .linear }
+    /// The weights fix the input size (ViT's position table has a row per patch): the size is read
+    /// off them, and another size means other weights.
+    public let imageSizeFromWeights: Bool
 
     public init(name: String, family: String, summary: String, defaults: ArchitectureOptions,
                 make: @escaping @Sendable (ArchitectureOptions) throws -> Graph,
@@ -171,8 +174,9 @@ public struct Architecture: Sendable {
                 tolerated: @escaping @Sendable (String) -> Bool = { _ in false },
                 huggingFace: HuggingFaceConfig? = nil,
                 smallOptions: ArchitectureOptions = ArchitectureOptions(), moduleVersions: [String: Int] = [:],
-                headSlot: String? = nil) {
+                headSlot: String? = nil, imageSizeFromWeights: Bool = false) {
         self.name = name
+        self.imageSizeFromWeights = imageSizeFromWeights
         self.family = family
         self.summary = summary
         self.defaults = defaults

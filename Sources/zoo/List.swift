@@ -24,6 +24,7 @@ struct List: ParsableCommand {
                 var sizes: [(String, JSONValue)] = []
                 if let size = arch.defaults.imageSize { sizes.append(("image_size", .int(size))) }
                 if let size = arch.smallOptions.imageSize { sizes.append(("small_image_size", .int(size))) }
+                if arch.imageSizeFromWeights { sizes.append(("image_size_from_weights", .bool(true))) }
                 if let types = arch.huggingFace?.modelTypes { sizes.append(("model_types", .array(types.map(JSONValue.string)))) }
                 sizes.append(("proven_in_ci", .bool(Registry.provenInCI.contains(arch.name))))
                 rows.append((arch.name, arch.family, graph.parameterCount, input, arch.summary, sizes))
