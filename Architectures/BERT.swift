@@ -56,6 +56,8 @@ public enum BERT {
         // is built without a pooler and classifies every token: the same `classifier` keys.
         if let classifier = byName["classifier.weight"], classifier.count == 2 {
             options.transformer!.task = config.pooler ? .sequenceClassification(labels: classifier[0]) : .tokenClassification(labels: classifier[0])
+        } else if byName["qa_outputs.weight"] != nil {
+            options.transformer!.task = .questionAnswering
         }
         return options
     }
@@ -82,6 +84,11 @@ public enum BERT {
             outputs = [g.linear(outputs[1], torch: "classifier", keras: "classifier", out: labels)]
         case .tokenClassification(let labels):
             outputs = [g.linear(x, torch: "classifier", keras: "classifier", out: labels)]
+        case .questionAnswering:
+            guard !c.pooler else {
+                throw ZooError(.mismatch, "BertForQuestionAnswering is built without a pooler; expected no 'pooler.dense.weight', found one")
+            }
+            outputs = BERTStyle.questionAnswering(g, x)
         }
         return try g.build(outputs: outputs)
     }

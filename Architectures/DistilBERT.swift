@@ -9,6 +9,7 @@
 // Task heads (logits out):
 //   DistilBertForSequenceClassification  first token → pre_classifier → ReLU → classifier
 //   DistilBertForTokenClassification     classifier on every token
+//   DistilBertForQuestionAnswering       qa_outputs on every token → start, end logits
 import ZooCore
 import ZooGraph
 
@@ -56,6 +57,8 @@ enum DistilBERT {
         c.maxPositions = byName["embeddings.position_embeddings.weight"]?.first ?? base.maxPositions
         if let classifier = byName["classifier.weight"], classifier.count == 2 {
             c.task = byName["pre_classifier.weight"] != nil ? .sequenceClassification(labels: classifier[0]) : .tokenClassification(labels: classifier[0])
+        } else if byName["qa_outputs.weight"] != nil {
+            c.task = .questionAnswering
         }
         return ArchitectureOptions(transformer: c)
     }
@@ -105,6 +108,8 @@ enum DistilBERT {
             outputs = [g.linear(hidden, torch: "classifier", keras: "classifier", out: labels)]
         case .tokenClassification(let labels):
             outputs = [g.linear(x, torch: "classifier", keras: "classifier", out: labels)]
+        case .questionAnswering:
+            outputs = BERTStyle.questionAnswering(g, x)
         }
         return try g.build(outputs: outputs)
     }

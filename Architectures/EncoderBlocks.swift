@@ -43,6 +43,13 @@ enum BERTStyle {
         return x
     }
 
+    /// The question-answering head every family spells alike: `qa_outputs` on every token, its
+    /// two columns the start and the end logits.
+    static func questionAnswering(_ g: GraphBuilder, _ x: Value) -> [Value] {
+        let logits = g.linear(x, torch: "qa_outputs", keras: "qa_outputs", out: 2)
+        return [g.pickLast(logits, 0, keras: "start_logits"), g.pickLast(logits, 1, keras: "end_logits")]
+    }
+
     /// `BertPooler`: the first token's hidden state through a tanh Dense.
     static func pooler(_ g: GraphBuilder, _ x: Value, _ c: TransformerConfig) -> Value {
         let first = g.firstToken(x, keras: "pooler_first_token", maxLength: c.maxPositions)
@@ -84,7 +91,7 @@ enum BERTStyle {
         guard let named = json["architectures"]?.array?.first?.string else { return fromWeights }
         let labels: Int
         if let n = json["num_labels"]?.int { labels = n } else if let map = json["id2label"]?.object { labels = map.count } else { labels = 2 }
-        let known: [EncoderTask] = [.encoder, .sequenceClassification(labels: labels), .tokenClassification(labels: labels)]
+        let known: [EncoderTask] = [.encoder, .sequenceClassification(labels: labels), .tokenClassification(labels: labels), .questionAnswering]
         for prefix in classPrefixes {
             guard let task = known.first(where: { $0.className(prefix) == named }) else { continue }
             return task.className(prefix) == fromWeights.className(prefix) ? fromWeights : task

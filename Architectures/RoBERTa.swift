@@ -13,6 +13,7 @@
 //   RobertaForSequenceClassification  no pooler; classifier.dense (tanh) → classifier.out_proj
 //                                     on the first token (RobertaClassificationHead)
 //   RobertaForTokenClassification     no pooler; classifier (Linear) on every token
+//   RobertaForQuestionAnswering       no pooler; qa_outputs on every token → start, end logits
 import ZooCore
 import ZooGraph
 
@@ -73,6 +74,8 @@ enum RoBERTa {
             options.transformer!.task = .sequenceClassification(labels: out[0])
         } else if let classifier = byName["classifier.weight"], classifier.count == 2, !config.pooler {
             options.transformer!.task = .tokenClassification(labels: classifier[0])
+        } else if byName["qa_outputs.weight"] != nil {
+            options.transformer!.task = .questionAnswering
         }
         return options
     }
@@ -111,6 +114,11 @@ enum RoBERTa {
                 throw ZooError(.mismatch, "RobertaForTokenClassification is built without a pooler; expected no 'pooler.dense.weight', found one")
             }
             outputs = [g.linear(x, torch: "classifier", keras: "classifier", out: labels)]
+        case .questionAnswering:
+            guard !c.pooler else {
+                throw ZooError(.mismatch, "RobertaForQuestionAnswering is built without a pooler; expected no 'pooler.dense.weight', found one")
+            }
+            outputs = BERTStyle.questionAnswering(g, x)
         }
         return try g.build(outputs: outputs)
     }

@@ -22,7 +22,7 @@ if [ ${#archs[@]} -eq 0 ] || [ "${archs[0]}" = --ci ]; then
   archs=($("$zoo" list --json | python3 -c "import json,sys; print(' '.join(a['name'] for a in json.load(sys.stdin)['architectures'] if 'model_types' not in a and ($filter)))") bert_tiny minilm roberta_tiny distilbert_tiny)
   # fine-tuned heads (scripts/interop_heads.py): read from the weights, or named with --head where they cannot say
   archs+=(resnet18+dropout_linear resnet18+mlp resnet18+identity mobilenet_v3_small+gelu mobilenet_v2+whole_linear
-          bert_tiny+seqcls bert_tiny+tokcls roberta_tiny+seqcls xlmr_tiny+tokcls distilbert_tiny+seqcls)
+          bert_tiny+seqcls bert_tiny+tokcls bert_tiny+qa roberta_tiny+seqcls xlmr_tiny+tokcls distilbert_tiny+seqcls distilbert_tiny+qa)
 fi
 # image models also run at their small size (`zoo list --json`), where it differs from 224 and the
 # weights do not fix the size (ViT's position table does)

@@ -70,6 +70,8 @@ for arch in archs:
         check(arch, ".keras --dtype float16 load_model", first(keras.saving.load_model(half)(x)), want, 1e-2)
     if os.path.exists(os.path.join(folder, "output_pooler.npy")):
         check(arch, ".keras load_model (pooler)", model(x)[1], np.load(os.path.join(folder, "output_pooler.npy")), bar)
+    if os.path.exists(os.path.join(folder, "output_1.npy")):  # question answering's end logits
+        check(arch, ".keras load_model (second output)", model(x)[1], np.load(os.path.join(folder, "output_1.npy")), bar)
     if meta.get("second_size"):
         x2 = np.load(os.path.join(folder, "input2_nchw.npy")).transpose(0, 2, 3, 1)
         second = keras.saving.load_model(os.path.join(folder, "model.second.keras"))

@@ -40,6 +40,9 @@ HF_FOLDERS = {
     "distilbert_tiny": ("distilbert", transformers.DistilBertConfig, transformers.DistilBertModel, {}),
     "distilbert_tiny+seqcls": ("distilbert", transformers.DistilBertConfig, transformers.DistilBertForSequenceClassification,
                                dict(num_labels=3)),
+    "distilbert_tiny+qa": ("distilbert", transformers.DistilBertConfig, transformers.DistilBertForQuestionAnswering, {}),
+    "bert_tiny+qa": ("bert", transformers.BertConfig, transformers.BertForQuestionAnswering,
+                     dict(max_position_embeddings=64, type_vocab_size=2)),
     "bert_tiny+seqcls": ("bert", transformers.BertConfig, transformers.BertForSequenceClassification,
                          dict(max_position_embeddings=64, type_vocab_size=2, num_labels=3)),
     "bert_tiny+tokcls": ("bert", transformers.BertConfig, transformers.BertForTokenClassification,
@@ -114,7 +117,10 @@ for spec in archs:
         for k, v in inputs.items():
             np.save(os.path.join(out, f"input_{k}.npy"), v)
         result = model(**{k: torch.from_numpy(v) for k, v in inputs.items()})
-        if hasattr(result, "logits"):
+        if hasattr(result, "start_logits"):  # question answering: two outputs
+            np.save(os.path.join(out, "output.npy"), result.start_logits.numpy())
+            np.save(os.path.join(out, "output_1.npy"), result.end_logits.numpy())
+        elif hasattr(result, "logits"):
             np.save(os.path.join(out, "output.npy"), result.logits.numpy())
         else:
             np.save(os.path.join(out, "output.npy"), result.last_hidden_state.numpy())

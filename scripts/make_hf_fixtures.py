@@ -5,6 +5,7 @@ Tests/Fixtures/hf/roberta-tiny/   RobertaModel (vocab 99, hidden 32, 2 layers, 4
 Tests/Fixtures/hf/roberta-bare.pth  the same model's state_dict() saved alone with torch.save (no
                                   config.json beside it), as people pass such files around.
 Tests/Fixtures/hf/roberta-tiny-seqcls/   RobertaForSequenceClassification (3 labels), LayerNorms randomised
+Tests/Fixtures/hf/roberta-tiny-qa/   RobertaForQuestionAnswering (start and end logits), LayerNorms randomised
 Tests/Fixtures/hf/xlm-roberta-tiny-tokcls/  XLMRobertaForTokenClassification (5 labels, model_type
                                   'xlm-roberta'), LayerNorms randomised
 Tests/Fixtures/hf/distilbert-tiny/  DistilBertModel; distilbert-tiny-seqcls/: DistilBertForSequenceClassification
@@ -12,7 +13,7 @@ Tests/Fixtures/hf/electra-tiny/     ElectraModel: BERT's keys, a model type zoo 
 Tests/Fixtures/hf/NAME.expected.safetensors  for the RoBERTa and DistilBERT folders: a padded batch (input_ids with the padding
                                   token where attention_mask is 0, and once inside a real row, which
                                   RoBERTa's positions skip) and what the real model returns on it
-                                  (output.0, output.1: last_hidden_state and pooler_output, or logits)
+                                  (output.0, output.1: last_hidden_state and pooler_output, start and end logits, or logits)
 
 One tiny BertModel (the config of examples/bert-tiny/config.json, seed 0) in the four layouts of a
 model folder, each with its config.json:
@@ -40,7 +41,7 @@ import torch
 from huggingface_hub import split_torch_state_dict_into_shards
 from safetensors.torch import save_file
 from transformers import (BertConfig, BertModel, DistilBertConfig, DistilBertForSequenceClassification, DistilBertModel,
-                          ElectraConfig, ElectraModel, RobertaConfig, RobertaForSequenceClassification, RobertaModel,
+                          ElectraConfig, ElectraModel, RobertaConfig, RobertaForQuestionAnswering, RobertaForSequenceClassification, RobertaModel,
                           XLMRobertaConfig, XLMRobertaForTokenClassification)
 
 here = os.path.dirname(os.path.abspath(__file__))
@@ -122,7 +123,9 @@ PADDED = {
 def expected(model, name):
     with torch.no_grad():
         out = model(**PADDED)
-    if hasattr(out, "logits"):
+    if hasattr(out, "start_logits"):
+        outputs = [out.start_logits, out.end_logits]
+    elif hasattr(out, "logits"):
         outputs = [out.logits]
     else:
         outputs = [out.last_hidden_state] + ([out.pooler_output] if getattr(out, "pooler_output", None) is not None else [])
@@ -170,3 +173,10 @@ torch.manual_seed(4)
 ElectraModel(ElectraConfig(vocab_size=99, embedding_size=32, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
                            intermediate_size=37, max_position_embeddings=64)).eval().save_pretrained(fresh("electra-tiny"))
 print("wrote", os.path.join(root, "electra-tiny"))
+torch.manual_seed(5)
+qa = RobertaForQuestionAnswering(RobertaConfig(
+    vocab_size=99, hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=37,
+    max_position_embeddings=66, type_vocab_size=1)).eval()
+randomize_layer_norms(qa, 5)
+qa.save_pretrained(fresh("roberta-tiny-qa"))
+expected(qa, "roberta-tiny-qa")

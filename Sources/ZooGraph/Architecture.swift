@@ -83,6 +83,9 @@ public enum EncoderTask: Sendable, Equatable {
     case sequenceClassification(labels: Int)
     /// `…ForTokenClassification`: every token's hidden state → dropout → Linear(hidden, labels).
     case tokenClassification(labels: Int)
+    /// `…ForQuestionAnswering`: every token → Linear(hidden, 2), split into the start and the
+    /// end logits ([T] each), the two outputs the Hugging Face model returns.
+    case questionAnswering
 
     /// The Hugging Face class of `family` ("Bert") this task is.
     public func className(_ family: String) -> String {
@@ -90,6 +93,7 @@ public enum EncoderTask: Sendable, Equatable {
         case .encoder: return "\(family)Model"
         case .sequenceClassification: return "\(family)ForSequenceClassification"
         case .tokenClassification: return "\(family)ForTokenClassification"
+        case .questionAnswering: return "\(family)ForQuestionAnswering"
         }
     }
 }

@@ -19,7 +19,8 @@ import ZooGraph
         .appendingPathComponent("Fixtures/hf").path
 
     @Test(arguments: [("roberta-tiny", "roberta", 2), ("roberta-tiny-seqcls", "roberta", 1), ("xlm-roberta-tiny-tokcls", "roberta", 1),
-                      ("distilbert-tiny", "distilbert", 1), ("distilbert-tiny-seqcls", "distilbert", 1)])
+                      ("distilbert-tiny", "distilbert", 1), ("distilbert-tiny-seqcls", "distilbert", 1),
+                      ("roberta-tiny-qa", "roberta", 2)])
     func computesWhatTransformersComputed(_ name: String, _ family: String, _ outputs: Int) throws {
         let folder = "\(Self.hf)/\(name)"
         let checkpoint = try Checkpoint.open(folder)

@@ -53,3 +53,41 @@ extension GraphBuilder {
         add(DropoutOp(rate: rate), [x], module: false, torch: nil, keras: keras, shape: shape(x), layout: layout(x))
     }
 }
+
+/// One column of the last axis: [T, n] → [T] (`x[..., index]`, how question answering splits
+/// its two logits). Keras: Permute((2, 1)) → Cropping1D keeping row `index` → Reshape([-1]),
+/// which moves numbers and computes none.
+public struct PickLastOp: GraphOp, Equatable {
+    public var index: Int
+    public var count: Int
+
+    public var opName: String { "pick" }
+
+    public func torchForward(_ inputs: inout TorchInputs, _ weights: TorchWeights, _ node: Node) throws -> FloatTensor {
+        let x = inputs[0]
+        guard x.shape.last == count, x.shape.count >= 2 else {
+            throw ZooError(.mismatch, "expected a last axis of \(count), found \(shapeDescription(x.shape))")
+        }
+        let rows = x.count / count
+        return FloatTensor(shape: Array(x.shape.dropLast()), data: (0..<rows).map { x.data[$0 * count + index] })
+    }
+
+    public func lower(_ node: Node, _ l: inout KerasLowering) throws {
+        let base = node.kerasName
+        l.emit(KerasLayer(name: base + "_permute", className: "Permute", config: [("dims", .array([.int(2), .int(1)]))],
+                          inbound: [l.input(node)], outputShape: [count, -1]))
+        l.emit(KerasLayer(name: base + "_crop", className: "Cropping1D", config: [("cropping", .array([.int(index), .int(count - 1 - index)]))],
+                          inbound: [base + "_permute"], outputShape: [1, -1]))
+        l.emit(KerasLayer(name: base, className: "Reshape", config: [("target_shape", .array([.int(-1)]))],
+                          inbound: [base + "_crop"], outputShape: [-1]), producing: node)
+    }
+}
+
+extension GraphBuilder {
+    /// Column `index` of the last axis of [T, n].
+    public func pickLast(_ x: Value, _ index: Int, keras: String? = nil) -> Value {
+        let s = shape(x)
+        if s.count != 2 || index >= s[1] { fail("\(keras ?? "pick"): expected [T, n] with n above \(index), found \(shapeDescription(s))") }
+        return add(PickLastOp(index: index, count: s.last ?? 0), [x], module: false, torch: nil, keras: keras, shape: Array(s.dropLast()), layout: .same)
+    }
+}
