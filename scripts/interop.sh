@@ -19,10 +19,11 @@ if [ ${#archs[@]} -eq 0 ] || [ "${archs[0]}" = --ci ]; then
   filter='True'
   [ "${archs[0]:-}" = --ci ] && filter='a["proven_in_ci"]'
   # families with a Hugging Face model type are proven by the transformers models below instead
-  archs=($("$zoo" list --json | python3 -c "import json,sys; print(' '.join(a['name'] for a in json.load(sys.stdin)['architectures'] if 'model_types' not in a and ($filter)))") bert_tiny minilm roberta_tiny distilbert_tiny)
+  archs=($("$zoo" list --json | python3 -c "import json,sys; print(' '.join(a['name'] for a in json.load(sys.stdin)['architectures'] if 'model_types' not in a and 'image_size' in a and ($filter)))") bert_tiny minilm roberta_tiny distilbert_tiny)
   # fine-tuned heads (scripts/interop_heads.py): read from the weights, or named with --head where they cannot say
   archs+=(resnet18+dropout_linear resnet18+mlp resnet18+identity mobilenet_v3_small+gelu mobilenet_v2+whole_linear
-          bert_tiny+seqcls bert_tiny+tokcls bert_tiny+qa roberta_tiny+seqcls xlmr_tiny+tokcls distilbert_tiny+seqcls distilbert_tiny+qa)
+          bert_tiny+seqcls bert_tiny+tokcls bert_tiny+qa roberta_tiny+seqcls xlmr_tiny+tokcls distilbert_tiny+seqcls distilbert_tiny+qa
+          transformer_encoder+pre_gelu transformer_encoder+post_relu)
 fi
 # image models also run at their small size (`zoo list --json`), where it differs from 224 and the
 # weights do not fix the size (ViT's position table does)
@@ -53,8 +54,11 @@ for ((i = 0; i < ${#archs[@]}; i += 4)); do
     name=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("zoo") or "")' "$meta"); name=${name:-${arch%%+*}}
     config=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("config") or "")' "$meta")
     extra=(); [ -n "$config" ] && extra=(--config "$config")
+    # options for what the weights do not record (nn.TransformerEncoder's heads, activation, norm placement)
+    while read -r arg; do [ -n "$arg" ] && extra+=("$arg"); done < <(python3 -c 'import json,sys; print("\n".join(json.load(open(sys.argv[1])).get("args") or []))' "$meta")
+    kind=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["kind"])' "$meta")
     # image models at the size the PyTorch side ran (224), whatever the variant's default
-    [ -z "${extra[*]}" ] && extra=(--image-size 224)
+    [ "$kind" = image ] && extra=(--image-size 224)
     spec=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("head") or "")' "$meta")
     if [ -n "$spec" ]; then
       # the weights cannot say what the head's modules without weights are: refused until named
@@ -96,7 +100,7 @@ for ((i = 0; i < ${#archs[@]}; i += 4)); do
     [ -n "$random_head" ] && random_args+=(--head "$random_head")
     if [ "${extra[0]}" = --config ]; then cp "${extra[1]}" "$work/$arch/random-config.json"; random_args=("${extra[@]}"); fi
     # (not for the Hugging Face task models: zoo random writes the bare encoder's names, without their 'bert.')
-    if [[ -z $config || $arch != *+* ]]; then
+    if [ "$kind" != features ] && [[ -z $config || $arch != *+* ]]; then
       "$zoo" random "$name" -o "$work/$arch/random.pth" --seed 7 "${random_args[@]}" >/dev/null || { status=1; failed=$((failed + 1)); }
     fi
   done
@@ -127,6 +131,9 @@ for ((i = 0; i < ${#archs[@]}; i += 4)); do
     [ -n "$spec" ] && sizing+=(--head "$spec")
     config=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("config") or "")' "$work/$arch/meta.json")
     [ -n "$config" ] && sizing=(--config "$config")
+    if [ "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["kind"])' "$work/$arch/meta.json")" = features ]; then
+      sizing=(); while read -r arg; do [ -n "$arg" ] && sizing+=("$arg"); done < <(python3 -c 'import json,sys; print("\n".join(json.load(open(sys.argv[1])).get("args") or []))' "$work/$arch/meta.json")
+    fi
     for file in resaved-by-keras keras-applications; do
       [ -f "$work/$arch/$file.keras" ] || continue
       if "$zoo" verify "$name" "$ckpt" "$work/$arch/$file.keras" "${sizing[@]}" > "$work/verify.log" 2>&1; then

@@ -55,6 +55,9 @@ for arch in archs:
     if meta["kind"] == "image":
         x = np.load(os.path.join(folder, "input_nchw.npy")).transpose(0, 2, 3, 1)
         bar = 1e-5
+    elif meta["kind"] == "features":  # nn.TransformerEncoder: [batch, T, d_model]
+        x = np.load(os.path.join(folder, "input_src.npy"))
+        bar = 1e-5
     else:
         # as a Hugging Face user calls the model: input_ids and attention_mask only
         x = {k: np.load(os.path.join(folder, f"input_{k}.npy")).astype("int32") for k in ["input_ids", "attention_mask"]}

@@ -32,6 +32,13 @@ import interop_heads
 work, archs = sys.argv[1], sys.argv[2:]
 torch.set_grad_enabled(False)
 
+# nn.TransformerEncoder(d_model 32, 4 heads, dim_feedforward 37, 2 layers): layer options, a final
+# LayerNorm or not, and the zoo options that say what the weights do not
+ENCODERS = {
+    "transformer_encoder+pre_gelu": (dict(activation="gelu", norm_first=True), True, ["--heads", "4", "--activation", "gelu", "--norm-first"]),
+    "transformer_encoder+post_relu": ({}, False, ["--heads", "4"]),
+}
+
 # Hugging Face models saved as folders: zoo's architecture, config class, model class, sizes
 # besides the tiny encoder's (vocab 99, hidden 32, 2 layers, 4 heads, intermediate 37).
 BERT_TINY = dict(vocab_size=99, hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=37)
@@ -99,7 +106,20 @@ for spec in archs:
     generator = torch.Generator().manual_seed(1234)
     torch.manual_seed(1234)
     meta = {"arch": arch}
-    if arch in HF_FOLDERS:
+    if arch in ENCODERS:
+        # nn.TransformerEncoder as a user composes it; what the weights do not record goes to zoo as options
+        layer_options, final_norm, args = ENCODERS[arch]
+        model = torch.nn.TransformerEncoder(
+            torch.nn.TransformerEncoderLayer(d_model=32, nhead=4, dim_feedforward=37, batch_first=True, **layer_options),
+            num_layers=2, norm=torch.nn.LayerNorm(32) if final_norm else None, enable_nested_tensor=False).eval()
+        randomize_norms(model, generator)
+        meta["checkpoint"], meta["zoo"], meta["args"] = os.path.join(out, "model.pth"), "transformer_encoder", args
+        torch.save(model.state_dict(), meta["checkpoint"])
+        x = torch.randn(2, 16, 32, generator=generator)
+        np.save(os.path.join(out, "input_src.npy"), x.numpy())
+        np.save(os.path.join(out, "output.npy"), model(x).numpy())
+        meta["kind"] = "features"
+    elif arch in HF_FOLDERS:
         # a Hugging Face model as save_pretrained writes it (config.json names the type and class)
         family, config_class, model_class, sizes = HF_FOLDERS[arch]
         tiny = DISTILBERT_TINY if family == "distilbert" else BERT_TINY

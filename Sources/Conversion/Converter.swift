@@ -246,7 +246,9 @@ public enum Converter {
         let shapes = try self.shapes(of: checkpoint, for: arch, stripPrefix: stripPrefix, options: options)
         let chosen = arch.infer(shapes).overridden(by: options)
         if let transformer = chosen.transformer, transformer.heads <= 0 {
-            throw ZooError(.usage, "\(checkpoint.path): the number of attention heads is not recorded in the weights; put the model's config.json \(ModelConfig.placeHint(for: checkpoint.path)) or pass --heads")
+            let source = arch.huggingFace == nil ? "pass --heads (nn.MultiheadAttention's num_heads)"
+                : "put the model's config.json \(ModelConfig.placeHint(for: checkpoint.path)) or pass --heads"
+            throw ZooError(.usage, "\(checkpoint.path): the number of attention heads is not recorded in the weights; \(source)")
         }
         if let slot = arch.headSlot, let doubt = chosen.head?.doubt(slot: slot) {
             throw ZooError(.usage, "\(checkpoint.path): \(doubt)")

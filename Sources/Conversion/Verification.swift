@@ -22,6 +22,13 @@ public struct VerificationInputs: Sendable {
                 for i in 0..<nchw.count { nchw[i] = rng.normal() }
                 torch[spec.name] = Tensor(shape: [batch, c, h, w], floats: nchw)
                 keras[spec.name] = Tensor(shape: [batch, h, w, c], floats: permute(nchw, shape: [batch, c, h, w], order: [0, 2, 3, 1]))
+            case .features:
+                let (t, d) = (sequenceLength, spec.shape[spec.shape.count - 1])
+                var values = [Float](repeating: 0, count: batch * t * d)
+                for i in 0..<values.count { values[i] = rng.normal() }
+                let tensor = Tensor(shape: [batch, t, d], floats: values)
+                torch[spec.name] = tensor
+                keras[spec.name] = tensor
             case .tokenIDs, .attentionMask, .tokenTypes, .positions:
                 let t = sequenceLength
                 var values = [Float](repeating: 0, count: batch * t)
@@ -35,7 +42,7 @@ public struct VerificationInputs: Sendable {
                         case .tokenIDs(let vocabulary, let padding):
                             let drawn = Int.random(in: 0..<max(1, vocabulary), using: &rng)
                             v = padding.map { Self.attends(i, row: b, length: t) ? drawn : $0 } ?? drawn
-                        case .pixels: v = 0
+                        case .pixels, .features: v = 0
                         }
                         values[b * t + i] = Float(v)
                     }

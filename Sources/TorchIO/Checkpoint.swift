@@ -122,7 +122,8 @@ public final class Checkpoint: @unchecked Sendable {
     /// written by transformers' `save_pretrained` (see `openFolder`).
     /// - Parameters:
     ///   - path: the file or folder.
-    ///   - key: a dotted path to the dict holding the tensors (`ema.weights`), when the automatic
+    ///   - key: a dotted path to the dict holding the tensors (`ema.weights`), or to a module inside
+    ///     a flat state dict (`encoder`: the tensors named `encoder.…`, without the prefix), when the automatic
     ///     choice (the top level, or `state_dict` / `model` / `model_state_dict` / `module`) is wrong.
     public static func open(_ path: String, key: String? = nil) throws -> Checkpoint {
         var info = stat()
@@ -539,6 +540,9 @@ extension Checkpoint {
             if case .int(let i) = k { return String(i) }
             return arena.summary(k)
         }
+        // the module --key names inside a flat state dict (`encoder` of a user's model): its tensors,
+        // its prefix removed; the rest of the dict is left out and listed
+        var module = ""
         if let key {
             var remaining = key.split(separator: ".").map(String.init)
             while !remaining.isEmpty {
@@ -557,6 +561,14 @@ extension Checkpoint {
                         found = true
                         break
                     }
+                }
+                let prefix = remaining.joined(separator: ".") + "."
+                if !found, entries.contains(where: { name($0.0).hasPrefix(prefix) && name($0.0).count > prefix.count }) {
+                    others += entries.filter { !name($0.0).hasPrefix(prefix) }.map { ((path + [name($0.0)]).joined(separator: "."), arena.summary($0.1)) }
+                    entries = entries.filter { name($0.0).hasPrefix(prefix) }
+                    path += remaining
+                    module = prefix
+                    break
                 }
                 if !found {
                     let here = entries.prefix(12).map { name($0.0) }.joined(separator: ", ")
@@ -581,7 +593,7 @@ extension Checkpoint {
         var tensors: [(String, TensorRef)] = []
         for (k, v) in entries {
             if case .tensor(let ref)? = arena[v], !bookkeepingTensors.contains(name(k)) {
-                tensors.append((name(k), ref))
+                tensors.append((String(name(k).dropFirst(module.count)), ref))
             } else {
                 others.append(((path + [name(k)]).joined(separator: "."), arena.summary(v)))
             }

@@ -53,6 +53,12 @@ public struct TransformerConfig: Sendable, Equatable {
     public var pooler: Bool
     /// The padding token's id (`pad_token_id`): RoBERTa numbers positions around it.
     public var padTokenID = 0
+    /// `nn.TransformerEncoderLayer(norm_first=…)`: LayerNorm before attention and MLP rather
+    /// than after the residuals. nil for families whose structure fixes it (the BERT family);
+    /// set for one whose weights record neither it nor the activation (options then say them).
+    public var normFirst: Bool?
+    /// A final LayerNorm after the last layer (`nn.TransformerEncoder(norm=…)`), from the weights.
+    public var finalNorm = false
     /// The Keras model takes `token_type_ids` (sentence pairs); else token types are 0, as
     /// Hugging Face models compute them when a caller passes none.
     public var tokenTypeInput = false

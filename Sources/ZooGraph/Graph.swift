@@ -10,7 +10,11 @@ import ZooKernels
 /// Shapes are PyTorch layout, per sample (no batch dimension): an image is [C, H, W], a token
 /// sequence [T], hidden states [T, D]. A dimension of -1 is dynamic (sequence length).
 
-public enum InputKind: String, Sendable { case image, tokens }
+public enum InputKind: String, Sendable {
+    case image, tokens
+    /// Float vectors, one a step ([T, D]): what `nn.TransformerEncoder` takes.
+    case features
+}
 
 /// What an input holds, so verification can fill it as a user would: the descriptor states it
 /// with the input (family knowledge, stated where the family is).
@@ -26,6 +30,8 @@ public enum InputFill: Equatable, Sendable {
     case tokenTypes(count: Int)
     /// 0, 1, … T − 1.
     case positions
+    /// Vectors of standard normal noise, one a step.
+    case features
 }
 
 /// How a value's elements are ordered in PyTorch compared with Keras.
@@ -256,7 +262,7 @@ public struct InputSpec: GraphOp, Equatable {
             ("batch_shape", .array([.null] + node.kerasShape.map { $0 < 0 ? .null : .int($0) })),
         ])
         layer.inbound = []
-        layer.dtype = kind == .image ? "float32" : "int32"
+        layer.dtype = kind == .tokens ? "int32" : "float32"
         l.emit(layer, producing: node)
     }
 }

@@ -31,6 +31,12 @@ struct SizingOptions: ParsableArguments {
     @Flag(name: .customLong("token-types"), help: "Encoders: take token_type_ids as an input (sentence pairs); by default the Keras model takes input_ids and attention_mask, with token types 0 as Hugging Face computes them when none are passed.")
     var tokenTypes = false
 
+    @Option(help: ArgumentHelp("transformer_encoder: the activation of nn.TransformerEncoderLayer, relu (PyTorch's default) or gelu; the weights do not record it.", valueName: "name"))
+    var activation: String?
+
+    @Flag(name: .customLong("norm-first"), help: "transformer_encoder: nn.TransformerEncoderLayer(norm_first=True), LayerNorm before attention and MLP; the weights do not record it.")
+    var normFirst = false
+
     @Flag(name: .customLong("transform-input"), inversion: .prefixedNo,
           help: "torchvision's transform_input (googlenet, inception_v3): re-normalise ImageNet-normalised input inside the model, as torchvision does with its pretrained weights. The weights do not record it; default off, as the builders make a model without weights.")
     var transformInput: Bool?
@@ -74,6 +80,21 @@ struct SizingOptions: ParsableArguments {
                 throw ValidationError("--transform-input applies to \(having); \(architecture.name) has no transform_input")
             }
             options.transformInput = transformInput
+        }
+        if activation != nil || normFirst {
+            guard var transformer = options.transformer ?? architecture.defaults.transformer, transformer.normFirst != nil else {
+                let having = Registry.all.filter { $0.defaults.transformer?.normFirst != nil }.map(\.name).joined(separator: ", ")
+                throw ValidationError("--activation and --norm-first apply to \(having), whose weights do not record them; \(architecture.name) has its own")
+            }
+            if let activation {
+                switch activation {
+                case "relu": transformer.activation = .relu
+                case "gelu": transformer.activation = .gelu
+                default: throw ValidationError("--activation: expected relu or gelu (nn.TransformerEncoderLayer's), found '\(activation)'")
+                }
+            }
+            if normFirst { transformer.normFirst = true }
+            options.transformer = transformer
         }
         if tokenTypes {
             guard var transformer = options.transformer ?? architecture.defaults.transformer else {

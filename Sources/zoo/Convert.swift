@@ -13,7 +13,7 @@ import ZooGraph
 
 /// `[ARCH] WEIGHTS …` positionals: the architecture is optional when the checkpoint says it.
 struct CheckpointSelection: ParsableArguments {
-    @Option(help: ArgumentHelp("Dotted path to the dict that holds the tensors, e.g. 'ema.weights'.", valueName: "path"))
+    @Option(help: ArgumentHelp("Dotted path to the dict that holds the tensors, e.g. 'ema.weights', or to a module inside the state dict, e.g. 'encoder' (its tensors alone, without the prefix).", valueName: "path"))
     var key: String?
 
     @Option(name: .customLong("strip-prefix"), help: ArgumentHelp("Remove this prefix from every tensor name (found automatically when removing a prefix all names share makes them match, e.g. Lightning's 'model.').", valueName: "prefix"))

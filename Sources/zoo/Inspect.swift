@@ -30,7 +30,7 @@ struct Inspect: ParsableCommand {
     @Argument(help: "A .pth/.pt/.bin checkpoint (zip or legacy), a .safetensors file, or a Hugging Face model folder.")
     var file: String
 
-    @Option(help: ArgumentHelp("Dotted path to the dict that holds the tensors, e.g. 'ema.weights'.", valueName: "path"))
+    @Option(help: ArgumentHelp("Dotted path to the dict that holds the tensors, e.g. 'ema.weights', or to a module inside the state dict, e.g. 'encoder' (its tensors alone, without the prefix).", valueName: "path"))
     var key: String?
 
     @Flag(help: "Print one JSON object instead of text.")

@@ -27,7 +27,7 @@ struct Map: ParsableCommand {
     @Option(help: ArgumentHelp("Size the map from this checkpoint (a file or a model folder) and check it matches.", valueName: "path"))
     var checkpoint: String?
 
-    @Option(help: ArgumentHelp("Dotted path to the dict that holds the tensors in the checkpoint.", valueName: "path"))
+    @Option(help: ArgumentHelp("Dotted path to the dict that holds the tensors in the checkpoint, or to a module inside the state dict (e.g. 'encoder').", valueName: "path"))
     var key: String?
 
     @OptionGroup var sizing: SizingOptions
