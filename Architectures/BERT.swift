@@ -17,12 +17,15 @@ public enum BERT {
         make: { options in try build(options.transformer!) },
         infer: { infer($0) },
         normalizeKey: { normalize($0) },
-        tolerated: { $0 == "embeddings.position_ids" || $0 == "embeddings.token_type_ids" },
+        // the masked-LM decoder's bias is the head's `cls.predictions.bias` (one tensor, two names)
+        tolerated: { $0 == "embeddings.position_ids" || $0 == "embeddings.token_type_ids" || $0 == "cls.predictions.decoder.bias" },
         huggingFace: HuggingFaceConfig(
             modelTypes: ["bert"],
             read: { json, fromWeights in
                 var c = try config(fromHuggingFace: json, pooler: fromWeights.transformer?.pooler ?? base.pooler)
                 c.task = try BERTStyle.task(fromHuggingFace: json, fromWeights: fromWeights.transformer?.task ?? .encoder, classPrefixes: ["Bert"], family: "BERT")
+                c.storedDecoder = fromWeights.transformer?.storedDecoder ?? false
+                try BERTStyle.checkDecoder(json, c, decoder: "cls.predictions.decoder.weight")
                 return ArchitectureOptions(transformer: c)
             },
             ambiguousWithoutConfig: { shapes in
@@ -58,6 +61,9 @@ public enum BERT {
             options.transformer!.task = config.pooler ? .sequenceClassification(labels: classifier[0]) : .tokenClassification(labels: classifier[0])
         } else if byName["qa_outputs.weight"] != nil {
             options.transformer!.task = .questionAnswering
+        } else if byName["cls.predictions.bias"] != nil {
+            options.transformer!.task = .maskedLM
+            options.transformer!.storedDecoder = byName["cls.predictions.decoder.weight"] != nil
         }
         return options
     }
@@ -89,6 +95,11 @@ public enum BERT {
                 throw ZooError(.mismatch, "BertForQuestionAnswering is built without a pooler; expected no 'pooler.dense.weight', found one")
             }
             outputs = BERTStyle.questionAnswering(g, x)
+        case .maskedLM:
+            guard !c.pooler else { throw ZooError(.mismatch, "BertForMaskedLM is built without a pooler; expected no 'pooler.dense.weight', found one") }
+            outputs = [BERTStyle.maskedLM(g, x, c, dense: "cls.predictions.transform.dense", activation: c.activation,
+                                          norm: "cls.predictions.transform.LayerNorm", eps: c.layerNormEps,
+                                          decoder: "cls.predictions.decoder.weight", bias: "cls.predictions.bias")]
         }
         return try g.build(outputs: outputs)
     }

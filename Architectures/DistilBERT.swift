@@ -10,6 +10,8 @@
 //   DistilBertForSequenceClassification  first token → pre_classifier → ReLU → classifier
 //   DistilBertForTokenClassification     classifier on every token
 //   DistilBertForQuestionAnswering       qa_outputs on every token → start, end logits
+//   DistilBertForMaskedLM                vocab_transform → activation → vocab_layer_norm → vocab_projector
+//                                        (tied to the word embeddings)
 import ZooCore
 import ZooGraph
 
@@ -32,6 +34,8 @@ enum DistilBERT {
                 var c = try config(fromHuggingFace: json)
                 c.task = try BERTStyle.task(fromHuggingFace: json, fromWeights: fromWeights.transformer?.task ?? .encoder,
                                             classPrefixes: ["DistilBert"], family: "DistilBERT")
+                c.storedDecoder = fromWeights.transformer?.storedDecoder ?? false
+                try BERTStyle.checkDecoder(json, c, decoder: "vocab_projector.weight")
                 return ArchitectureOptions(transformer: c)
             }),
         smallOptions: ArchitectureOptions(transformer: TransformerConfig(
@@ -59,6 +63,9 @@ enum DistilBERT {
             c.task = byName["pre_classifier.weight"] != nil ? .sequenceClassification(labels: classifier[0]) : .tokenClassification(labels: classifier[0])
         } else if byName["qa_outputs.weight"] != nil {
             c.task = .questionAnswering
+        } else if byName["vocab_projector.bias"] != nil {
+            c.task = .maskedLM
+            c.storedDecoder = byName["vocab_projector.weight"] != nil
         }
         return ArchitectureOptions(transformer: c)
     }
@@ -110,6 +117,9 @@ enum DistilBERT {
             outputs = [g.linear(x, torch: "classifier", keras: "classifier", out: labels)]
         case .questionAnswering:
             outputs = BERTStyle.questionAnswering(g, x)
+        case .maskedLM:
+            outputs = [BERTStyle.maskedLM(g, x, c, dense: "vocab_transform", activation: c.activation, norm: "vocab_layer_norm", eps: c.layerNormEps,
+                                          decoder: "vocab_projector.weight", bias: "vocab_projector.bias")]
         }
         return try g.build(outputs: outputs)
     }

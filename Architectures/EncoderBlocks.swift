@@ -50,6 +50,23 @@ enum BERTStyle {
         return [g.pickLast(logits, 0, keras: "start_logits"), g.pickLast(logits, 1, keras: "end_logits")]
     }
 
+    /// A masked-LM head: every token through `transform` (a Dense with `activation`, then a
+    /// LayerNorm), then the decoder — its own stored weight, or the word embeddings it is tied to
+    /// — with the head's bias. Paths are the family's (`cls.predictions.…`, `lm_head.…`).
+    static func maskedLM(_ g: GraphBuilder, _ x: Value, _ c: TransformerConfig, dense: String, activation: ActivationKind,
+                         norm: String, eps: Double, decoder: String, bias: String, words: String = "embeddings.word_embeddings.weight") -> Value {
+        var h = g.linear(x, torch: dense, keras: "mlm_dense", out: c.hiddenSize, activation: activation)
+        h = g.layerNorm(h, torch: norm, keras: "mlm_layer_norm", eps: eps)
+        return g.tiedLinear(h, weight: c.storedDecoder ? decoder : words, bias: bias, keras: "mlm_decoder", out: c.vocabularySize)
+    }
+
+    /// A config that unties the decoder needs the decoder's own weight in the checkpoint.
+    static func checkDecoder(_ json: JSONValue, _ c: TransformerConfig, decoder: String) throws {
+        if c.task == .maskedLM, !c.storedDecoder, json["tie_word_embeddings"]?.bool == false {
+            throw ZooError(.mismatch, "config.json says tie_word_embeddings false, so the decoder has weights of its own; expected '\(decoder)' in the checkpoint, found none")
+        }
+    }
+
     /// `BertPooler`: the first token's hidden state through a tanh Dense.
     static func pooler(_ g: GraphBuilder, _ x: Value, _ c: TransformerConfig) -> Value {
         let first = g.firstToken(x, keras: "pooler_first_token", maxLength: c.maxPositions)
@@ -91,7 +108,7 @@ enum BERTStyle {
         guard let named = json["architectures"]?.array?.first?.string else { return fromWeights }
         let labels: Int
         if let n = json["num_labels"]?.int { labels = n } else if let map = json["id2label"]?.object { labels = map.count } else { labels = 2 }
-        let known: [EncoderTask] = [.encoder, .sequenceClassification(labels: labels), .tokenClassification(labels: labels), .questionAnswering]
+        let known: [EncoderTask] = [.encoder, .sequenceClassification(labels: labels), .tokenClassification(labels: labels), .questionAnswering, .maskedLM]
         for prefix in classPrefixes {
             guard let task = known.first(where: { $0.className(prefix) == named }) else { continue }
             return task.className(prefix) == fromWeights.className(prefix) ? fromWeights : task

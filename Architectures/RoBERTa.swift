@@ -14,6 +14,8 @@
 //                                     on the first token (RobertaClassificationHead)
 //   RobertaForTokenClassification     no pooler; classifier (Linear) on every token
 //   RobertaForQuestionAnswering       no pooler; qa_outputs on every token → start, end logits
+//   RobertaForMaskedLM                no pooler; lm_head.dense → GELU → lm_head.layer_norm → decoder
+//                                     (tied to the word embeddings) + lm_head.bias
 import ZooCore
 import ZooGraph
 
@@ -36,7 +38,8 @@ enum RoBERTa {
         make: { options in try build(options.transformer!) },
         infer: { infer($0) },
         normalizeKey: { BERTStyle.normalize($0, prefix: "roberta.") },
-        tolerated: { $0 == "embeddings.position_ids" || $0 == "embeddings.token_type_ids" },
+        // the masked-LM decoder's bias is the head's `lm_head.bias` (one tensor, two names)
+        tolerated: { $0 == "embeddings.position_ids" || $0 == "embeddings.token_type_ids" || $0 == "lm_head.decoder.bias" },
         huggingFace: HuggingFaceConfig(
             modelTypes: ["roberta", "xlm-roberta"],
             read: { json, fromWeights in
@@ -44,6 +47,8 @@ enum RoBERTa {
                                              eps: base.layerNormEps, padTokenID: base.padTokenID)
                 c.task = try BERTStyle.task(fromHuggingFace: json, fromWeights: fromWeights.transformer?.task ?? .encoder,
                                             classPrefixes: classPrefixes, family: "RoBERTa")
+                c.storedDecoder = fromWeights.transformer?.storedDecoder ?? false
+                try BERTStyle.checkDecoder(json, c, decoder: "lm_head.decoder.weight")
                 try check(c)
                 return ArchitectureOptions(transformer: c)
             },
@@ -76,6 +81,9 @@ enum RoBERTa {
             options.transformer!.task = .tokenClassification(labels: classifier[0])
         } else if byName["qa_outputs.weight"] != nil {
             options.transformer!.task = .questionAnswering
+        } else if byName["lm_head.bias"] != nil {
+            options.transformer!.task = .maskedLM
+            options.transformer!.storedDecoder = byName["lm_head.decoder.weight"] != nil
         }
         return options
     }
@@ -119,6 +127,11 @@ enum RoBERTa {
                 throw ZooError(.mismatch, "RobertaForQuestionAnswering is built without a pooler; expected no 'pooler.dense.weight', found one")
             }
             outputs = BERTStyle.questionAnswering(g, x)
+        case .maskedLM:
+            // RobertaLMHead: dense → gelu (always exact GELU, whatever hidden_act) → layer_norm → decoder
+            guard !c.pooler else { throw ZooError(.mismatch, "RobertaForMaskedLM is built without a pooler; expected no 'pooler.dense.weight', found one") }
+            outputs = [BERTStyle.maskedLM(g, x, c, dense: "lm_head.dense", activation: .gelu, norm: "lm_head.layer_norm", eps: c.layerNormEps,
+                                          decoder: "lm_head.decoder.weight", bias: "lm_head.bias")]
         }
         return try g.build(outputs: outputs)
     }

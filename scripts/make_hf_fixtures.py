@@ -6,6 +6,10 @@ Tests/Fixtures/hf/roberta-bare.pth  the same model's state_dict() saved alone wi
                                   config.json beside it), as people pass such files around.
 Tests/Fixtures/hf/roberta-tiny-seqcls/   RobertaForSequenceClassification (3 labels), LayerNorms randomised
 Tests/Fixtures/hf/roberta-tiny-qa/   RobertaForQuestionAnswering (start and end logits), LayerNorms randomised
+Tests/Fixtures/hf/roberta-tiny-mlm/  RobertaForMaskedLM as save_pretrained writes it: the decoder, tied to the
+                                  word embeddings, is not stored
+Tests/Fixtures/hf/roberta-tiny-mlm-bin/  the same model's state_dict() saved by torch.save as pytorch_model.bin,
+                                  with config.json: the tied decoder stored a second time
 Tests/Fixtures/hf/xlm-roberta-tiny-tokcls/  XLMRobertaForTokenClassification (5 labels, model_type
                                   'xlm-roberta'), LayerNorms randomised
 Tests/Fixtures/hf/distilbert-tiny/  DistilBertModel; distilbert-tiny-seqcls/: DistilBertForSequenceClassification
@@ -41,7 +45,7 @@ import torch
 from huggingface_hub import split_torch_state_dict_into_shards
 from safetensors.torch import save_file
 from transformers import (BertConfig, BertModel, DistilBertConfig, DistilBertForSequenceClassification, DistilBertModel,
-                          ElectraConfig, ElectraModel, RobertaConfig, RobertaForQuestionAnswering, RobertaForSequenceClassification, RobertaModel,
+                          ElectraConfig, ElectraModel, RobertaConfig, RobertaForMaskedLM, RobertaForQuestionAnswering, RobertaForSequenceClassification, RobertaModel,
                           XLMRobertaConfig, XLMRobertaForTokenClassification)
 
 here = os.path.dirname(os.path.abspath(__file__))
@@ -180,3 +184,16 @@ qa = RobertaForQuestionAnswering(RobertaConfig(
 randomize_layer_norms(qa, 5)
 qa.save_pretrained(fresh("roberta-tiny-qa"))
 expected(qa, "roberta-tiny-qa")
+torch.manual_seed(6)
+mlm = RobertaForMaskedLM(RobertaConfig(
+    vocab_size=99, hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=37,
+    max_position_embeddings=66, type_vocab_size=1)).eval()
+randomize_layer_norms(mlm, 6)
+with torch.no_grad():
+    mlm.lm_head.bias.copy_(0.1 * torch.randn(mlm.lm_head.bias.shape, generator=torch.Generator().manual_seed(6)))
+mlm.save_pretrained(fresh("roberta-tiny-mlm"))
+expected(mlm, "roberta-tiny-mlm")
+os.makedirs(fresh("roberta-tiny-mlm-bin"))
+mlm.config.save_pretrained(os.path.join(root, "roberta-tiny-mlm-bin"))
+torch.save(mlm.state_dict(), os.path.join(root, "roberta-tiny-mlm-bin", "pytorch_model.bin"))
+assert "lm_head.decoder.weight" in mlm.state_dict()

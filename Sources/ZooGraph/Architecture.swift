@@ -59,6 +59,9 @@ public struct TransformerConfig: Sendable, Equatable {
     public var normFirst: Bool?
     /// A final LayerNorm after the last layer (`nn.TransformerEncoder(norm=…)`), from the weights.
     public var finalNorm = false
+    /// A masked-LM decoder's weight is in the checkpoint (`state_dict()` keeps the tied copy;
+    /// `save_pretrained` drops it, and the word embeddings are then the decoder's weight).
+    public var storedDecoder = false
     /// The Keras model takes `token_type_ids` (sentence pairs); else token types are 0, as
     /// Hugging Face models compute them when a caller passes none.
     public var tokenTypeInput = false
@@ -92,6 +95,9 @@ public enum EncoderTask: Sendable, Equatable {
     /// `…ForQuestionAnswering`: every token → Linear(hidden, 2), split into the start and the
     /// end logits ([T] each), the two outputs the Hugging Face model returns.
     case questionAnswering
+    /// `…ForMaskedLM`: every token → the family's prediction transform → the decoder, whose weight
+    /// is the word embeddings' (tied) unless the checkpoint stores its own; logits over the vocabulary.
+    case maskedLM
 
     /// The Hugging Face class of `family` ("Bert") this task is.
     public func className(_ family: String) -> String {
@@ -100,6 +106,7 @@ public enum EncoderTask: Sendable, Equatable {
         case .sequenceClassification: return "\(family)ForSequenceClassification"
         case .tokenClassification: return "\(family)ForTokenClassification"
         case .questionAnswering: return "\(family)ForQuestionAnswering"
+        case .maskedLM: return "\(family)ForMaskedLM"
         }
     }
 }

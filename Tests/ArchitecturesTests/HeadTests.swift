@@ -164,7 +164,7 @@ import ZooCore
     @Test func robertaTasksAreNamedByEitherStem() throws {
         let xlm = try JSONValue.parse(Array(#"{"architectures": ["XLMRobertaForTokenClassification"], "num_labels": 5}"#.utf8))
         #expect(try BERTStyle.task(fromHuggingFace: xlm, fromWeights: .encoder, classPrefixes: RoBERTa.classPrefixes, family: "RoBERTa") == .tokenClassification(labels: 5))
-        for named in ["BertForTokenClassification", "RobertaForMaskedLM", "RobertaForMultipleChoice"] {
+        for named in ["BertForTokenClassification", "RobertaForCausalLM", "RobertaForMultipleChoice"] {
             let json = try JSONValue.parse(Array(#"{"architectures": ["\#(named)"]}"#.utf8))
             #expect(throws: ZooError.self) {
                 try BERTStyle.task(fromHuggingFace: json, fromWeights: .encoder, classPrefixes: RoBERTa.classPrefixes, family: "RoBERTa")
@@ -178,12 +178,12 @@ import ZooCore
         #expect(try bertTask(json, .tokenClassification(labels: 7)) == .tokenClassification(labels: 7))
         let plain = try JSONValue.parse(Array(#"{"model_type": "bert"}"#.utf8))
         #expect(try bertTask(plain, .sequenceClassification(labels: 2)) == .sequenceClassification(labels: 2))
-        let masked = try JSONValue.parse(Array(#"{"architectures": ["BertForMaskedLM"]}"#.utf8))
+        let masked = try JSONValue.parse(Array(#"{"architectures": ["BertForNextSentencePrediction"]}"#.utf8))
         do {
             _ = try bertTask(masked, .encoder)
-            Issue.record("expected BertForMaskedLM to be refused")
+            Issue.record("expected BertForNextSentencePrediction to be refused")
         } catch let error as ZooError {
-            #expect(error.message.contains("'BertForMaskedLM'") && error.message.contains("BertForSequenceClassification"), "\(error.message)")
+            #expect(error.message.contains("'BertForNextSentencePrediction'") && error.message.contains("BertForSequenceClassification"), "\(error.message)")
         }
     }
 }

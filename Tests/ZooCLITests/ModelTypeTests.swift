@@ -69,6 +69,24 @@ import ZooCore
         #expect(configured.stdout.hasPrefix("converted roberta: "))
     }
 
+    /// A masked LM saved by save_pretrained stores no decoder weight: the word embeddings are it,
+    /// as the tie says — unless config.json unties them, when the missing weight is refused.
+    @Test func anUntiedDecoderMustBeStored() throws {
+        let dir = try folder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.copyItem(atPath: "\(Self.hf)/roberta-tiny-mlm", toPath: "\(dir)/mlm")
+        let tied = try CLI.run(["convert", "\(dir)/mlm", "-o", "\(dir)/tied.keras", "--quiet"])
+        #expect(tied.status == 0, "\(tied.stderr)")
+        let config = "\(dir)/mlm/config.json"
+        var json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: config))) as? [String: Any])
+        json["tie_word_embeddings"] = false
+        try JSONSerialization.data(withJSONObject: json).write(to: URL(fileURLWithPath: config))
+        let untied = try CLI.run(["convert", "\(dir)/mlm", "-o", "\(dir)/untied.keras"])
+        #expect(untied.status == 1)
+        #expect(untied.stderr.contains("tie_word_embeddings false") && untied.stderr.contains("'lm_head.decoder.weight'"), "\(untied.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: "\(dir)/untied.keras"))
+    }
+
     /// A RoBERTa task checkpoint without its config matches no BERT, and the RoBERTa it does match
     /// is not picked by the weights alone.
     @Test func bareRoBERTaTaskWeightsAreNotDetected() throws {

@@ -41,7 +41,46 @@ public struct LinearOp: GraphOp, Equatable {
     public func isNonNegative(_ node: Node, in graph: Graph) -> Bool { fusedActivation?.isNonNegative == true }
 }
 
+/// A Linear whose parameters live elsewhere in the state dict: a masked-LM decoder tied to the
+/// word embeddings (`weight` is `embeddings.word_embeddings.weight`, read a second time as the
+/// Dense kernel) with the head's own bias. Keras: Dense.
+public struct TiedLinearOp: GraphOp, Equatable {
+    public var weightName: String
+    public var biasName: String
+    public var inFeatures: Int
+    public var outFeatures: Int
+
+    public var opName: String { "tied_linear" }
+
+    public func parameters(of node: Node, in graph: Graph) -> [ParameterSpec] {
+        [ParameterSpec(torchName: weightName, torchShape: [outFeatures, inFeatures], kerasLayer: node.kerasName, kerasWeight: "kernel",
+                       transform: .denseKernel, role: .weight, node: node.id),
+         ParameterSpec(torchName: biasName, torchShape: [outFeatures], kerasLayer: node.kerasName, kerasWeight: "bias",
+                       transform: .identity, role: .bias, node: node.id)]
+    }
+
+    public func torchForward(_ inputs: inout TorchInputs, _ weights: TorchWeights, _ node: Node) throws -> FloatTensor {
+        let x = inputs[0]
+        guard x.shape.last == inFeatures else { throw ZooError(.mismatch, "expected \(inFeatures) input features, found \(shapeDescription(x.shape))") }
+        return FloatTensor(shape: Array(x.shape.dropLast()) + [outFeatures],
+                           data: Dense.linear(x.data, rows: x.count / inFeatures, weight: weights[weightName], bias: weights[biasName],
+                                              inFeatures: inFeatures, outFeatures: outFeatures))
+    }
+
+    public func lower(_ node: Node, _ l: inout KerasLowering) throws {
+        l.emit(l.layer(for: node, className: "Dense", config: [("units", .int(outFeatures)), ("activation", .string("linear")), ("use_bias", .bool(true))],
+                       weightOrder: ["kernel", "bias"]), producing: node)
+    }
+}
+
 extension GraphBuilder {
+    /// A Linear reading `weight` and `bias` by their full state-dict names (see `TiedLinearOp`).
+    public func tiedLinear(_ x: Value, weight: String, bias: String, keras: String, out: Int) -> Value {
+        let s = shape(x)
+        return add(TiedLinearOp(weightName: weight, biasName: bias, inFeatures: s[s.count - 1], outFeatures: out), [x], module: false,
+                   torch: nil, keras: keras, shape: Array(s.dropLast()) + [out], layout: .same)
+    }
+
     /// `nn.Linear(in, out, bias)` on the last axis; `activation` is the module right after it,
     /// fused into the Keras Dense (in a Sequential it takes the next index). One Keras has no
     /// name for (tanh-approximate GELU) follows the Dense as a layer of its own.
