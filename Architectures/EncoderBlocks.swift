@@ -21,12 +21,16 @@ enum BERTStyle {
             ? g.input("token_type_ids", kind: .tokens, shape: [-1], fill: .tokenTypes(count: c.typeVocabularySize))
             : g.zeroTokenTypes(like: ids, vocabulary: c.vocabularySize, keras: "token_type_ids")
         let positions = g.positions(of: ids, mode, vocabulary: c.vocabularySize, maxLength: c.maxPositions, keras: "position_ids")
-        let word = g.embedding(ids, torch: "embeddings.word_embeddings", keras: "word_embeddings", count: c.vocabularySize, dimension: c.hiddenSize)
-        let position = g.embedding(positions, torch: "embeddings.position_embeddings", keras: "position_embeddings", count: c.maxPositions, dimension: c.hiddenSize)
-        let type = g.embedding(types, torch: "embeddings.token_type_embeddings", keras: "token_type_embeddings", count: c.typeVocabularySize, dimension: c.hiddenSize)
+        let e = c.embeddingSize ?? c.hiddenSize
+        let word = g.embedding(ids, torch: "embeddings.word_embeddings", keras: "word_embeddings", count: c.vocabularySize, dimension: e)
+        let position = g.embedding(positions, torch: "embeddings.position_embeddings", keras: "position_embeddings", count: c.maxPositions, dimension: e)
+        let type = g.embedding(types, torch: "embeddings.token_type_embeddings", keras: "token_type_embeddings", count: c.typeVocabularySize, dimension: e)
         var x = g.add(word, type, keras: "embeddings_add_token_type")
         x = g.add(x, position, keras: "embeddings_add_position")
         x = g.layerNorm(x, torch: "embeddings.LayerNorm", keras: "embeddings_layer_norm", eps: c.layerNormEps)
+        if e != c.hiddenSize {
+            x = g.linear(x, torch: "embeddings_project", keras: "embeddings_project", out: c.hiddenSize)
+        }
         for i in 0..<c.layers {
             let torch = "encoder.layer.\(i)"
             let keras = "encoder_layer_\(i)"

@@ -48,6 +48,8 @@ HF_FOLDERS = {
     "distilbert_tiny+seqcls": ("distilbert", transformers.DistilBertConfig, transformers.DistilBertForSequenceClassification,
                                dict(num_labels=3)),
     "distilbert_tiny+qa": ("distilbert", transformers.DistilBertConfig, transformers.DistilBertForQuestionAnswering, {}),
+    "electra_tiny+seqcls": ("electra", transformers.ElectraConfig, transformers.ElectraForSequenceClassification,
+                            dict(embedding_size=16, max_position_embeddings=64, num_labels=3)),
     "distilbert_tiny+mlm": ("distilbert", transformers.DistilBertConfig, transformers.DistilBertForMaskedLM, {}),
     "bert_tiny+mlm": ("bert", transformers.BertConfig, transformers.BertForMaskedLM, dict(max_position_embeddings=64, type_vocab_size=2)),
     "bert_tiny+qa": ("bert", transformers.BertConfig, transformers.BertForQuestionAnswering,

@@ -13,8 +13,10 @@ Tests/Fixtures/hf/roberta-tiny-mlm-bin/  the same model's state_dict() saved by 
 Tests/Fixtures/hf/xlm-roberta-tiny-tokcls/  XLMRobertaForTokenClassification (5 labels, model_type
                                   'xlm-roberta'), LayerNorms randomised
 Tests/Fixtures/hf/distilbert-tiny/  DistilBertModel; distilbert-tiny-seqcls/: DistilBertForSequenceClassification
-Tests/Fixtures/hf/electra-tiny/     ElectraModel: BERT's keys, a model type zoo does not convert
-Tests/Fixtures/hf/NAME.expected.safetensors  for the RoBERTa and DistilBERT folders: a padded batch (input_ids with the padding
+Tests/Fixtures/hf/electra-tiny/     ElectraModel: BERT's keys without a pooler; electra-tiny-seqcls/:
+                                  ElectraForSequenceClassification with embedding_size 16 < hidden 32 (embeddings_project)
+Tests/Fixtures/hf/camembert-tiny/   CamembertModel: RoBERTa's keys under a model type zoo does not convert
+Tests/Fixtures/hf/NAME.expected.safetensors  for the RoBERTa, DistilBERT and ELECTRA folders: a padded batch (input_ids with the padding
                                   token where attention_mask is 0, and once inside a real row, which
                                   RoBERTa's positions skip) and what the real model returns on it
                                   (output.0, output.1: last_hidden_state and pooler_output, start and end logits, or logits)
@@ -44,7 +46,7 @@ import shutil
 import torch
 from huggingface_hub import split_torch_state_dict_into_shards
 from safetensors.torch import save_file
-from transformers import (BertConfig, BertModel, DistilBertConfig, DistilBertForSequenceClassification, DistilBertModel,
+from transformers import (BertConfig, BertModel, CamembertConfig, CamembertModel, ElectraForSequenceClassification, DistilBertConfig, DistilBertForSequenceClassification, DistilBertModel,
                           ElectraConfig, ElectraModel, RobertaConfig, RobertaForMaskedLM, RobertaForQuestionAnswering, RobertaForSequenceClassification, RobertaModel,
                           XLMRobertaConfig, XLMRobertaForTokenClassification)
 
@@ -171,8 +173,7 @@ randomize_layer_norms(distil_seqcls, 3)
 distil_seqcls.save_pretrained(fresh("distilbert-tiny-seqcls"))
 expected(distil_seqcls, "distilbert-tiny-seqcls")
 
-# An ELECTRA folder: BERT's very keys (embedding size = hidden size), a family zoo has no
-# descriptor for, refused by its model type.
+# An ELECTRA folder: BERT's very keys (embedding size = hidden size).
 torch.manual_seed(4)
 ElectraModel(ElectraConfig(vocab_size=99, embedding_size=32, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
                            intermediate_size=37, max_position_embeddings=64)).eval().save_pretrained(fresh("electra-tiny"))
@@ -197,3 +198,15 @@ os.makedirs(fresh("roberta-tiny-mlm-bin"))
 mlm.config.save_pretrained(os.path.join(root, "roberta-tiny-mlm-bin"))
 torch.save(mlm.state_dict(), os.path.join(root, "roberta-tiny-mlm-bin", "pytorch_model.bin"))
 assert "lm_head.decoder.weight" in mlm.state_dict()
+expected(ElectraModel.from_pretrained(os.path.join(root, "electra-tiny")).eval(), "electra-tiny")
+torch.manual_seed(7)
+electra = ElectraForSequenceClassification(ElectraConfig(
+    vocab_size=99, embedding_size=16, hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=37,
+    max_position_embeddings=64, num_labels=3)).eval()
+randomize_layer_norms(electra, 7)
+electra.save_pretrained(fresh("electra-tiny-seqcls"))
+expected(electra, "electra-tiny-seqcls")
+torch.manual_seed(8)
+CamembertModel(CamembertConfig(vocab_size=99, hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=37,
+                               max_position_embeddings=66, type_vocab_size=1)).eval().save_pretrained(fresh("camembert-tiny"))
+print("wrote camembert-tiny")

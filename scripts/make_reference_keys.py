@@ -183,6 +183,15 @@ def main():
     })
     print(f"distilbert_base: {len(distil.state_dict())} entries")
 
+    # --- ELECTRA: electra-base-discriminator's sizes (embedding_size = hidden_size 768) ---
+    with torch.device("meta"):
+        electra = transformers.ElectraModel(transformers.ElectraConfig(embedding_size=768, hidden_size=768, num_hidden_layers=12,
+                                                                      num_attention_heads=12, intermediate_size=3072))
+    dump(os.path.join(out_dir, "electra_base.json"), {
+        "arch": "electra_base", "source": tf_source, "state_dict": entries(electra.state_dict()),
+    })
+    print(f"electra_base: {len(electra.state_dict())} entries")
+
     # --- nn.TransformerEncoder: nn.TransformerEncoderLayer's defaults, six layers, no final norm ---
     with torch.device("meta"):
         enc = torch.nn.TransformerEncoder(torch.nn.TransformerEncoderLayer(512, 8, batch_first=True), 6, enable_nested_tensor=False)

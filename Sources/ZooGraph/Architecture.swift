@@ -57,6 +57,9 @@ public struct TransformerConfig: Sendable, Equatable {
     /// than after the residuals. nil for families whose structure fixes it (the BERT family);
     /// set for one whose weights record neither it nor the activation (options then say them).
     public var normFirst: Bool?
+    /// The embeddings' width when it differs from the hidden size (ELECTRA's `embedding_size`,
+    /// projected by `embeddings_project`); nil: the hidden size.
+    public var embeddingSize: Int?
     /// A final LayerNorm after the last layer (`nn.TransformerEncoder(norm=…)`), from the weights.
     public var finalNorm = false
     /// A masked-LM decoder's weight is in the checkpoint (`state_dict()` keeps the tied copy;

@@ -103,9 +103,10 @@ enum Reference {
             type.map { a.huggingFace?.modelTypes.contains($0) == true } ?? (a.huggingFace?.detectedWithoutConfig != false)
         }
         if type == nil, arch.huggingFace?.detectedWithoutConfig == false {
+            // never taken from the weights alone; the family that shares the keys either computes
+            // the same function (ELECTRA's are a pooler-less BertModel's) or refuses them without
+            // the config (RoBERTa's layout as BERT: ModelTypeTests)
             #expect(!detected.contains { $0.name == arch.name })
-            // and the family that shares the keys refuses them without the config
-            for other in detected { #expect(other.huggingFace?.ambiguousWithoutConfig(shapes) != nil, "\(other.name) takes \(file)") }
         } else {
             #expect(detected.map(\.name) == [arch.name])
         }
