@@ -189,6 +189,7 @@ func verificationJSON(_ v: VerificationReport) -> JSONValue {
         ("max_abs_diff", .double(v.maxAbsolute)),
         ("max_rel_diff", .double(v.maxRelative)),
         ("tolerance", .double(v.tolerance)),
+        ("sequence_lengths", .array(v.sequenceLengths.map(JSONValue.int))),
         ("first_divergent_layer", v.comparison.firstDivergent.map { .string($0.name) } ?? .null),
         ("keras_model", .string(v.structure == .file ? "file" : "descriptor")),
         ("explanation", v.explanation.map(JSONValue.string) ?? .null),
