@@ -12,7 +12,30 @@ enum BERTStyle {
     /// positions from `positions` and token types 0 are computed inside the model, as the
     /// embeddings module does when none are given. Returns the last hidden state.
     static func encoder(_ g: GraphBuilder, _ c: TransformerConfig, positions mode: TokenPositionsOp.Mode) -> Value {
+        var (x, mask) = embeddings(g, c, positions: mode)
+        if let e = c.embeddingSize, e != c.hiddenSize {
+            x = g.linear(x, torch: "embeddings_project", keras: "embeddings_project", out: c.hiddenSize)
+        }
         let heads = c.heads > 0 ? c.heads : 1 // unknown heads change no shape; conversion insists on knowing them
+        for i in 0..<c.layers {
+            let torch = "encoder.layer.\(i)"
+            let keras = "encoder_layer_\(i)"
+            let projections = AttentionOp.Projections(query: "\(torch).attention.self.query", key: "\(torch).attention.self.key",
+                                                        value: "\(torch).attention.self.value", output: "\(torch).attention.output.dense")
+            let attended = g.attention(x, mask: mask, torch: "\(torch).attention", keras: "\(keras)_attention", heads: heads, projections: projections)
+            x = g.add(attended, x, keras: "\(keras)_attention_add")
+            x = g.layerNorm(x, torch: "\(torch).attention.output.LayerNorm", keras: "\(keras)_attention_layer_norm", eps: c.layerNormEps)
+            let hidden = g.linear(x, torch: "\(torch).intermediate.dense", keras: "\(keras)_intermediate", out: c.intermediateSize, activation: c.activation)
+            let projected = g.linear(hidden, torch: "\(torch).output.dense", keras: "\(keras)_output", out: c.hiddenSize)
+            x = g.add(projected, x, keras: "\(keras)_output_add")
+            x = g.layerNorm(x, torch: "\(torch).output.LayerNorm", keras: "\(keras)_output_layer_norm", eps: c.layerNormEps)
+        }
+        return x
+    }
+
+    /// The model's inputs and `BertEmbeddings` (word + token type + position, LayerNorm), at
+    /// `embeddingSize` wide when set; returns the embedded tokens and the attention mask input.
+    static func embeddings(_ g: GraphBuilder, _ c: TransformerConfig, positions mode: TokenPositionsOp.Mode) -> (Value, Value) {
         // RoBERTa's padding tokens sit where the mask is 0, as its tokenizer pads.
         let padding: Int? = { if case .skippingPadding(let pad) = mode { return pad }; return nil }()
         let ids = g.input("input_ids", kind: .tokens, shape: [-1], fill: .tokenIDs(vocabulary: c.vocabularySize, padding: padding))
@@ -28,23 +51,7 @@ enum BERTStyle {
         var x = g.add(word, type, keras: "embeddings_add_token_type")
         x = g.add(x, position, keras: "embeddings_add_position")
         x = g.layerNorm(x, torch: "embeddings.LayerNorm", keras: "embeddings_layer_norm", eps: c.layerNormEps)
-        if e != c.hiddenSize {
-            x = g.linear(x, torch: "embeddings_project", keras: "embeddings_project", out: c.hiddenSize)
-        }
-        for i in 0..<c.layers {
-            let torch = "encoder.layer.\(i)"
-            let keras = "encoder_layer_\(i)"
-            let projections = AttentionOp.Projections(query: "\(torch).attention.self.query", key: "\(torch).attention.self.key",
-                                                        value: "\(torch).attention.self.value", output: "\(torch).attention.output.dense")
-            let attended = g.attention(x, mask: mask, torch: "\(torch).attention", keras: "\(keras)_attention", heads: heads, projections: projections)
-            x = g.add(attended, x, keras: "\(keras)_attention_add")
-            x = g.layerNorm(x, torch: "\(torch).attention.output.LayerNorm", keras: "\(keras)_attention_layer_norm", eps: c.layerNormEps)
-            let hidden = g.linear(x, torch: "\(torch).intermediate.dense", keras: "\(keras)_intermediate", out: c.intermediateSize, activation: c.activation)
-            let projected = g.linear(hidden, torch: "\(torch).output.dense", keras: "\(keras)_output", out: c.hiddenSize)
-            x = g.add(projected, x, keras: "\(keras)_output_add")
-            x = g.layerNorm(x, torch: "\(torch).output.LayerNorm", keras: "\(keras)_output_layer_norm", eps: c.layerNormEps)
-        }
-        return x
+        return (x, mask)
     }
 
     /// The question-answering head every family spells alike: `qa_outputs` on every token, its

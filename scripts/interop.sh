@@ -23,7 +23,7 @@ if [ ${#archs[@]} -eq 0 ] || [ "${archs[0]}" = --ci ]; then
   # fine-tuned heads (scripts/interop_heads.py): read from the weights, or named with --head where they cannot say
   archs+=(resnet18+dropout_linear resnet18+mlp resnet18+identity mobilenet_v3_small+gelu mobilenet_v2+whole_linear
           bert_tiny+seqcls bert_tiny+tokcls bert_tiny+qa roberta_tiny+seqcls xlmr_tiny+tokcls distilbert_tiny+seqcls distilbert_tiny+qa
-          bert_tiny+mlm distilbert_tiny+mlm electra_tiny+seqcls
+          bert_tiny+mlm distilbert_tiny+mlm electra_tiny+seqcls albert_tiny+seqcls
           transformer_encoder+pre_gelu transformer_encoder+post_relu)
 fi
 # image models also run at their small size (`zoo list --json`), where it differs from 224 and the

@@ -50,6 +50,9 @@ HF_FOLDERS = {
     "distilbert_tiny+qa": ("distilbert", transformers.DistilBertConfig, transformers.DistilBertForQuestionAnswering, {}),
     "electra_tiny+seqcls": ("electra", transformers.ElectraConfig, transformers.ElectraForSequenceClassification,
                             dict(embedding_size=16, max_position_embeddings=64, num_labels=3)),
+    "albert_tiny+seqcls": ("albert", transformers.AlbertConfig, transformers.AlbertForSequenceClassification,
+                           dict(embedding_size=16, num_hidden_layers=4, num_hidden_groups=2, inner_group_num=2,
+                                max_position_embeddings=64, num_labels=3)),
     "distilbert_tiny+mlm": ("distilbert", transformers.DistilBertConfig, transformers.DistilBertForMaskedLM, {}),
     "bert_tiny+mlm": ("bert", transformers.BertConfig, transformers.BertForMaskedLM, dict(max_position_embeddings=64, type_vocab_size=2)),
     "bert_tiny+qa": ("bert", transformers.BertConfig, transformers.BertForQuestionAnswering,
@@ -127,7 +130,7 @@ for spec in archs:
         # a Hugging Face model as save_pretrained writes it (config.json names the type and class)
         family, config_class, model_class, sizes = HF_FOLDERS[arch]
         tiny = DISTILBERT_TINY if family == "distilbert" else BERT_TINY
-        config = config_class(**tiny, **sizes)
+        config = config_class(**{**tiny, **sizes})
         model = model_class(config).eval()
         randomize_norms(model, generator)
         with torch.no_grad():

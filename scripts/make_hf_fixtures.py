@@ -15,8 +15,10 @@ Tests/Fixtures/hf/xlm-roberta-tiny-tokcls/  XLMRobertaForTokenClassification (5 
 Tests/Fixtures/hf/distilbert-tiny/  DistilBertModel; distilbert-tiny-seqcls/: DistilBertForSequenceClassification
 Tests/Fixtures/hf/electra-tiny/     ElectraModel: BERT's keys without a pooler; electra-tiny-seqcls/:
                                   ElectraForSequenceClassification with embedding_size 16 < hidden 32 (embeddings_project)
+Tests/Fixtures/hf/albert-tiny/      AlbertModel (embedding 16, hidden 32, one layer run 3 times); albert-tiny-seqcls/:
+                                  AlbertForSequenceClassification with 2 groups of 2 layers run 4 times
 Tests/Fixtures/hf/camembert-tiny/   CamembertModel: RoBERTa's keys under a model type zoo does not convert
-Tests/Fixtures/hf/NAME.expected.safetensors  for the RoBERTa, DistilBERT and ELECTRA folders: a padded batch (input_ids with the padding
+Tests/Fixtures/hf/NAME.expected.safetensors  for the RoBERTa, DistilBERT, ELECTRA and ALBERT folders: a padded batch (input_ids with the padding
                                   token where attention_mask is 0, and once inside a real row, which
                                   RoBERTa's positions skip) and what the real model returns on it
                                   (output.0, output.1: last_hidden_state and pooler_output, start and end logits, or logits)
@@ -46,7 +48,7 @@ import shutil
 import torch
 from huggingface_hub import split_torch_state_dict_into_shards
 from safetensors.torch import save_file
-from transformers import (BertConfig, BertModel, CamembertConfig, CamembertModel, ElectraForSequenceClassification, DistilBertConfig, DistilBertForSequenceClassification, DistilBertModel,
+from transformers import (AlbertConfig, AlbertForSequenceClassification, AlbertModel, BertConfig, BertModel, CamembertConfig, CamembertModel, ElectraForSequenceClassification, DistilBertConfig, DistilBertForSequenceClassification, DistilBertModel,
                           ElectraConfig, ElectraModel, RobertaConfig, RobertaForMaskedLM, RobertaForQuestionAnswering, RobertaForSequenceClassification, RobertaModel,
                           XLMRobertaConfig, XLMRobertaForTokenClassification)
 
@@ -210,3 +212,16 @@ torch.manual_seed(8)
 CamembertModel(CamembertConfig(vocab_size=99, hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=37,
                                max_position_embeddings=66, type_vocab_size=1)).eval().save_pretrained(fresh("camembert-tiny"))
 print("wrote camembert-tiny")
+torch.manual_seed(9)
+albert = AlbertModel(AlbertConfig(vocab_size=99, embedding_size=16, hidden_size=32, num_hidden_layers=3, num_attention_heads=4,
+                                  intermediate_size=37, max_position_embeddings=64)).eval()
+randomize_layer_norms(albert, 9)
+albert.save_pretrained(fresh("albert-tiny"))
+expected(albert, "albert-tiny")
+torch.manual_seed(10)
+albert_seqcls = AlbertForSequenceClassification(AlbertConfig(
+    vocab_size=99, embedding_size=16, hidden_size=32, num_hidden_layers=4, num_hidden_groups=2, inner_group_num=2,
+    num_attention_heads=4, intermediate_size=37, max_position_embeddings=64, num_labels=3)).eval()
+randomize_layer_norms(albert_seqcls, 10)
+albert_seqcls.save_pretrained(fresh("albert-tiny-seqcls"))
+expected(albert_seqcls, "albert-tiny-seqcls")

@@ -192,6 +192,15 @@ def main():
     })
     print(f"electra_base: {len(electra.state_dict())} entries")
 
+    # --- ALBERT: albert-base-v2's sizes (AlbertConfig(hidden_size=768 …); one shared layer) ---
+    with torch.device("meta"):
+        albert = transformers.AlbertModel(transformers.AlbertConfig(embedding_size=128, hidden_size=768, num_attention_heads=12,
+                                                                   intermediate_size=3072))
+    dump(os.path.join(out_dir, "albert_base.json"), {
+        "arch": "albert_base", "source": tf_source, "config": albert.config.to_dict(), "state_dict": entries(albert.state_dict()),
+    })
+    print(f"albert_base: {len(albert.state_dict())} entries")
+
     # --- nn.TransformerEncoder: nn.TransformerEncoderLayer's defaults, six layers, no final norm ---
     with torch.device("meta"):
         enc = torch.nn.TransformerEncoder(torch.nn.TransformerEncoderLayer(512, 8, batch_first=True), 6, enable_nested_tensor=False)

@@ -60,6 +60,10 @@ public struct TransformerConfig: Sendable, Equatable {
     /// The embeddings' width when it differs from the hidden size (ELECTRA's `embedding_size`,
     /// projected by `embeddings_project`); nil: the hidden size.
     public var embeddingSize: Int?
+    /// ALBERT's shared layers: `num_hidden_groups` groups of `inner_group_num` layers, whose
+    /// weights every one of the `layers` passes reuses (1 and 1 elsewhere).
+    public var layerGroups = 1
+    public var innerLayers = 1
     /// A final LayerNorm after the last layer (`nn.TransformerEncoder(norm=…)`), from the weights.
     public var finalNorm = false
     /// A masked-LM decoder's weight is in the checkpoint (`state_dict()` keeps the tied copy;

@@ -21,7 +21,8 @@ import ZooGraph
     @Test(arguments: [("roberta-tiny", "roberta", 2), ("roberta-tiny-seqcls", "roberta", 1), ("xlm-roberta-tiny-tokcls", "roberta", 1),
                       ("distilbert-tiny", "distilbert", 1), ("distilbert-tiny-seqcls", "distilbert", 1),
                       ("roberta-tiny-qa", "roberta", 2), ("roberta-tiny-mlm", "roberta", 1), ("roberta-tiny-mlm-bin", "roberta", 1),
-                      ("electra-tiny", "electra", 1), ("electra-tiny-seqcls", "electra", 1)])
+                      ("electra-tiny", "electra", 1), ("electra-tiny-seqcls", "electra", 1),
+                      ("albert-tiny", "albert", 2), ("albert-tiny-seqcls", "albert", 1)])
     func computesWhatTransformersComputed(_ name: String, _ family: String, _ outputs: Int) throws {
         let folder = "\(Self.hf)/\(name)"
         let checkpoint = try Checkpoint.open(folder)
