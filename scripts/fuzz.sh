@@ -114,6 +114,18 @@ failed=0
 printf '%-14s %12s %9s %8s  %s\n' target executions "exec/s" corpus crashes
 for t in "${targets[@]}"; do
   dir=$work/$t
+  mkdir -p "$dir"
+  # One run a target folder: a second fuzz.sh on a target another is fuzzing (the test command's
+  # short run beside an overnight one) fuzzes a copy of its corpus, so neither clobbers the
+  # other's logs or merges the corpus from under it.
+  exec {lock}>"$dir/.lock"
+  private=""
+  if ! flock -n "$lock"; then
+    private=$(mktemp -d "${TMPDIR:-/tmp}/zoo-fuzz-$t.XXXXXX")
+    cp -r "$dir/corpus" "$private/corpus" 2>/dev/null || true
+    echo "  ($t: another run is fuzzing $dir; this one fuzzes a copy in $private)"
+    dir=$private
+  fi
   mkdir -p "$dir/corpus" "$dir/crashes"
   seed "$t" "$dir/seeds"
   dict=$dir/dictionary
@@ -169,6 +181,9 @@ for t in "${targets[@]}"; do
       failed=1
     fi
   done
+  exec {lock}>&-
+  # a private copy is kept only when it holds a finding
+  if [ -n "$private" ] && [ -z "$inputs" ]; then rm -rf "$private"; fi
 done
 echo "fuzz: done in $(( $(date +%s) - start )) s"
 exit $failed
