@@ -69,6 +69,22 @@ import ZooCore
         #expect(configured.stdout.hasPrefix("converted roberta: "))
     }
 
+    /// inspect lists every architecture whose names and shapes fit, and says which one convert
+    /// takes: the config's model type decides, and bare RoBERTa-layout weights are nobody's.
+    @Test func inspectSaysWhichArchitectureConvertTakes() throws {
+        let folder = try CLI.run(["inspect", "\(Self.hf)/roberta-tiny"])
+        #expect(folder.status == 0, "\(folder.stderr)")
+        #expect(folder.stdout.contains("matches:     bert, roberta\n"), "\(folder.stdout)")
+        #expect(folder.stdout.contains("converts as: roberta (\(Self.hf)/roberta-tiny/config.json says model_type 'roberta')"), "\(folder.stdout)")
+        let bare = try CLI.run(["inspect", "\(Self.hf)/roberta-bare.pth"])
+        #expect(bare.stdout.contains("converts as: none unless an architecture is named: "), "\(bare.stdout)")
+        #expect(bare.stdout.contains("RoBERTa's layout"))
+        let json = try CLI.run(["inspect", "\(Self.hf)/roberta-tiny", "--json"])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        #expect(object["converts_as"] as? String == "roberta")
+        #expect(object["architectures"] as? [String] == ["bert", "roberta"])
+    }
+
     /// A masked LM saved by save_pretrained stores no decoder weight: the word embeddings are it,
     /// as the tie says — unless config.json unties them, when the missing weight is refused.
     @Test func anUntiedDecoderMustBeStored() throws {
