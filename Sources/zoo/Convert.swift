@@ -139,7 +139,7 @@ struct Convert: ParsableCommand {
             if json {
                 print(summaryJSON(result).pretty)
             } else if !quiet {
-                print(summaryText(result))
+                print(summaryText(result, unrecorded: unrecorded(options)))
             }
             if let v = result.verification, !v.passed {
                 writeStandardError("zoo: error: \(out): verification failed: \(v.summary); the file was kept because of --keep-unverified".lineSafe)
@@ -148,7 +148,15 @@ struct Convert: ParsableCommand {
         }
     }
 
-    func summaryText(_ r: ConversionResult) -> String {
+    /// What the conversion assumed that the weights do not record (nn.TransformerEncoderLayer's
+    /// activation and norm placement), so a user sees it beside the result.
+    func unrecorded(_ options: ArchitectureOptions) -> String? {
+        guard let t = options.transformer, let normFirst = t.normFirst else { return nil }
+        let activation = t.activation == .gelu ? "GELU" : "ReLU"
+        return "layers read as \(activation), \(normFirst ? "norm first" : "norm after each residual") (not in the weights; --activation, --norm-first say otherwise)"
+    }
+
+    func summaryText(_ r: ConversionResult, unrecorded: String? = nil) -> String {
         let stored = dtype == "float32" ? "" : ", \(dtype)"
         var lines = ["converted \(r.architecture): \(r.tensorsMapped) tensors, \(grouped(r.parameters)) parameters → \(r.output) (\(humanBytes(r.outputBytes))\(stored)) in \(fixed(r.seconds, 2)) s"]
         var found: [String] = []
@@ -158,6 +166,7 @@ struct Convert: ParsableCommand {
             found.append("the checkpoint also holds " + r.alternatives.map { "'\(shown: $0)'" }.joined(separator: ", ") + " (convert it with --key \(shown: r.alternatives[0]))")
         }
         if let (slot, head, own) = r.head, !own { found.append("head '\(slot)': \(head)") }
+        if let unrecorded { found.append(unrecorded) }
         if !found.isEmpty { lines.append(found.joined(separator: "; ")) }
         if let v = r.verification {
             lines.append("verified: \(v.summary) \(v.passed ? "✓" : "✗")")

@@ -171,3 +171,29 @@ import ZooCore
         #expect(none.stderr.contains("docs/adding-an-architecture.md"))
     }
 }
+
+/// nn.TransformerEncoder from the command line: the options its weights do not record are
+/// required (heads) or stated beside the result (activation, norm placement), and `--key`
+/// takes the encoder out of a user's model.
+@Suite struct TransformerEncoderCLITests {
+    static let encoder = CLI.repo.appendingPathComponent("Tests/Fixtures/encoder").path
+
+    @Test func whatTheWeightsDoNotRecordIsAskedForOrSaid() throws {
+        let dir = NSTemporaryDirectory() + "zoo-encoder-cli-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let noHeads = try CLI.run(["convert", "\(Self.encoder)/post_relu.pth", "-o", "\(dir)/e.keras"])
+        #expect(noHeads.status == 64)
+        #expect(noHeads.stderr.contains("the number of attention heads is not recorded in the weights; pass --heads (nn.MultiheadAttention's num_heads)"), "\(noHeads.stderr)")
+        let defaults = try CLI.run(["convert", "\(Self.encoder)/post_relu.pth", "-o", "\(dir)/e.keras", "--heads", "4"])
+        #expect(defaults.status == 0, "\(defaults.stderr)")
+        #expect(defaults.stdout.contains("layers read as ReLU, norm after each residual (not in the weights"), "\(defaults.stdout)")
+        let inModel = try CLI.run(["convert", "\(Self.encoder)/in_model.pth", "--key", "encoder", "-o", "\(dir)/m.keras",
+                                   "--heads", "4", "--activation", "gelu", "--norm-first"])
+        #expect(inModel.status == 0, "\(inModel.stderr)")
+        #expect(inModel.stdout.contains("weights at 'encoder'; layers read as GELU, norm first"), "\(inModel.stdout)")
+        let wrong = try CLI.run(["convert", "resnet18", "\(Self.encoder)/post_relu.pth", "--norm-first", "-o", "\(dir)/x.keras"])
+        #expect(wrong.status == 64)
+        #expect(wrong.stderr.contains("--activation and --norm-first apply to transformer_encoder"), "\(wrong.stderr)")
+    }
+}
