@@ -104,6 +104,9 @@ struct SizingOptions: ParsableArguments {
             options.transformer = transformer
         }
         if let classes { options.classes = classes }
+        if let imageSize, architecture.imageSizeFromWeights, let trained = options.imageSize, shapes != nil, trained != imageSize {
+            throw ValidationError("\(architecture.name)'s weights fix the image size at \(trained)×\(trained) (a position table row per patch); --image-size \(imageSize) would need other weights")
+        }
         if let imageSize { options.imageSize = imageSize }
         return options
     }

@@ -197,3 +197,22 @@ import ZooCore
         #expect(wrong.stderr.contains("--activation and --norm-first apply to transformer_encoder"), "\(wrong.stderr)")
     }
 }
+
+/// ViT's position table fixes the image size: it is read off the weights, and another size is
+/// refused in a sentence rather than reported as a shape mismatch.
+@Suite struct ViTSizeCLITests {
+    @Test func theWeightsFixTheImageSize() throws {
+        let dir = NSTemporaryDirectory() + "zoo-vit-cli-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let made = try CLI.run(["random", "vit_b_32", "--classes", "3", "--image-size", "96", "-o", "\(dir)/v.pth"])
+        #expect(made.status == 0, "\(made.stderr)")
+        let read = try CLI.run(["map", "vit_b_32", "--checkpoint", "\(dir)/v.pth"])
+        #expect(read.status == 0, "\(read.stderr)")
+        #expect(read.stdout.contains("encoder.pos_embedding [1, 10, 768]"), "\(read.stdout.prefix(600))")
+        let other = try CLI.run(["convert", "vit_b_32", "\(dir)/v.pth", "--image-size", "64", "-o", "\(dir)/v.keras"])
+        #expect(other.status == 64)
+        #expect(other.stderr.contains("vit_b_32's weights fix the image size at 96×96"), "\(other.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: "\(dir)/v.keras"))
+    }
+}
