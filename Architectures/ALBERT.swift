@@ -103,20 +103,15 @@ enum ALBERT {
                 g.declareModules(["full_layer_layer_norm", "attention", "ffn", "ffn_output"].map { "\(layer(group, inner)).\($0)" })
             }
         }
+        let names = BERTStyle.LayerNames(query: "attention.query", key: "attention.key", value: "attention.value", attentionOutput: "attention.dense",
+                                         attentionNorm: ("attention.LayerNorm", "attention_layer_norm"), intermediate: ("ffn", "ffn"),
+                                         output: ("ffn_output", "ffn_output"), outputAdd: "ffn_add",
+                                         outputNorm: ("full_layer_layer_norm", "full_layer_layer_norm"))
         for pass in 0..<c.layers {
             let group = pass / (c.layers / c.layerGroups)
             for inner in 0..<c.innerLayers {
-                let torch = layer(group, inner)
-                let keras = "layer_\(pass)" + (c.innerLayers > 1 ? "_\(inner)" : "")
-                let projections = AttentionOp.Projections(query: "\(torch).attention.query", key: "\(torch).attention.key",
-                                                            value: "\(torch).attention.value", output: "\(torch).attention.dense")
-                let attended = g.attention(x, mask: mask, torch: "\(torch).attention", keras: "\(keras)_attention", heads: heads, projections: projections)
-                x = g.add(attended, x, keras: "\(keras)_attention_add")
-                x = g.layerNorm(x, torch: "\(torch).attention.LayerNorm", keras: "\(keras)_attention_layer_norm", eps: c.layerNormEps)
-                let hidden = g.linear(x, torch: "\(torch).ffn", keras: "\(keras)_ffn", out: c.intermediateSize, activation: c.activation)
-                let projected = g.linear(hidden, torch: "\(torch).ffn_output", keras: "\(keras)_ffn_output", out: c.hiddenSize)
-                x = g.add(projected, x, keras: "\(keras)_ffn_add")
-                x = g.layerNorm(x, torch: "\(torch).full_layer_layer_norm", keras: "\(keras)_full_layer_layer_norm", eps: c.layerNormEps)
+                x = BERTStyle.layer(g, x, mask: mask, heads: heads, c, names, torch: layer(group, inner),
+                                    keras: "layer_\(pass)" + (c.innerLayers > 1 ? "_\(inner)" : ""))
             }
         }
         var outputs = [x]

@@ -93,18 +93,11 @@ enum DistilBERT {
         let position = g.embedding(positions, torch: "embeddings.position_embeddings", keras: "position_embeddings", count: c.maxPositions, dimension: c.hiddenSize)
         var x = g.add(word, position, keras: "embeddings_add_position")
         x = g.layerNorm(x, torch: "embeddings.LayerNorm", keras: "embeddings_layer_norm", eps: c.layerNormEps)
+        let names = BERTStyle.LayerNames(query: "attention.q_lin", key: "attention.k_lin", value: "attention.v_lin", attentionOutput: "attention.out_lin",
+                                         attentionNorm: ("sa_layer_norm", "sa_layer_norm"), intermediate: ("ffn.lin1", "ffn_lin1"),
+                                         output: ("ffn.lin2", "ffn_lin2"), outputAdd: "output_add", outputNorm: ("output_layer_norm", "output_layer_norm"))
         for i in 0..<c.layers {
-            let torch = "transformer.layer.\(i)"
-            let keras = "transformer_layer_\(i)"
-            let projections = AttentionOp.Projections(query: "\(torch).attention.q_lin", key: "\(torch).attention.k_lin",
-                                                        value: "\(torch).attention.v_lin", output: "\(torch).attention.out_lin")
-            let attended = g.attention(x, mask: mask, torch: "\(torch).attention", keras: "\(keras)_attention", heads: heads, projections: projections)
-            x = g.add(attended, x, keras: "\(keras)_attention_add")
-            x = g.layerNorm(x, torch: "\(torch).sa_layer_norm", keras: "\(keras)_sa_layer_norm", eps: c.layerNormEps)
-            let hidden = g.linear(x, torch: "\(torch).ffn.lin1", keras: "\(keras)_ffn_lin1", out: c.intermediateSize, activation: c.activation)
-            let projected = g.linear(hidden, torch: "\(torch).ffn.lin2", keras: "\(keras)_ffn_lin2", out: c.hiddenSize)
-            x = g.add(projected, x, keras: "\(keras)_output_add")
-            x = g.layerNorm(x, torch: "\(torch).output_layer_norm", keras: "\(keras)_output_layer_norm", eps: c.layerNormEps)
+            x = BERTStyle.layer(g, x, mask: mask, heads: heads, c, names, torch: "transformer.layer.\(i)", keras: "transformer_layer_\(i)")
         }
         var outputs = [x]
         switch c.task {

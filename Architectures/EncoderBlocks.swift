@@ -18,19 +18,42 @@ enum BERTStyle {
         }
         let heads = c.heads > 0 ? c.heads : 1 // unknown heads change no shape; conversion insists on knowing them
         for i in 0..<c.layers {
-            let torch = "encoder.layer.\(i)"
-            let keras = "encoder_layer_\(i)"
-            let projections = AttentionOp.Projections(query: "\(torch).attention.self.query", key: "\(torch).attention.self.key",
-                                                        value: "\(torch).attention.self.value", output: "\(torch).attention.output.dense")
-            let attended = g.attention(x, mask: mask, torch: "\(torch).attention", keras: "\(keras)_attention", heads: heads, projections: projections)
-            x = g.add(attended, x, keras: "\(keras)_attention_add")
-            x = g.layerNorm(x, torch: "\(torch).attention.output.LayerNorm", keras: "\(keras)_attention_layer_norm", eps: c.layerNormEps)
-            let hidden = g.linear(x, torch: "\(torch).intermediate.dense", keras: "\(keras)_intermediate", out: c.intermediateSize, activation: c.activation)
-            let projected = g.linear(hidden, torch: "\(torch).output.dense", keras: "\(keras)_output", out: c.hiddenSize)
-            x = g.add(projected, x, keras: "\(keras)_output_add")
-            x = g.layerNorm(x, torch: "\(torch).output.LayerNorm", keras: "\(keras)_output_layer_norm", eps: c.layerNormEps)
+            x = layer(g, x, mask: mask, heads: heads, c, .bert, torch: "encoder.layer.\(i)", keras: "encoder_layer_\(i)")
         }
         return x
+    }
+
+    /// How a family names the modules of its post-LayerNorm layer (relative to the layer's path)
+    /// and their Keras layers (suffixes of the layer's Keras name).
+    struct LayerNames {
+        var query, key, value, attentionOutput: String
+        var attentionNorm: (torch: String, keras: String)
+        var intermediate: (torch: String, keras: String)
+        var output: (torch: String, keras: String)
+        var outputAdd: String
+        var outputNorm: (torch: String, keras: String)
+
+        static let bert = LayerNames(query: "attention.self.query", key: "attention.self.key", value: "attention.self.value",
+                                     attentionOutput: "attention.output.dense",
+                                     attentionNorm: ("attention.output.LayerNorm", "attention_layer_norm"),
+                                     intermediate: ("intermediate.dense", "intermediate"), output: ("output.dense", "output"),
+                                     outputAdd: "output_add", outputNorm: ("output.LayerNorm", "output_layer_norm"))
+    }
+
+    /// One BERT layer: self-attention (`<torch>.attention`) → residual → LayerNorm → Linear with
+    /// the activation → Linear → residual → LayerNorm, under the family's names.
+    static func layer(_ g: GraphBuilder, _ input: Value, mask: Value, heads: Int, _ c: TransformerConfig, _ n: LayerNames,
+                      torch: String, keras: String) -> Value {
+        let projections = AttentionOp.Projections(query: "\(torch).\(n.query)", key: "\(torch).\(n.key)",
+                                                    value: "\(torch).\(n.value)", output: "\(torch).\(n.attentionOutput)")
+        let attended = g.attention(input, mask: mask, torch: "\(torch).attention", keras: "\(keras)_attention", heads: heads, projections: projections)
+        var x = g.add(attended, input, keras: "\(keras)_attention_add")
+        x = g.layerNorm(x, torch: "\(torch).\(n.attentionNorm.torch)", keras: "\(keras)_\(n.attentionNorm.keras)", eps: c.layerNormEps)
+        let hidden = g.linear(x, torch: "\(torch).\(n.intermediate.torch)", keras: "\(keras)_\(n.intermediate.keras)", out: c.intermediateSize,
+                              activation: c.activation)
+        let projected = g.linear(hidden, torch: "\(torch).\(n.output.torch)", keras: "\(keras)_\(n.output.keras)", out: c.hiddenSize)
+        x = g.add(projected, x, keras: "\(keras)_\(n.outputAdd)")
+        return g.layerNorm(x, torch: "\(torch).\(n.outputNorm.torch)", keras: "\(keras)_\(n.outputNorm.keras)", eps: c.layerNormEps)
     }
 
     /// The model's inputs and `BertEmbeddings` (word + token type + position, LayerNorm), at
