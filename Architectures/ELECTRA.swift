@@ -72,9 +72,7 @@ enum ELECTRA {
         switch c.task {
         case .encoder: break
         case .sequenceClassification(let labels):
-            let first = g.firstToken(x, keras: "classifier_first_token", maxLength: c.maxPositions)
-            let hidden = g.linear(first, torch: "classifier.dense", keras: "classifier_dense", out: c.hiddenSize, activation: .gelu)
-            outputs = [g.linear(hidden, torch: "classifier.out_proj", keras: "classifier_out_proj", out: labels)]
+            outputs = [BERTStyle.firstTokenClassifier(g, x, c, activation: .gelu, labels: labels)]
         case .tokenClassification(let labels):
             outputs = [g.linear(x, torch: "classifier", keras: "classifier", out: labels)]
         case .questionAnswering:

@@ -77,6 +77,14 @@ enum BERTStyle {
         return (x, mask)
     }
 
+    /// The classification head of RoBERTa and ELECTRA (`…ClassificationHead`): the first token →
+    /// `classifier.dense` → `activation` (tanh; ELECTRA's GELU) → `classifier.out_proj`.
+    static func firstTokenClassifier(_ g: GraphBuilder, _ x: Value, _ c: TransformerConfig, activation: ActivationKind, labels: Int) -> Value {
+        let first = g.firstToken(x, keras: "classifier_first_token", maxLength: c.maxPositions)
+        let hidden = g.linear(first, torch: "classifier.dense", keras: "classifier_dense", out: c.hiddenSize, activation: activation)
+        return g.linear(hidden, torch: "classifier.out_proj", keras: "classifier_out_proj", out: labels)
+    }
+
     /// The question-answering head every family spells alike: `qa_outputs` on every token, its
     /// two columns the start and the end logits.
     static func questionAnswering(_ g: GraphBuilder, _ x: Value) -> [Value] {

@@ -114,9 +114,7 @@ enum RoBERTa {
             guard !c.pooler else {
                 throw ZooError(.mismatch, "RobertaForSequenceClassification is built without a pooler; expected no 'pooler.dense.weight', found one")
             }
-            let first = g.firstToken(x, keras: "classifier_first_token", maxLength: c.maxPositions)
-            let hidden = g.linear(first, torch: "classifier.dense", keras: "classifier_dense", out: c.hiddenSize, activation: .tanh)
-            outputs = [g.linear(hidden, torch: "classifier.out_proj", keras: "classifier_out_proj", out: labels)]
+            outputs = [BERTStyle.firstTokenClassifier(g, x, c, activation: .tanh, labels: labels)]
         case .tokenClassification(let labels):
             guard !c.pooler else {
                 throw ZooError(.mismatch, "RobertaForTokenClassification is built without a pooler; expected no 'pooler.dense.weight', found one")
