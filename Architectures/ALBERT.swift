@@ -130,6 +130,8 @@ enum ALBERT {
             outputs = BERTStyle.questionAnswering(g, x)
         case .maskedLM:
             throw ZooError(.mismatch, "AlbertForMaskedLM's head is not one zoo converts yet")
+        case .causalLM:
+            throw BERTStyle.encoderOnly("ALBERT")
         }
         return try g.build(outputs: outputs)
     }

@@ -100,6 +100,8 @@ public enum BERT {
             outputs = [BERTStyle.maskedLM(g, x, c, dense: "cls.predictions.transform.dense", activation: c.activation,
                                           norm: "cls.predictions.transform.LayerNorm", eps: c.layerNormEps,
                                           decoder: "cls.predictions.decoder.weight", bias: "cls.predictions.bias")]
+        case .causalLM:
+            throw BERTStyle.encoderOnly("BERT")
         }
         return try g.build(outputs: outputs)
     }

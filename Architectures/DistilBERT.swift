@@ -113,6 +113,8 @@ enum DistilBERT {
         case .maskedLM:
             outputs = [BERTStyle.maskedLM(g, x, c, dense: "vocab_transform", activation: c.activation, norm: "vocab_layer_norm", eps: c.layerNormEps,
                                           decoder: "vocab_projector.weight", bias: "vocab_projector.bias")]
+        case .causalLM:
+            throw BERTStyle.encoderOnly("DistilBERT")
         }
         return try g.build(outputs: outputs)
     }

@@ -79,6 +79,8 @@ enum ELECTRA {
             outputs = BERTStyle.questionAnswering(g, x)
         case .maskedLM:
             throw ZooError(.mismatch, "ELECTRA's generator (ElectraForMaskedLM) is not one zoo converts; its discriminator and task heads are")
+        case .causalLM:
+            throw BERTStyle.encoderOnly("ELECTRA")
         }
         return try g.build(outputs: outputs)
     }

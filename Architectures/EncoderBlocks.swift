@@ -146,6 +146,11 @@ enum BERTStyle {
     /// it is that one (their label count), else the config's (its `num_labels`), which matching
     /// then holds the weights to. `classPrefixes` are the family's class-name stems ("Bert";
     /// "Roberta", "XLMRoberta"); a class zoo has no head for is refused by name.
+    /// An encoder family asked for a decoder's head.
+    static func encoderOnly(_ family: String) -> ZooError {
+        ZooError(.mismatch, "\(family) is an encoder: it has no causal language-model head (zoo converts its masked-LM and task heads)")
+    }
+
     static func task(fromHuggingFace json: JSONValue, fromWeights: EncoderTask, classPrefixes: [String], family: String) throws -> EncoderTask {
         guard let named = json["architectures"]?.array?.first?.string else { return fromWeights }
         let labels: Int

@@ -130,6 +130,8 @@ enum RoBERTa {
             guard !c.pooler else { throw ZooError(.mismatch, "RobertaForMaskedLM is built without a pooler; expected no 'pooler.dense.weight', found one") }
             outputs = [BERTStyle.maskedLM(g, x, c, dense: "lm_head.dense", activation: .gelu, norm: "lm_head.layer_norm", eps: c.layerNormEps,
                                           decoder: "lm_head.decoder.weight", bias: "lm_head.bias")]
+        case .causalLM:
+            throw BERTStyle.encoderOnly("RoBERTa")
         }
         return try g.build(outputs: outputs)
     }

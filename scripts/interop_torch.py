@@ -43,7 +43,12 @@ ENCODERS = {
 # besides the tiny encoder's (vocab 99, hidden 32, 2 layers, 4 heads, intermediate 37).
 BERT_TINY = dict(vocab_size=99, hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=37)
 DISTILBERT_TINY = dict(vocab_size=99, dim=32, n_layers=2, n_heads=4, hidden_dim=37, max_position_embeddings=64)
+GPT2_TINY = dict(vocab_size=99, n_embd=32, n_layer=2, n_head=4, n_inner=37, n_positions=64, bos_token_id=98, eos_token_id=98)
+TINY = {"distilbert": DISTILBERT_TINY, "gpt2": GPT2_TINY}
 HF_FOLDERS = {
+    # a causal decoder: GPT2Model, and GPT2LMHeadModel with its lm_head tied to wte (not stored)
+    "gpt2_tiny": ("gpt2", transformers.GPT2Config, transformers.GPT2Model, {}),
+    "gpt2_tiny+lm": ("gpt2", transformers.GPT2Config, transformers.GPT2LMHeadModel, {}),
     "distilbert_tiny": ("distilbert", transformers.DistilBertConfig, transformers.DistilBertModel, {}),
     "distilbert_tiny+seqcls": ("distilbert", transformers.DistilBertConfig, transformers.DistilBertForSequenceClassification,
                                dict(num_labels=3)),
@@ -129,7 +134,7 @@ for spec in archs:
     elif arch in HF_FOLDERS:
         # a Hugging Face model as save_pretrained writes it (config.json names the type and class)
         family, config_class, model_class, sizes = HF_FOLDERS[arch]
-        tiny = DISTILBERT_TINY if family == "distilbert" else BERT_TINY
+        tiny = TINY.get(family, BERT_TINY)
         config = config_class(**{**tiny, **sizes})
         model = model_class(config).eval()
         randomize_norms(model, generator)

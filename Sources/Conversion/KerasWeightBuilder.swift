@@ -48,7 +48,7 @@ public enum KerasWeightBuilder {
                         throw ZooError(.mismatch, "\(checkpoint.path): expected a floating-point tensor for '\(shown: source)', found \(tensor.dtype.rawValue)")
                     }
                     floats = try tensor.floats()
-                    if case .slice = spec.transform { cache[source] = floats }
+                    switch spec.transform { case .slice, .columns: cache[source] = floats; default: break }
                 }
                 let transformed = spec.transform.apply(floats, shape: spec.torchShape)
                 guard let shape = spec.kerasShape, shape == weight.shape, transformed.count == shape.reduce(1, *) else {
@@ -142,7 +142,7 @@ public enum KerasWeightBuilder {
                 guard entry.dtype.isFloatingPoint else {
                     throw ZooError(.mismatch, "\(checkpoint.path): expected a floating-point tensor for '\(shown: source)', found \(entry.dtype.rawValue)")
                 }
-                guard spec.kerasShape == slot.shape, plan.count == slot.count, plan.sourceOffset + plan.count <= entry.count else {
+                guard spec.kerasShape == slot.shape, plan.count == slot.count, plan.sourceEnd <= entry.count else {
                     throw ZooError(.internal, "\(slot.layer)/\(slot.name) expected shape \(slot.shape), transform gives \(spec.kerasShape ?? [])")
                 }
                 // Tensors converted from another dtype are materialised once, so they go in one slab.

@@ -256,6 +256,7 @@ extension KerasConfig {
                 throw ZooError(.mismatch, "the layer '\(shown: name)' in \(file) is a nested model (\(shown: cls)); zoo runs flat models only")
             }
             var inbound: [String] = []
+            var callOptions: [(String, JSONValue)] = []
             if className == "Sequential" {
                 if cls != "InputLayer", let previous = layers.last { inbound = [previous.name] }
             } else {
@@ -267,6 +268,7 @@ extension KerasConfig {
                     for arg in node["args"]?.array ?? [] {
                         if let list = arg.array { inbound += try list.map { try tensorName($0, of: name) } } else { inbound.append(try tensorName(arg, of: name)) }
                     }
+                    callOptions = (node["kwargs"]?.object ?? []).filter { $0.1["class_name"]?.string != "__keras_tensor__" }
                     for (key, value) in node["kwargs"]?.object ?? [] where value["class_name"]?.string == "__keras_tensor__" {
                         guard cls == "MultiHeadAttention", key == "attention_mask" else {
                             throw ZooError(.mismatch, "the layer '\(shown: name)' (\(shown: cls)) in \(file) takes the tensor keyword '\(shown: key)', which zoo cannot run")
@@ -279,6 +281,7 @@ extension KerasConfig {
             let own = fields.filter { !["name", "trainable", "dtype"].contains($0.0) }
             var layer = KerasLayer(name: name, className: cls, config: own, inbound: inbound,
                                    weights: (weights[name] ?? []).enumerated().map { (String($0.offset), $0.element) }, outputShape: [])
+            layer.callOptions = callOptions
             if cls == "InputLayer" {
                 layer.dtype = fields.first { $0.0 == "dtype" }?.1.string ?? "float32"
                 if let shape = (fields.first { $0.0 == "batch_shape" || $0.0 == "batch_input_shape" })?.1.array {

@@ -124,6 +124,7 @@ struct SavedModel {
             default:
                 break
             }
+            saved.kwargs += layer.callOptions.map { ($0.0, .constant($0.1)) }
             out.append(saved)
         }
 

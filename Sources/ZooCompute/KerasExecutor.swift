@@ -159,7 +159,7 @@ public struct KerasExecutor: Sendable {
         case identity
         case embedding(inputDim: Int, outputDim: Int)
         case layerNorm(eps: Double, center: Bool, scale: Bool)
-        case attention(heads: Int, keyDim: Int, valueDim: Int, useBias: Bool)
+        case attention(heads: Int, keyDim: Int, valueDim: Int, useBias: Bool, causal: Bool)
         case maxPool1D(size: Int, stride: Int, padding: Padding)
         /// Per-sample target shape; one entry may be −1.
         case reshape([Int])
@@ -294,7 +294,12 @@ public struct KerasExecutor: Sendable {
                 }
                 let keyDim = try c.int("key_dim")
                 let valueDim = layer.configValue("value_dim").flatMap(\.int) ?? keyDim
-                self = .attention(heads: try c.int("num_heads"), keyDim: keyDim, valueDim: valueDim, useBias: try c.bool("use_bias", default: true))
+                let causal = layer.callOption("use_causal_mask")
+                guard causal == nil || causal == .null || causal?.bool != nil else {
+                    throw ZooError(.format, "expected the call's use_causal_mask to be true or false, found \(causal!.serialized.prefix(40))")
+                }
+                self = .attention(heads: try c.int("num_heads"), keyDim: keyDim, valueDim: valueDim, useBias: try c.bool("use_bias", default: true),
+                                  causal: causal?.bool ?? false)
             case "MaxPooling1D":
                 try c.channelsLast()
                 let size = try c.single("pool_size")
@@ -584,7 +589,7 @@ public struct KerasExecutor: Sendable {
             Elementwise.layerNorm(&x.data, width: width, gamma: gamma, beta: beta, eps: eps)
             return x
 
-        case .attention(let heads, let keyDim, let valueDim, let useBias):
+        case .attention(let heads, let keyDim, let valueDim, let useBias, let causal):
             let query = source(0), value = step.inbound.count > 1 ? source(1) : source(0)
             guard query.shape.count == 3, value.shape.count == 3, query.shape[0] == value.shape[0] else {
                 throw ZooError(.mismatch, "expected query and value [N, T, D], found \(shapeText(query.shape)) and \(shapeText(value.shape))")
@@ -605,14 +610,15 @@ public struct KerasExecutor: Sendable {
                     keep = mask.data.map { $0 > 0.5 }
                 } else if mask.shape == [n, t, s] {
                     // a full mask: attend per (query, key); run row by row through a [N·T] key mask
-                    return try fullMaskAttention(query: query, value: value, mask: mask, heads: heads, keyDim: keyDim, valueDim: valueDim, useBias: useBias, wt: wt)
+                    return try fullMaskAttention(query: query, value: value, mask: mask, heads: heads, keyDim: keyDim, valueDim: valueDim, useBias: useBias,
+                                                 causal: causal, wt: wt)
                 } else {
                     throw ZooError(.mismatch, "expected an attention mask [\(n), \(s)], [\(n), 1, \(s)] or [\(n), \(t), \(s)], found \(shapeText(mask.shape))")
                 }
             }
             let (q, k, v) = projections(query: query, value: value, heads: heads, keyDim: keyDim, valueDim: valueDim, useBias: useBias, wt: wt)
             let context = Attention.scaledDotProduct(q: q, k: k, v: v, batch: n, steps: t, heads: heads, keyDim: keyDim, valueDim: valueDim,
-                                                     keep: keep, maskedScore: -0.7 * Float.greatestFiniteMagnitude)
+                                                     keep: keep, maskedScore: -0.7 * Float.greatestFiniteMagnitude, causal: causal)
             return FloatTensor(shape: [n, t, d], data: Dense.dense(context, rows: n * t, kernel: ok, bias: useBias ? wt[3 * stride + 1] : nil,
                                                                   inFeatures: heads * valueDim, outFeatures: d))
 
@@ -801,7 +807,7 @@ public struct KerasExecutor: Sendable {
     /// Attention under a [N, T, S] mask: each query row is its own batch of one step whose keys
     /// are masked by that row.
     private func fullMaskAttention(query: FloatTensor, value: FloatTensor, mask: FloatTensor, heads: Int, keyDim: Int, valueDim: Int,
-                                   useBias: Bool, wt: [[Float]]) throws -> FloatTensor {
+                                   useBias: Bool, causal: Bool, wt: [[Float]]) throws -> FloatTensor {
         let (n, t, d) = (query.shape[0], query.shape[1], query.shape[2])
         let (q, k, v) = projections(query: query, value: value, heads: heads, keyDim: keyDim, valueDim: valueDim, useBias: useBias, wt: wt)
         var context = [Float](repeating: 0, count: n * t * heads * valueDim)
@@ -813,7 +819,7 @@ public struct KerasExecutor: Sendable {
                     for u in 0..<t {
                         var dot: Float = 0
                         for j in 0..<keyDim { dot += q[(i * t + r) * heads * keyDim + h * keyDim + j] * k[(i * t + u) * heads * keyDim + h * keyDim + j] }
-                        scores[u] = mask.data[(i * t + r) * t + u] > 0.5 ? dot * scale : -0.7 * Float.greatestFiniteMagnitude
+                        scores[u] = mask.data[(i * t + r) * t + u] > 0.5 && (!causal || u <= r) ? dot * scale : -0.7 * Float.greatestFiniteMagnitude
                     }
                     scores.withUnsafeMutableBufferPointer { Elementwise.softmax($0.baseAddress!, count: t) }
                     for j in 0..<valueDim {

@@ -105,6 +105,10 @@ public enum EncoderTask: Sendable, Equatable {
     /// `…ForMaskedLM`: every token → the family's prediction transform → the decoder, whose weight
     /// is the word embeddings' (tied) unless the checkpoint stores its own; logits over the vocabulary.
     case maskedLM
+    /// A decoder's language-model head (`GPT2LMHeadModel`, `…ForCausalLM`): every token → the
+    /// output embedding, tied to the word embeddings unless the checkpoint stores its own; logits
+    /// over the vocabulary.
+    case causalLM
 
     /// The Hugging Face class of `family` ("Bert") this task is.
     public func className(_ family: String) -> String {
@@ -114,6 +118,7 @@ public enum EncoderTask: Sendable, Equatable {
         case .tokenClassification: return "\(family)ForTokenClassification"
         case .questionAnswering: return "\(family)ForQuestionAnswering"
         case .maskedLM: return "\(family)ForMaskedLM"
+        case .causalLM: return "\(family)ForCausalLM"
         }
     }
 }

@@ -170,6 +170,9 @@ public struct KerasLayer: Sendable {
     public var weights: [(name: String, shape: [Int])]
     public var outputShape: [Int]
     public var dtype: String = "float32"
+    /// Constant keyword arguments of the layer's call (`use_causal_mask: true` of a
+    /// MultiHeadAttention), as the functional config records them in the inbound node.
+    public var callOptions: [(String, JSONValue)] = []
 
     public init(name: String, className: String, config: [(String, JSONValue)], inbound: [String],
                 weights: [(name: String, shape: [Int])] = [], outputShape: [Int], dtype: String = "float32") {
@@ -183,6 +186,7 @@ public struct KerasLayer: Sendable {
     }
 
     public func configValue(_ key: String) -> JSONValue? { config.first { $0.0 == key }?.1 }
+    public func callOption(_ key: String) -> JSONValue? { callOptions.first { $0.0 == key }?.1 }
 }
 
 public struct KerasModel: Sendable {

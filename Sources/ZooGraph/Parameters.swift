@@ -22,6 +22,14 @@ public enum Transform: Equatable, Sendable {
     case headsOutputKernel(heads: Int)
     /// One of the q/k/v blocks of a fused `in_proj` (3d, …) tensor, then `then`.
     indirect case slice(part: Int, of: Int, then: Transform)
+    /// A query/key/value kernel stored (in, out), as GPT-2's `Conv1D` stores it → MultiHeadAttention
+    /// kernel (in, heads, out/heads): the same element order.
+    case inOutHeadsKernel(heads: Int)
+    /// The attention output kernel stored (in, out) → (heads, in/heads, out): the same order.
+    case inOutHeadsOutputKernel(heads: Int)
+    /// One of the q/k/v blocks of columns of a (rows, 3d) tensor packed along its output (GPT-2's
+    /// `c_attn`), then `then`, which keeps the element order (`identity`, `inOutHeadsKernel`).
+    indirect case columns(part: Int, of: Int, then: Transform)
     /// No Keras counterpart (`num_batches_tracked`).
     case drop
 
@@ -36,6 +44,9 @@ public enum Transform: Equatable, Sendable {
         case .headsBias(let h): return "split_heads(\(h))"
         case .headsOutputKernel(let h): return "transpose+merge_heads(\(h))"
         case .slice(let part, let of, let then): return "slice(\(["q", "k", "v"][min(part, 2)]) of \(of))+" + then.name
+        case .inOutHeadsKernel(let h): return "split_heads(\(h))"
+        case .inOutHeadsOutputKernel(let h): return "merge_heads(\(h))"
+        case .columns(let part, let of, let then): return "columns(\(["q", "k", "v"][min(part, 2)]) of \(of))" + (then == .identity ? "" : "+" + then.name)
         case .drop: return "drop"
         }
     }
@@ -51,6 +62,9 @@ public enum Transform: Equatable, Sendable {
         case .headsBias(let h): return [h, s[0] / h]
         case .headsOutputKernel(let h): return [h, s[1] / h, s[0]]
         case .slice(_, let of, let then): return then.kerasShape([s[0] / of] + s.dropFirst())
+        case .inOutHeadsKernel(let h): return [s[0], h, s[1] / h]
+        case .inOutHeadsOutputKernel(let h): return [h, s[0] / h, s[1]]
+        case .columns(_, let of, let then): return then.kerasShape([s[0], s[1] / of])
         case .drop: return nil
         }
     }
@@ -63,7 +77,7 @@ public enum Transform: Equatable, Sendable {
     public func plan(shape s: [Int]) -> TransformPlan? {
         let count = s.reduce(1, *)
         switch self {
-        case .identity, .headsBias: return TransformPlan(sourceOffset: 0, outer: 1, channels: count, inner: 1)
+        case .identity, .headsBias, .inOutHeadsKernel, .inOutHeadsOutputKernel: return TransformPlan(sourceOffset: 0, outer: 1, channels: count, inner: 1)
         case .convKernel, .depthwiseKernel: return TransformPlan(sourceOffset: 0, outer: s[0], channels: s[1], inner: s[2] * s[3])
         case .denseKernel, .headsKernel, .headsOutputKernel: return TransformPlan(sourceOffset: 0, outer: s[0], channels: s[1], inner: 1)
         case .denseKernelAfterFlatten(let c, let h, let w): return TransformPlan(sourceOffset: 0, outer: s[0], channels: c, inner: h * w)
@@ -72,6 +86,10 @@ public enum Transform: Equatable, Sendable {
             guard var plan = then.plan(shape: [rows] + s.dropFirst()) else { return nil }
             plan.sourceOffset += part * rows * s.dropFirst().reduce(1, *)
             return plan
+        case .columns(let part, let of, let then):
+            let width = s[1] / of
+            guard s.count == 2, let inner = then.plan(shape: [s[0], width]), inner.outer == 1, inner.inner == 1 else { return nil }
+            return TransformPlan(sourceOffset: part * width, outer: 1, channels: s[0] * width, inner: 1, rowLength: width, rowStride: s[1])
         case .drop: return nil
         }
     }
@@ -95,13 +113,39 @@ public struct TransformPlan: Equatable, Sendable {
     public var outer: Int
     public var channels: Int
     public var inner: Int
+    /// A block of columns (outer and inner 1): the source holds `channels / rowLength` rows of
+    /// `rowLength` elements, `rowStride` apart; 0 for a contiguous window.
+    public var rowLength = 0
+    public var rowStride = 0
+
+    public init(sourceOffset: Int, outer: Int, channels: Int, inner: Int, rowLength: Int = 0, rowStride: Int = 0) {
+        (self.sourceOffset, self.outer, self.channels, self.inner) = (sourceOffset, outer, channels, inner)
+        (self.rowLength, self.rowStride) = (rowLength, rowStride)
+    }
 
     public var count: Int { outer * channels * inner }
+
+    /// One past the last source element the plan reads.
+    public var sourceEnd: Int {
+        guard rowLength > 0, count > 0 else { return sourceOffset + count }
+        return sourceOffset + (count / rowLength - 1) * rowStride + rowLength
+    }
 
     /// Fills the target elements of `channels` from the whole source (`source` points at the
     /// tensor's first element, before `sourceOffset`): `inner` runs of `channels.count · outer`
     /// values each, run k belonging at target element `runStart(k, channels)`.
     public func fill(from source: UnsafePointer<Float>, channels range: Range<Int>, into target: UnsafeMutablePointer<Float>) {
+        if rowLength > 0 {
+            // a block of columns: row by row, in order
+            var c = range.lowerBound, t = target
+            while c < range.upperBound {
+                let (row, column) = c.quotientAndRemainder(dividingBy: rowLength)
+                let n = min(rowLength - column, range.upperBound - c)
+                t.update(from: source + sourceOffset + row * rowStride + column, count: n)
+                (c, t) = (c + n, t + n)
+            }
+            return
+        }
         permuteSlab(source + sourceOffset, outer: outer, channels: channels, inner: inner, channelRange: range, into: target)
     }
 

@@ -10,9 +10,11 @@ public enum Attention {
     ///   - v: [batch·steps, heads·valueDim].
     ///   - keep: [batch·steps] key padding mask, true where a key may be attended to.
     ///   - maskedScore: the score a masked key gets.
+    ///   - causal: query t attends to keys 0…t only (GPT-2's causal mask; Keras's
+    ///     `use_causal_mask`), on top of `keep`.
     /// - Returns: the per-head contexts [batch·steps, heads·valueDim].
     public static func scaledDotProduct(q: [Float], k: [Float], v: [Float], batch: Int, steps: Int, heads: Int,
-                                 keyDim: Int, valueDim: Int, keep: [Bool]?, maskedScore: Float) -> [Float] {
+                                 keyDim: Int, valueDim: Int, keep: [Bool]?, maskedScore: Float, causal: Bool = false) -> [Float] {
         var context = [Float](repeating: 0, count: batch * steps * heads * valueDim)
         let scale = 1 / Float(keyDim).squareRoot()
         let qkStride = heads * keyDim, vStride = heads * valueDim
@@ -35,6 +37,7 @@ public enum Attention {
                                     if let keep {
                                         for u in 0..<steps where !keep[n * steps + u] { row[u] = maskedScore }
                                     }
+                                    if causal { for u in (t + 1)..<max(t + 1, steps) { row[u] = maskedScore } }
                                     Elementwise.softmax(row, count: steps)
                                 }
                                 BLAS.sgemm(m: steps, n: valueDim, k: steps, a: s, lda: steps,

@@ -313,6 +313,7 @@ enum Reference {
             (.denseKernel, [129, 260]), (.denseKernel, [16, 8]), (.denseKernelAfterFlatten(channels: 24, height: 3, width: 5), [40, 360]),
             (.convKernel, [9, 2, 20, 21]), (.identity, [77]),
             (.slice(part: 1, of: 3, then: .headsKernel(heads: 4)), [96, 32]), (.slice(part: 2, of: 3, then: .headsBias(heads: 4)), [96]),
+            (.columns(part: 1, of: 3, then: .inOutHeadsKernel(heads: 4)), [35, 96]), (.columns(part: 2, of: 3, then: .identity), [9, 30]),
         ]
         for (transform, shape) in cases {
             let x = (0..<shape.reduce(1, *)).map { _ in rng.normal() }
@@ -325,6 +326,14 @@ enum Reference {
                 let n = x.count / of
                 expected = Array(x[(part * n)..<((part + 1) * n)])
                 if shape.count == 2 { expected = permute(expected, shape: [shape[0] / of, shape[1]], order: [1, 0]) }
+            case .columns(let part, let of, _):
+                let (rows, width) = (shape[0], shape[1])
+                let n = width / of
+                expected = []
+                for r in 0..<rows {
+                    let start = r * width + part * n
+                    expected += x[start..<(start + n)]
+                }
             case .denseKernelAfterFlatten: expected = permute(x, shape: [40, 24, 15], order: [2, 1, 0])
             case .denseKernel: expected = permute(x, shape: shape, order: [1, 0])
             default: expected = permute(x, shape: [shape[0], shape[1], shape[2] * shape[3]], order: [2, 1, 0])

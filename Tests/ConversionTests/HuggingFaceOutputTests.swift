@@ -22,7 +22,8 @@ import ZooGraph
                       ("distilbert-tiny", "distilbert", 1), ("distilbert-tiny-seqcls", "distilbert", 1),
                       ("roberta-tiny-qa", "roberta", 2), ("roberta-tiny-mlm", "roberta", 1), ("roberta-tiny-mlm-bin", "roberta", 1),
                       ("electra-tiny", "electra", 1), ("electra-tiny-seqcls", "electra", 1),
-                      ("albert-tiny", "albert", 2), ("albert-tiny-seqcls", "albert", 1)])
+                      ("albert-tiny", "albert", 2), ("albert-tiny-seqcls", "albert", 1),
+                      ("gpt2-tiny", "gpt2", 1), ("gpt2-tiny-lm", "gpt2", 1), ("gpt2-tiny-lm-bin", "gpt2", 1), ("gpt2-tiny-tokcls", "gpt2", 1)])
     func computesWhatTransformersComputed(_ name: String, _ family: String, _ outputs: Int) throws {
         let folder = "\(Self.hf)/\(name)"
         let checkpoint = try Checkpoint.open(folder)
@@ -66,5 +67,35 @@ import ZooGraph
                 #expect(worst / scale < 1e-5, "\(name) \(pass) output \(i): max |Δ|/max |y| = \(worst / scale)")
             }
         }
+    }
+
+    /// GPT-2's attention is causal only through the call's `use_causal_mask`: a file whose
+    /// MultiHeadAttention calls lost it computes another function (each token sees the ones after
+    /// it), and verification fails at the first attention layer.
+    @Test func aDecoderWithoutItsCausalMaskFails() throws {
+        let folder = "\(Self.hf)/gpt2-tiny"
+        let checkpoint = try Checkpoint.open(folder)
+        let config = try ModelConfig.find(explicit: nil, beside: folder)
+        let arch = try Converter.architecture(for: checkpoint, named: nil, config: config)
+        let options = try Converter.options(for: arch, shapes: try Converter.shapes(of: checkpoint, for: arch), config: config, checkpointPath: folder)
+        let out = NSTemporaryDirectory() + "zoo-hf-gpt2-\(getpid()).keras", target = NSTemporaryDirectory() + "zoo-hf-gpt2-acausal-\(getpid()).keras"
+        defer { unlink(out); unlink(target) }
+        var request = ConversionRequest(checkpoint: folder, output: out, format: .keras)
+        request.overwrite = true
+        #expect(try Converter.convert(request, checkpoint: checkpoint, architecture: arch, options: options).verification?.passed == true)
+        var removed = 0
+        try FileModelTests().edited(out, to: target) { layers in
+            for i in layers.indices where layers[i]["class_name"] as? String == "MultiHeadAttention" {
+                var nodes = layers[i]["inbound_nodes"] as! [[String: Any]]
+                var kwargs = nodes[0]["kwargs"] as! [String: Any]
+                if kwargs.removeValue(forKey: "use_causal_mask") as? Bool == true { removed += 1 }
+                nodes[0]["kwargs"] = kwargs
+                layers[i]["inbound_nodes"] = nodes
+            }
+        }
+        #expect(removed == 2)
+        let report = try Converter.verify(checkpoint: checkpoint, architecture: arch, options: options, kerasFile: target, seed: 0, batch: 2, tolerance: nil)
+        #expect(!report.passed, "\(report.summary)")
+        #expect(report.comparison.firstDivergent?.name == "h_0_attn", "\(report.comparison.firstDivergent?.name ?? "none")")
     }
 }

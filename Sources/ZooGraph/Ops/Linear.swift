@@ -9,10 +9,17 @@ public struct LinearOp: GraphOp, Equatable {
     public var outFeatures: Int
     public var bias: Bool
     public var fusedActivation: ActivationKind?
+    /// The weight is stored (in, out), as `transformers.pytorch_utils.Conv1D` (GPT-2) stores it:
+    /// Keras's Dense kernel as it is.
+    public var storedInOut = false
 
-    public var opName: String { "linear" }
+    public var opName: String { storedInOut ? "conv1d_linear" : "linear" }
 
     public func parameters(of node: Node, in graph: Graph) -> [ParameterSpec] {
+        if storedInOut {
+            return [node.parameter("weight", [inFeatures, outFeatures], keras: "kernel", .identity, role: .weight)]
+                + (bias ? [node.parameter("bias", [outFeatures], keras: "bias", .identity, role: .bias)] : [])
+        }
         var kernel = Transform.denseKernel
         if case .flattenedChannelsFirst(let c, let h, let w) = graph.node(node.inputs[0]).layout {
             kernel = .denseKernelAfterFlatten(channels: c, height: h, width: w)
@@ -25,9 +32,10 @@ public struct LinearOp: GraphOp, Equatable {
     public func torchForward(_ inputs: inout TorchInputs, _ weights: TorchWeights, _ node: Node) throws -> FloatTensor {
         let x = inputs[0]
         guard x.shape.last == inFeatures else { throw ZooError(.mismatch, "expected \(inFeatures) input features, found \(shapeDescription(x.shape))") }
+        let (rows, weight, b) = (x.count / inFeatures, weights[node.torchPath + ".weight"], bias ? weights[node.torchPath + ".bias"] : nil)
         var y = FloatTensor(shape: Array(x.shape.dropLast()) + [outFeatures],
-                            data: Dense.linear(x.data, rows: x.count / inFeatures, weight: weights[node.torchPath + ".weight"],
-                                               bias: bias ? weights[node.torchPath + ".bias"] : nil, inFeatures: inFeatures, outFeatures: outFeatures))
+                            data: storedInOut ? Dense.dense(x.data, rows: rows, kernel: weight, bias: b, inFeatures: inFeatures, outFeatures: outFeatures)
+                                              : Dense.linear(x.data, rows: rows, weight: weight, bias: b, inFeatures: inFeatures, outFeatures: outFeatures))
         fusedActivation?.apply(&y.data)
         return y
     }
@@ -46,7 +54,8 @@ public struct LinearOp: GraphOp, Equatable {
 /// Dense kernel) with the head's own bias. Keras: Dense.
 public struct TiedLinearOp: GraphOp, Equatable {
     public var weightName: String
-    public var biasName: String
+    /// nil: no bias (GPT-2's `lm_head`).
+    public var biasName: String?
     public var inFeatures: Int
     public var outFeatures: Int
 
@@ -54,28 +63,28 @@ public struct TiedLinearOp: GraphOp, Equatable {
 
     public func parameters(of node: Node, in graph: Graph) -> [ParameterSpec] {
         [ParameterSpec(torchName: weightName, torchShape: [outFeatures, inFeatures], kerasLayer: node.kerasName, kerasWeight: "kernel",
-                       transform: .denseKernel, role: .weight, node: node.id),
-         ParameterSpec(torchName: biasName, torchShape: [outFeatures], kerasLayer: node.kerasName, kerasWeight: "bias",
-                       transform: .identity, role: .bias, node: node.id)]
+                       transform: .denseKernel, role: .weight, node: node.id)]
+            + (biasName.map { [ParameterSpec(torchName: $0, torchShape: [outFeatures], kerasLayer: node.kerasName, kerasWeight: "bias",
+                                             transform: .identity, role: .bias, node: node.id)] } ?? [])
     }
 
     public func torchForward(_ inputs: inout TorchInputs, _ weights: TorchWeights, _ node: Node) throws -> FloatTensor {
         let x = inputs[0]
         guard x.shape.last == inFeatures else { throw ZooError(.mismatch, "expected \(inFeatures) input features, found \(shapeDescription(x.shape))") }
         return FloatTensor(shape: Array(x.shape.dropLast()) + [outFeatures],
-                           data: Dense.linear(x.data, rows: x.count / inFeatures, weight: weights[weightName], bias: weights[biasName],
+                           data: Dense.linear(x.data, rows: x.count / inFeatures, weight: weights[weightName], bias: biasName.map { weights[$0] },
                                               inFeatures: inFeatures, outFeatures: outFeatures))
     }
 
     public func lower(_ node: Node, _ l: inout KerasLowering) throws {
-        l.emit(l.layer(for: node, className: "Dense", config: [("units", .int(outFeatures)), ("activation", .string("linear")), ("use_bias", .bool(true))],
+        l.emit(l.layer(for: node, className: "Dense", config: [("units", .int(outFeatures)), ("activation", .string("linear")), ("use_bias", .bool(biasName != nil))],
                        weightOrder: ["kernel", "bias"]), producing: node)
     }
 }
 
 extension GraphBuilder {
     /// A Linear reading `weight` and `bias` by their full state-dict names (see `TiedLinearOp`).
-    public func tiedLinear(_ x: Value, weight: String, bias: String, keras: String, out: Int) -> Value {
+    public func tiedLinear(_ x: Value, weight: String, bias: String?, keras: String, out: Int) -> Value {
         let s = shape(x)
         return add(TiedLinearOp(weightName: weight, biasName: bias, inFeatures: s[s.count - 1], outFeatures: out), [x], module: false,
                    torch: nil, keras: keras, shape: Array(s.dropLast()) + [out], layout: .same)
@@ -85,11 +94,12 @@ extension GraphBuilder {
     /// fused into the Keras Dense (in a Sequential it takes the next index). One Keras has no
     /// name for (tanh-approximate GELU) follows the Dense as a layer of its own.
     public func linear(_ x: Value, torch: String? = nil, keras: String? = nil, out: Int, bias: Bool = true,
-                       activation: ActivationKind? = nil) -> Value {
+                       activation: ActivationKind? = nil, storedInOut: Bool = false) -> Value {
         var s = shape(x)
         if case .channelsFirst = layout(x), s.count == 3 { fail("\(torch ?? "linear"): nn.Linear acts on the last axis, found a [C, H, W] map") }
         let fused = activation?.kerasName == nil ? nil : activation
-        let op = LinearOp(inFeatures: s[s.count - 1], outFeatures: out, bias: bias, fusedActivation: fused)
+        var op = LinearOp(inFeatures: s[s.count - 1], outFeatures: out, bias: bias, fusedActivation: fused)
+        op.storedInOut = storedInOut
         s[s.count - 1] = out
         let v = add(op, [x], module: true, torch: torch, keras: keras, shape: s, layout: .same)
         if let activation, fused == nil {
@@ -97,5 +107,10 @@ extension GraphBuilder {
         }
         if activation != nil { skip() }
         return v
+    }
+
+    /// GPT-2's `Conv1D(out, in)`: a Linear whose weight is stored (in, out).
+    public func conv1DLinear(_ x: Value, torch: String, keras: String, out: Int, activation: ActivationKind? = nil) -> Value {
+        linear(x, torch: torch, keras: keras, out: out, activation: activation, storedInOut: true)
     }
 }

@@ -33,6 +33,22 @@ public struct AttentionOp: GraphOp, Equatable {
     /// Module paths of the separate query, key, value and output projections (Hugging Face
     /// `attention.self.query` …), or nil for a fused `nn.MultiheadAttention` at the node's path.
     public var projections: Projections?
+    /// GPT-2's attention: one `Conv1D` (weight (d, 3d), stored in × out) packing q, k, v along its
+    /// output, and a `Conv1D` output projection; takes precedence over `projections`.
+    public var conv1D: Conv1DProjections?
+    /// Query t attends to keys 0…t only (a decoder's causal mask; Keras: `use_causal_mask=True`
+    /// in the call).
+    public var causal = false
+
+    public struct Conv1DProjections: Equatable, Sendable {
+        public var packed: String
+        public var output: String
+
+        public init(packed: String, output: String) {
+            self.packed = packed
+            self.output = output
+        }
+    }
 
     public struct Projections: Equatable, Sendable {
         public var query: String
@@ -53,6 +69,15 @@ public struct AttentionOp: GraphOp, Equatable {
 
     public func parameters(of node: Node, in graph: Graph) -> [ParameterSpec] {
         let d = dimension, h = heads
+        if let c = conv1D {
+            let names = ["query", "key", "value"]
+            return (0..<3).map { node.parameter("weight", [d, 3 * d], keras: "\(names[$0])/kernel", .columns(part: $0, of: 3, then: .inOutHeadsKernel(heads: h)),
+                                                role: .weight, module: c.packed) }
+                + (0..<3).map { node.parameter("bias", [3 * d], keras: "\(names[$0])/bias", .slice(part: $0, of: 3, then: .headsBias(heads: h)),
+                                               role: .bias, module: c.packed) }
+                + [node.parameter("weight", [d, d], keras: "attention_output/kernel", .inOutHeadsOutputKernel(heads: h), role: .weight, module: c.output),
+                   node.parameter("bias", [d], keras: "attention_output/bias", .identity, role: .bias, module: c.output)]
+        }
         if let p = projections {
             return [node.parameter("weight", [d, d], keras: "query/kernel", .headsKernel(heads: h), role: .weight, module: p.query),
                     node.parameter("bias", [d], keras: "query/bias", .headsBias(heads: h), role: .bias, module: p.query),
@@ -89,8 +114,20 @@ public struct AttentionOp: GraphOp, Equatable {
         }
         let rows = n * t
         let q, k, v: [Float]
-        let outWeight, outBias: [Float]
-        if let names = projections {
+        var outWeight: [Float], outBias: [Float]
+        var outputInOut = false
+        if let c = conv1D {
+            // Conv1D: x·W + b with W (d, 3d); q, k, v are its column blocks
+            let packed = Dense.dense(x.data, rows: rows, kernel: weights[c.packed + ".weight"], bias: weights[c.packed + ".bias"],
+                                     inFeatures: d, outFeatures: 3 * d)
+            func part(_ i: Int) -> [Float] {
+                var out = [Float](repeating: 0, count: rows * d)
+                for r in 0..<rows { for j in 0..<d { out[r * d + j] = packed[r * 3 * d + i * d + j] } }
+                return out
+            }
+            (q, k, v) = (part(0), part(1), part(2))
+            (outWeight, outBias, outputInOut) = (weights[c.output + ".weight"], weights[c.output + ".bias"], true)
+        } else if let names = projections {
             func project(_ m: String) -> [Float] {
                 Dense.linear(x.data, rows: rows, weight: weights[m + ".weight"], bias: weights[m + ".bias"], inFeatures: d, outFeatures: d)
             }
@@ -108,7 +145,10 @@ public struct AttentionOp: GraphOp, Equatable {
             (outWeight, outBias) = (weights[p + ".out_proj.weight"], weights[p + ".out_proj.bias"])
         }
         let context = Attention.scaledDotProduct(q: q, k: k, v: v, batch: n, steps: t, heads: heads, keyDim: headDimension,
-                                                 valueDim: headDimension, keep: keep, maskedScore: -Float.greatestFiniteMagnitude)
+                                                 valueDim: headDimension, keep: keep, maskedScore: -Float.greatestFiniteMagnitude, causal: causal)
+        if outputInOut {
+            return FloatTensor(shape: [n, t, d], data: Dense.dense(context, rows: rows, kernel: outWeight, bias: outBias, inFeatures: d, outFeatures: d))
+        }
         return FloatTensor(shape: [n, t, d], data: Dense.linear(context, rows: rows, weight: outWeight, bias: outBias, inFeatures: d, outFeatures: d))
     }
 
@@ -118,6 +158,7 @@ public struct AttentionOp: GraphOp, Equatable {
         ], weightOrder: ["query/kernel", "query/bias", "key/kernel", "key/bias", "value/kernel", "value/bias",
                          "attention_output/kernel", "attention_output/bias"])
         layer.inbound = [l.input(node), l.input(node)] + (node.inputs.count > 1 ? [l.input(node, 1)] : [])
+        if causal { layer.callOptions = [("use_causal_mask", .bool(true))] }
         l.emit(layer, producing: node)
     }
 }
@@ -160,11 +201,12 @@ extension GraphBuilder {
 
     /// Self-attention on `x` ([T, D]); `mask` ([T], 1 = attend, 0 = padding) is optional.
     public func attention(_ x: Value, mask: Value?, torch: String? = nil, keras: String? = nil, heads: Int,
-                          projections: AttentionOp.Projections?) -> Value {
+                          projections: AttentionOp.Projections?, conv1D: AttentionOp.Conv1DProjections? = nil, causal: Bool = false) -> Value {
         let s = shape(x)
         let d = s[s.count - 1]
         if heads <= 0 || d % heads != 0 { fail("\(keras ?? "attention"): expected a hidden size divisible by the number of heads, found \(d) and \(heads) heads") }
-        let op = AttentionOp(dimension: d, heads: max(heads, 1), projections: projections)
+        var op = AttentionOp(dimension: d, heads: max(heads, 1), projections: projections)
+        (op.conv1D, op.causal) = (conv1D, causal)
         return add(op, [x] + (mask.map { [$0] } ?? []), module: true, torch: torch, keras: keras, shape: s, layout: .same)
     }
 
