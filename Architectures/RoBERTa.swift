@@ -1,5 +1,5 @@
-// RoBERTa and XLM-RoBERTa (transformers/models/roberta/modeling_roberta.py, RobertaModel;
-// xlm_roberta is a copy of it): BERT's encoder with BERT's very tensor names, but positions
+// RoBERTa, XLM-RoBERTa and CamemBERT (transformers/models/roberta/modeling_roberta.py,
+// RobertaModel; xlm_roberta is a copy of it, camembert's modular file subclasses it): BERT's encoder with BERT's very tensor names, but positions
 // numbered from the padding token, `create_position_ids_from_input_ids`:
 //
 //   m = input_ids != pad_token_id;  position_ids = cumsum(m) · m + pad_token_id
@@ -29,11 +29,11 @@ enum RoBERTa {
     }()
 
     /// The Hugging Face class-name stems of the model types this descriptor computes.
-    static let classPrefixes = ["Roberta", "XLMRoberta"]
+    static let classPrefixes = ["Roberta", "XLMRoberta", "Camembert"]
 
     static let architecture = Architecture(
         name: "roberta", family: "roberta",
-        summary: "RoBERTa / XLM-RoBERTa encoder (Hugging Face RobertaModel naming; positions numbered from the padding token), sized by config.json or the weights",
+        summary: "RoBERTa / XLM-RoBERTa / CamemBERT encoder (Hugging Face RobertaModel naming; positions numbered from the padding token), sized by config.json or the weights",
         defaults: ArchitectureOptions(transformer: base),
         make: { options in try build(options.transformer!) },
         infer: { infer($0) },
@@ -41,7 +41,7 @@ enum RoBERTa {
         // the masked-LM decoder's bias is the head's `lm_head.bias` (one tensor, two names)
         tolerated: { $0 == "embeddings.position_ids" || $0 == "embeddings.token_type_ids" || $0 == "lm_head.decoder.bias" },
         huggingFace: HuggingFaceConfig(
-            modelTypes: ["roberta", "xlm-roberta"],
+            modelTypes: ["roberta", "xlm-roberta", "camembert"],
             read: { json, fromWeights in
                 var c = try BERTStyle.config(fromHuggingFace: json, pooler: fromWeights.transformer?.pooler ?? base.pooler,
                                              eps: base.layerNormEps, padTokenID: base.padTokenID)

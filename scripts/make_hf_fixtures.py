@@ -23,8 +23,10 @@ Tests/Fixtures/hf/gpt2-tiny/        GPT2Model (n_embd 32, 2 layers, 4 heads, n_i
                                   stored a second time) plus each block's causal-mask buffers attn.bias / attn.masked_bias,
                                   as the hub's original gpt2 pytorch_model.bin holds them; gpt2-tiny-tokcls/:
                                   GPT2ForTokenClassification (3 labels)
-Tests/Fixtures/hf/camembert-tiny/   CamembertModel: RoBERTa's keys under a model type zoo does not convert
-Tests/Fixtures/hf/NAME.expected.safetensors  for the RoBERTa, DistilBERT, ELECTRA, ALBERT and GPT-2 folders: a padded batch (input_ids with the padding
+Tests/Fixtures/hf/camembert-tiny/   CamembertModel (transformers builds it as RobertaModel's subclass): RoBERTa's keys
+                                  and function under model_type 'camembert'
+Tests/Fixtures/hf/ernie-tiny/       ErnieModel (use_task_id false): BERT's very keys under a model type zoo does not convert
+Tests/Fixtures/hf/NAME.expected.safetensors  for the RoBERTa, CamemBERT, DistilBERT, ELECTRA, ALBERT and GPT-2 folders: a padded batch (input_ids with the padding
                                   token where attention_mask is 0, and once inside a real row, which
                                   RoBERTa's positions skip) and what the real model returns on it
                                   (output.0, output.1: last_hidden_state and pooler_output, start and end logits, or logits)
@@ -54,7 +56,7 @@ import shutil
 import torch
 from huggingface_hub import split_torch_state_dict_into_shards
 from safetensors.torch import save_file
-from transformers import (GPT2Config, GPT2ForTokenClassification, GPT2LMHeadModel, GPT2Model, AlbertConfig, AlbertForSequenceClassification, AlbertModel, BertConfig, BertModel, CamembertConfig, CamembertModel, ElectraForSequenceClassification, DistilBertConfig, DistilBertForSequenceClassification, DistilBertModel,
+from transformers import (ErnieConfig, ErnieModel, GPT2Config, GPT2ForTokenClassification, GPT2LMHeadModel, GPT2Model, AlbertConfig, AlbertForSequenceClassification, AlbertModel, BertConfig, BertModel, CamembertConfig, CamembertModel, ElectraForSequenceClassification, DistilBertConfig, DistilBertForSequenceClassification, DistilBertModel,
                           ElectraConfig, ElectraModel, RobertaConfig, RobertaForMaskedLM, RobertaForQuestionAnswering, RobertaForSequenceClassification, RobertaModel,
                           XLMRobertaConfig, XLMRobertaForTokenClassification)
 
@@ -217,7 +219,11 @@ expected(electra, "electra-tiny-seqcls")
 torch.manual_seed(8)
 CamembertModel(CamembertConfig(vocab_size=99, hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=37,
                                max_position_embeddings=66, type_vocab_size=1)).eval().save_pretrained(fresh("camembert-tiny"))
-print("wrote camembert-tiny")
+expected(CamembertModel.from_pretrained(os.path.join(root, "camembert-tiny")).eval(), "camembert-tiny")
+torch.manual_seed(14)
+ErnieModel(ErnieConfig(vocab_size=99, hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=37,
+                       max_position_embeddings=64, use_task_id=False)).eval().save_pretrained(fresh("ernie-tiny"))
+print("wrote ernie-tiny")
 torch.manual_seed(9)
 albert = AlbertModel(AlbertConfig(vocab_size=99, embedding_size=16, hidden_size=32, num_hidden_layers=3, num_attention_heads=4,
                                   intermediate_size=37, max_position_embeddings=64)).eval()

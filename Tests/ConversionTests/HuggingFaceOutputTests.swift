@@ -21,6 +21,7 @@ import ZooGraph
     @Test(arguments: [("roberta-tiny", "roberta", 2), ("roberta-tiny-seqcls", "roberta", 1), ("xlm-roberta-tiny-tokcls", "roberta", 1),
                       ("distilbert-tiny", "distilbert", 1), ("distilbert-tiny-seqcls", "distilbert", 1),
                       ("roberta-tiny-qa", "roberta", 2), ("roberta-tiny-mlm", "roberta", 1), ("roberta-tiny-mlm-bin", "roberta", 1),
+                      ("camembert-tiny", "roberta", 2),
                       ("electra-tiny", "electra", 1), ("electra-tiny-seqcls", "electra", 1),
                       ("albert-tiny", "albert", 2), ("albert-tiny-seqcls", "albert", 1),
                       ("gpt2-tiny", "gpt2", 1), ("gpt2-tiny-lm", "gpt2", 1), ("gpt2-tiny-lm-bin", "gpt2", 1), ("gpt2-tiny-tokcls", "gpt2", 1)])
