@@ -93,6 +93,7 @@ public enum Registry {
         Inception.googLeNet,
         Inception.v3,
     ] + ViT.architectures + [
+        HuggingFaceViT.architecture,
         BERT.architecture,
         RoBERTa.architecture,
         DistilBERT.architecture,
@@ -108,7 +109,7 @@ public enum Registry {
     /// nightly run (scripts/nightly.sh) proves every one.
     public static let provenInCI: Set<String> = [
         "resnet18", "resnext50_32x4d", "vgg11_bn", "vgg16", "alexnet", "mobilenet_v2", "mobilenet_v3_small",
-        "regnet_x_400mf", "regnet_y_400mf", "mnasnet0_5", "bert", "roberta", "distilbert", "electra", "albert", "gpt2", "vit_b_16", "transformer_encoder",
+        "regnet_x_400mf", "regnet_y_400mf", "mnasnet0_5", "bert", "roberta", "distilbert", "electra", "albert", "gpt2", "vit_b_16", "vit_hf", "transformer_encoder",
         "efficientnet_b0", "efficientnet_v2_s", "densenet121", "googlenet", "inception_v3",
         "convnext_tiny", "shufflenet_v2_x0_5", "squeezenet1_0", "squeezenet1_1",
     ]

@@ -52,7 +52,7 @@ for arch in archs:
     folder = os.path.join(work, arch)
     meta = json.load(open(os.path.join(folder, "meta.json")))
     want = np.load(os.path.join(folder, "output.npy")).astype(np.float64)
-    if meta["kind"] == "image":
+    if meta["kind"] in ("image", "pixels"):  # pixels: a Hugging Face image model at its config's size
         x = np.load(os.path.join(folder, "input_nchw.npy")).transpose(0, 2, 3, 1)
         bar = 1e-5
     elif meta["kind"] == "features":  # nn.TransformerEncoder: [batch, T, d_model]

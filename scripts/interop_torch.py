@@ -12,7 +12,8 @@ Image models are also run at a second size, ARCH@SIZE on the command line (the s
 `zoo list --json`), into input2_nchw.npy / output2.npy.
 
 ARCH+VARIANT is the model with a fine-tuned head (interop_heads.py); the Hugging Face models of
-HF_FOLDERS (bert_tiny+seqcls, roberta_tiny, xlmr_tiny+tokcls …) are saved with save_pretrained, and
+HF_FOLDERS (bert_tiny+seqcls, roberta_tiny, xlmr_tiny+tokcls …) and HF_IMAGE_FOLDERS (vit_hf_tiny …, kind
+"pixels": called on pixel_values at the config's image size) are saved with save_pretrained, and
 meta.json names the zoo architecture ("zoo") and the config; meta.json records the --head spec
 zoo is given for an image model (null when zoo must read it from the weights alone).
 
@@ -75,6 +76,14 @@ HF_FOLDERS = {
                          dict(max_position_embeddings=66, type_vocab_size=1, num_labels=5, hidden_act="gelu_new")),
 }
 
+# Hugging Face image models saved as folders (zoo's architecture, config class, model class, sizes):
+# 32×32 images in 8×8 patches, hidden 32, 2 layers, 4 heads
+VIT_HF_TINY = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=37, image_size=32, patch_size=8)
+HF_IMAGE_FOLDERS = {
+    "vit_hf_tiny": ("vit_hf", transformers.ViTConfig, transformers.ViTModel, {}),
+    "vit_hf_tiny+cls": ("vit_hf", transformers.ViTConfig, transformers.ViTForImageClassification, dict(num_labels=3)),
+}
+
 
 def randomize_norms(model, generator):
     """Non-trivial normalisation parameters and statistics (LayerNorm2d is a LayerNorm), layer
@@ -131,6 +140,23 @@ for spec in archs:
         np.save(os.path.join(out, "input_src.npy"), x.numpy())
         np.save(os.path.join(out, "output.npy"), model(x).numpy())
         meta["kind"] = "features"
+    elif arch in HF_IMAGE_FOLDERS:
+        # a Hugging Face image model as save_pretrained writes it, called on pixel_values (NCHW)
+        family, config_class, model_class, sizes = HF_IMAGE_FOLDERS[arch]
+        config = config_class(**{**VIT_HF_TINY, **sizes})
+        model = model_class(config).eval()
+        randomize_norms(model, generator)
+        model.save_pretrained(out)
+        meta["checkpoint"], meta["config"], meta["zoo"] = out, os.path.join(out, "config.json"), family
+        x = torch.randn(2, 3, config.image_size, config.image_size, generator=generator)  # two distinct images
+        np.save(os.path.join(out, "input_nchw.npy"), x.numpy())
+        result = model(pixel_values=x)
+        if hasattr(result, "logits"):
+            np.save(os.path.join(out, "output.npy"), result.logits.numpy())
+        else:
+            np.save(os.path.join(out, "output.npy"), result.last_hidden_state.numpy())
+            np.save(os.path.join(out, "output_pooler.npy"), result.pooler_output.numpy())
+        meta["kind"] = "pixels"
     elif arch in HF_FOLDERS:
         # a Hugging Face model as save_pretrained writes it (config.json names the type and class)
         family, config_class, model_class, sizes = HF_FOLDERS[arch]

@@ -23,6 +23,9 @@ Tests/Fixtures/hf/gpt2-tiny/        GPT2Model (n_embd 32, 2 layers, 4 heads, n_i
                                   stored a second time) plus each block's causal-mask buffers attn.bias / attn.masked_bias,
                                   as the hub's original gpt2 pytorch_model.bin holds them; gpt2-tiny-tokcls/:
                                   GPT2ForTokenClassification (3 labels)
+Tests/Fixtures/hf/vit-tiny/         ViTModel (32×32 images, 8×8 patches, hidden 32, 2 layers, 4 heads), with the pooler;
+                                  vit-tiny-cls/: ViTForImageClassification (5 labels); NAME.expected.safetensors holds
+                                  pixel_values (2 distinct NCHW images) and what the model returns
 Tests/Fixtures/hf/camembert-tiny/   CamembertModel (transformers builds it as RobertaModel's subclass): RoBERTa's keys
                                   and function under model_type 'camembert'
 Tests/Fixtures/hf/ernie-tiny/       ErnieModel (use_task_id false): BERT's very keys under a model type zoo does not convert
@@ -56,7 +59,7 @@ import shutil
 import torch
 from huggingface_hub import split_torch_state_dict_into_shards
 from safetensors.torch import save_file
-from transformers import (ErnieConfig, ErnieModel, GPT2Config, GPT2ForTokenClassification, GPT2LMHeadModel, GPT2Model, AlbertConfig, AlbertForSequenceClassification, AlbertModel, BertConfig, BertModel, CamembertConfig, CamembertModel, ElectraForSequenceClassification, DistilBertConfig, DistilBertForSequenceClassification, DistilBertModel,
+from transformers import (ViTConfig, ViTForImageClassification, ViTModel, ErnieConfig, ErnieModel, GPT2Config, GPT2ForTokenClassification, GPT2LMHeadModel, GPT2Model, AlbertConfig, AlbertForSequenceClassification, AlbertModel, BertConfig, BertModel, CamembertConfig, CamembertModel, ElectraForSequenceClassification, DistilBertConfig, DistilBertForSequenceClassification, DistilBertModel,
                           ElectraConfig, ElectraModel, RobertaConfig, RobertaForMaskedLM, RobertaForQuestionAnswering, RobertaForSequenceClassification, RobertaModel,
                           XLMRobertaConfig, XLMRobertaForTokenClassification)
 
@@ -136,16 +139,16 @@ PADDED = {
 }
 
 
-def expected(model, name):
+def expected(model, name, inputs=PADDED):
     with torch.no_grad():
-        out = model(**PADDED)
+        out = model(**inputs)
     if hasattr(out, "start_logits"):
         outputs = [out.start_logits, out.end_logits]
     elif hasattr(out, "logits"):
         outputs = [out.logits]
     else:
         outputs = [out.last_hidden_state] + ([out.pooler_output] if getattr(out, "pooler_output", None) is not None else [])
-    tensors = dict(PADDED)
+    tensors = dict(inputs)
     tensors.update({f"output.{i}": o.contiguous() for i, o in enumerate(outputs)})
     save_file(tensors, os.path.join(root, f"{name}.expected.safetensors"))
     print("wrote", name, "and what it computes")
@@ -268,3 +271,17 @@ gpt2_tok = GPT2ForTokenClassification(GPT2Config(**GPT2_TINY, num_labels=3)).eva
 randomize_layer_norms(gpt2_tok, 13)
 gpt2_tok.save_pretrained(fresh("gpt2-tiny-tokcls"))
 expected(gpt2_tok, "gpt2-tiny-tokcls")
+
+# Hugging Face ViT: files hold transformers 4's names (save_pretrained renames transformers 5's back).
+VIT_TINY = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=37, image_size=32, patch_size=8)
+PIXELS = {"pixel_values": torch.randn(2, 3, 32, 32, generator=torch.Generator().manual_seed(15))}
+torch.manual_seed(15)
+vit = ViTModel(ViTConfig(**VIT_TINY)).eval()
+randomize_layer_norms(vit, 15)
+vit.save_pretrained(fresh("vit-tiny"))
+expected(vit, "vit-tiny", PIXELS)
+torch.manual_seed(16)
+vit_cls = ViTForImageClassification(ViTConfig(**VIT_TINY, num_labels=5)).eval()
+randomize_layer_norms(vit_cls, 16)
+vit_cls.save_pretrained(fresh("vit-tiny-cls"))
+expected(vit_cls, "vit-tiny-cls", PIXELS)

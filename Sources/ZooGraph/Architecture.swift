@@ -74,6 +74,8 @@ public struct TransformerConfig: Sendable, Equatable {
     public var tokenTypeInput = false
     /// The Hugging Face task head on the encoder (`BertForSequenceClassification` …).
     public var task: EncoderTask = .encoder
+    /// A vision transformer's patch size (Hugging Face `patch_size`); 0 for a text model.
+    public var patchSize = 0
 
     public init(vocabularySize: Int, hiddenSize: Int, layers: Int, heads: Int, intermediateSize: Int, maxPositions: Int,
                 typeVocabularySize: Int, layerNormEps: Double, activation: ActivationKind, pooler: Bool) {

@@ -99,4 +99,48 @@ import ZooGraph
         #expect(!report.passed, "\(report.summary)")
         #expect(report.comparison.firstDivergent?.name == "h_0_attn", "\(report.comparison.firstDivergent?.name ?? "none")")
     }
+
+    /// Hugging Face image models (files with transformers 4's names, as save_pretrained writes
+    /// them) on the two images the real model ran on: NCHW for the PyTorch-layout pass, NHWC for
+    /// the file's own model.
+    @Test(arguments: [("vit-tiny", "vit_hf", 2), ("vit-tiny-cls", "vit_hf", 1)])
+    func imageModelsComputeWhatTransformersComputed(_ name: String, _ family: String, _ outputs: Int) throws {
+        let folder = "\(Self.hf)/\(name)"
+        let checkpoint = try Checkpoint.open(folder)
+        let config = try ModelConfig.find(explicit: nil, beside: folder)
+        let arch = try Converter.architecture(for: checkpoint, named: nil, config: config)
+        #expect(arch.name == family)
+        let shapes = try Converter.shapes(of: checkpoint, for: arch)
+        let options = try Converter.options(for: arch, shapes: shapes, config: config, checkpointPath: folder)
+        let out = NSTemporaryDirectory() + "zoo-hf-\(name)-\(getpid()).keras"
+        defer { unlink(out) }
+        var request = ConversionRequest(checkpoint: folder, output: out, format: .keras)
+        request.overwrite = true
+        #expect(try Converter.convert(request, checkpoint: checkpoint, architecture: arch, options: options).verification?.passed == true)
+
+        let expected = try Checkpoint.open("\(Self.hf)/\(name).expected.safetensors")
+        let pixels = try expected.tensor(named: "pixel_values")
+        let nchw = try pixels.floats()
+        let s = pixels.shape
+        let nhwc = permute(nchw, shape: s, order: [0, 2, 3, 1])
+        let reader = try KerasFile.reader(out)
+        let model = try #require(reader.model)
+        let keras = try KerasWeightBuilder.kerasExecutor(model: model, file: reader)
+            .run(["pixel_values": Tensor(shape: [s[0], s[2], s[3], s[1]], floats: nhwc)], recordIntermediates: false)
+        let graph = try arch.graph(options)
+        let torch = try KerasWeightBuilder.torchExecutor(checkpoint: checkpoint, graph: graph, report: arch.match(shapes, graph: graph))
+            .run(["pixel_values": Tensor(shape: s, floats: nchw)], recordIntermediates: false)
+        #expect(keras.outputs.count == outputs)
+        #expect(torch.outputs.count == outputs)
+        for i in 0..<min(outputs, keras.outputs.count, torch.outputs.count) {
+            let want = try expected.tensor(named: "output.\(i)").floats()
+            let scale = want.map(abs).max() ?? 1
+            for (pass, got) in [("keras", keras.outputs[i]), ("torch", torch.outputs[i])] {
+                let values = try got.floats()
+                #expect(values.count == want.count, "\(name) \(pass) output \(i)")
+                let worst = zip(values, want).map { abs($0 - $1) }.max() ?? .infinity
+                #expect(worst / scale < 1e-5, "\(name) \(pass) output \(i): max |Δ|/max |y| = \(worst / scale)")
+            }
+        }
+    }
 }
