@@ -92,8 +92,7 @@ public enum Registry {
         DenseNet.architecture("densenet201", growth: 32, blocks: [6, 12, 48, 32], initialFeatures: 64, summary: "DenseNet-201 (torchvision): dense blocks of BN-ReLU-conv, channel concatenation"),
         Inception.googLeNet,
         Inception.v3,
-    ] + ViT.architectures + [
-        HuggingFaceViT.architecture,
+    ] + ViT.architectures + HuggingFaceViT.architectures + [
         BERT.architecture,
         RoBERTa.architecture,
         DistilBERT.architecture,
@@ -109,7 +108,7 @@ public enum Registry {
     /// nightly run (scripts/nightly.sh) proves every one.
     public static let provenInCI: Set<String> = [
         "resnet18", "resnext50_32x4d", "vgg11_bn", "vgg16", "alexnet", "mobilenet_v2", "mobilenet_v3_small",
-        "regnet_x_400mf", "regnet_y_400mf", "mnasnet0_5", "bert", "roberta", "distilbert", "electra", "albert", "gpt2", "vit_b_16", "vit_hf", "transformer_encoder",
+        "regnet_x_400mf", "regnet_y_400mf", "mnasnet0_5", "bert", "roberta", "distilbert", "electra", "albert", "gpt2", "vit_b_16", "vit_hf", "deit", "transformer_encoder",
         "efficientnet_b0", "efficientnet_v2_s", "densenet121", "googlenet", "inception_v3",
         "convnext_tiny", "shufflenet_v2_x0_5", "squeezenet1_0", "squeezenet1_1",
     ]

@@ -24,7 +24,7 @@ if [ ${#archs[@]} -eq 0 ] || [ "${archs[0]}" = --ci ]; then
   archs+=(resnet18+dropout_linear resnet18+mlp resnet18+identity mobilenet_v3_small+gelu mobilenet_v2+whole_linear
           bert_tiny+seqcls bert_tiny+tokcls bert_tiny+qa roberta_tiny+seqcls xlmr_tiny+tokcls distilbert_tiny+seqcls distilbert_tiny+qa
           bert_tiny+mlm distilbert_tiny+mlm electra_tiny+seqcls albert_tiny+seqcls
-          gpt2_tiny+lm vit_hf_tiny+cls transformer_encoder+pre_gelu transformer_encoder+post_relu)
+          gpt2_tiny+lm vit_hf_tiny+cls deit_tiny+teacher transformer_encoder+pre_gelu transformer_encoder+post_relu)
 fi
 # image models also run at their small size (`zoo list --json`), where it differs from 224 and the
 # weights do not fix the size (ViT's position table does)

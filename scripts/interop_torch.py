@@ -82,6 +82,8 @@ VIT_HF_TINY = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, i
 HF_IMAGE_FOLDERS = {
     "vit_hf_tiny": ("vit_hf", transformers.ViTConfig, transformers.ViTModel, {}),
     "vit_hf_tiny+cls": ("vit_hf", transformers.ViTConfig, transformers.ViTForImageClassification, dict(num_labels=3)),
+    # a distillation token after the class token; two classifiers averaged
+    "deit_tiny+teacher": ("deit", transformers.DeiTConfig, transformers.DeiTForImageClassificationWithTeacher, dict(num_labels=3)),
 }
 
 

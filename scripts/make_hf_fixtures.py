@@ -26,6 +26,8 @@ Tests/Fixtures/hf/gpt2-tiny/        GPT2Model (n_embd 32, 2 layers, 4 heads, n_i
 Tests/Fixtures/hf/vit-tiny/         ViTModel (32×32 images, 8×8 patches, hidden 32, 2 layers, 4 heads), with the pooler;
                                   vit-tiny-cls/: ViTForImageClassification (5 labels); NAME.expected.safetensors holds
                                   pixel_values (2 distinct NCHW images) and what the model returns
+Tests/Fixtures/hf/deit-tiny/        DeiTModel (the same sizes, a distillation token); deit-tiny-teacher/:
+                                  DeiTForImageClassificationWithTeacher (4 labels: two heads averaged)
 Tests/Fixtures/hf/camembert-tiny/   CamembertModel (transformers builds it as RobertaModel's subclass): RoBERTa's keys
                                   and function under model_type 'camembert'
 Tests/Fixtures/hf/ernie-tiny/       ErnieModel (use_task_id false): BERT's very keys under a model type zoo does not convert
@@ -59,7 +61,7 @@ import shutil
 import torch
 from huggingface_hub import split_torch_state_dict_into_shards
 from safetensors.torch import save_file
-from transformers import (ViTConfig, ViTForImageClassification, ViTModel, ErnieConfig, ErnieModel, GPT2Config, GPT2ForTokenClassification, GPT2LMHeadModel, GPT2Model, AlbertConfig, AlbertForSequenceClassification, AlbertModel, BertConfig, BertModel, CamembertConfig, CamembertModel, ElectraForSequenceClassification, DistilBertConfig, DistilBertForSequenceClassification, DistilBertModel,
+from transformers import (DeiTConfig, DeiTForImageClassificationWithTeacher, DeiTModel, ViTConfig, ViTForImageClassification, ViTModel, ErnieConfig, ErnieModel, GPT2Config, GPT2ForTokenClassification, GPT2LMHeadModel, GPT2Model, AlbertConfig, AlbertForSequenceClassification, AlbertModel, BertConfig, BertModel, CamembertConfig, CamembertModel, ElectraForSequenceClassification, DistilBertConfig, DistilBertForSequenceClassification, DistilBertModel,
                           ElectraConfig, ElectraModel, RobertaConfig, RobertaForMaskedLM, RobertaForQuestionAnswering, RobertaForSequenceClassification, RobertaModel,
                           XLMRobertaConfig, XLMRobertaForTokenClassification)
 
@@ -285,3 +287,19 @@ vit_cls = ViTForImageClassification(ViTConfig(**VIT_TINY, num_labels=5)).eval()
 randomize_layer_norms(vit_cls, 16)
 vit_cls.save_pretrained(fresh("vit-tiny-cls"))
 expected(vit_cls, "vit-tiny-cls", PIXELS)
+torch.manual_seed(17)
+deit = DeiTModel(DeiTConfig(**VIT_TINY)).eval()
+randomize_layer_norms(deit, 17)
+with torch.no_grad():  # DeiT initialises its distillation token to zeros, which would hide a misplaced one
+    deit.embeddings.distillation_token.normal_(generator=torch.Generator().manual_seed(17))
+deit.save_pretrained(fresh("deit-tiny"))
+expected(deit, "deit-tiny", PIXELS)
+torch.manual_seed(18)
+teacher = DeiTForImageClassificationWithTeacher(DeiTConfig(**VIT_TINY, num_labels=4)).eval()
+randomize_layer_norms(teacher, 18)
+with torch.no_grad():
+    teacher.deit.embeddings.distillation_token.normal_(generator=torch.Generator().manual_seed(18))
+    teacher.cls_classifier.bias.normal_(generator=torch.Generator().manual_seed(19))
+    teacher.distillation_classifier.bias.normal_(generator=torch.Generator().manual_seed(20))
+teacher.save_pretrained(fresh("deit-tiny-teacher"))
+expected(teacher, "deit-tiny-teacher", PIXELS)

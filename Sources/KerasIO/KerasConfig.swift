@@ -64,6 +64,7 @@ public enum KerasConfig {
         "MaxPooling1D": pooling,
         "GlobalAveragePooling2D": [("data_format", .string("channels_last")), ("keepdims", .bool(false))],
         "Add": [],
+        "Average": [],
         "Flatten": [("data_format", .string("channels_last"))],
         "Reshape": [("target_shape", required)],
         "Dense": [("units", required), ("activation", .string("linear")), ("use_bias", .bool(true)),
@@ -98,7 +99,7 @@ public enum KerasConfig {
 
     /// Classes whose Keras implementation records the input shape it was built on.
     private static let recordsBuildShape: Set<String> = [
-        "ZeroPadding2D", "Conv2D", "DepthwiseConv2D", "BatchNormalization", "GlobalAveragePooling2D", "Add", "Multiply",
+        "ZeroPadding2D", "Conv2D", "DepthwiseConv2D", "BatchNormalization", "GlobalAveragePooling2D", "Add", "Average", "Multiply",
         "Concatenate", "Cropping2D", "Cropping1D", "EinsumDense", "Permute", "Rescaling", "Conv1D", "Flatten", "Dense",
         "Embedding", "LayerNormalization",
     ]

@@ -22,7 +22,7 @@ public struct KerasExecutor: Sendable {
                                           "Multiply", "Concatenate", "Permute", "Cropping2D", "Rescaling", "Conv1D",
                                           "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D", "Add", "Flatten", "Dense",
                                           "Dropout", "Embedding", "LayerNormalization", "MultiHeadAttention", "MaxPooling1D", "Reshape",
-                                          "Cropping1D", "EinsumDense"]
+                                          "Cropping1D", "EinsumDense", "Average"]
 
     /// - Parameters:
     ///   - model: the functional model (layers in an order where inbound layers come first).
@@ -154,6 +154,7 @@ public struct KerasExecutor: Sendable {
         case pool(max: Bool, size: (Int, Int), strides: (Int, Int), padding: Padding)
         case globalAveragePool(keepDims: Bool)
         case add
+        case average
         case flatten
         case dense(units: Int, activation: ActivationKind, useBias: Bool)
         case identity
@@ -272,6 +273,7 @@ public struct KerasExecutor: Sendable {
                 try c.channelsLast()
                 self = .globalAveragePool(keepDims: try c.bool("keepdims", default: false))
             case "Add": self = .add
+            case "Average": self = .average
             case "Flatten":
                 try c.channelsLast()
                 self = .flatten
@@ -542,6 +544,18 @@ public struct KerasExecutor: Sendable {
                 guard a.shape == b.shape else { throw ZooError(.mismatch, "expected equal shapes to add, found \(shapeText(a.shape)) and \(shapeText(b.shape))") }
                 Elementwise.add(&a.data, b.data)
             }
+            return a
+
+        case .average:
+            // Keras's Average: the sum in order, then divided by the count
+            let others = (1..<step.inbound.count).map { source($0) }
+            var a = owned(0)
+            for b in others {
+                guard a.shape == b.shape else { throw ZooError(.mismatch, "expected equal shapes to average, found \(shapeText(a.shape)) and \(shapeText(b.shape))") }
+                Elementwise.add(&a.data, b.data)
+            }
+            let n = Float(step.inbound.count)
+            for i in a.data.indices { a.data[i] /= n }
             return a
 
         case .flatten:

@@ -76,6 +76,11 @@ public struct TransformerConfig: Sendable, Equatable {
     public var task: EncoderTask = .encoder
     /// A vision transformer's patch size (Hugging Face `patch_size`); 0 for a text model.
     public var patchSize = 0
+    /// DeiT's distillation token (after the class token) and, for an image classifier, its second
+    /// head: `DeiTForImageClassificationWithTeacher` averages the class and distillation tokens'
+    /// classifiers (`cls_classifier`, `distillation_classifier`).
+    public var distillationToken = false
+    public var distillationHead = false
 
     public init(vocabularySize: Int, hiddenSize: Int, layers: Int, heads: Int, intermediateSize: Int, maxPositions: Int,
                 typeVocabularySize: Int, layerNormEps: Double, activation: ActivationKind, pooler: Bool) {

@@ -318,6 +318,18 @@ extension Graph {
             let path = spec.torchName.split(separator: ".", omittingEmptySubsequences: false).dropLast().map(String.init)
             modules[register(path)]!.own.append(i)
         }
+        // a declared parameter name orders its module's own parameters (DeiT's embeddings register
+        // the distillation token after the position table, though the forward uses it before)
+        let rank = Dictionary(declared.enumerated().map { ($0.element, $0.offset) }, uniquingKeysWith: { a, _ in a })
+        if specs.contains(where: { rank[$0.torchName] != nil }) {
+            for key in modules.keys {
+                let own = modules[key]!.own
+                modules[key]!.own = own.enumerated().sorted { a, b in
+                    let (ra, rb) = (rank[specs[a.element].torchName] ?? Int.max, rank[specs[b.element].torchName] ?? Int.max)
+                    return ra != rb ? ra < rb : a.offset < b.offset
+                }.map(\.element)
+            }
+        }
         var order: [ParameterSpec] = []
         order.reserveCapacity(specs.count)
         var stack = [""]

@@ -103,7 +103,7 @@ import ZooGraph
     /// Hugging Face image models (files with transformers 4's names, as save_pretrained writes
     /// them) on the two images the real model ran on: NCHW for the PyTorch-layout pass, NHWC for
     /// the file's own model.
-    @Test(arguments: [("vit-tiny", "vit_hf", 2), ("vit-tiny-cls", "vit_hf", 1)])
+    @Test(arguments: [("vit-tiny", "vit_hf", 2), ("vit-tiny-cls", "vit_hf", 1), ("deit-tiny", "deit", 2), ("deit-tiny-teacher", "deit", 1)])
     func imageModelsComputeWhatTransformersComputed(_ name: String, _ family: String, _ outputs: Int) throws {
         let folder = "\(Self.hf)/\(name)"
         let checkpoint = try Checkpoint.open(folder)

@@ -142,3 +142,40 @@ extension GraphBuilder {
                    shape: s, layout: .same)
     }
 }
+
+/// Token `index` of a fixed-length [T, D] sequence → [D] (DeiT's distillation token, index 1).
+/// Keras: Cropping1D keeping that row → Reshape([D]), which moves numbers and computes none.
+public struct TokenAtOp: GraphOp, Equatable {
+    public var index: Int
+    public var tokens: Int
+
+    public var opName: String { "token_at" }
+
+    public func torchForward(_ inputs: inout TorchInputs, _ weights: TorchWeights, _ node: Node) throws -> FloatTensor {
+        let x = inputs[0]
+        guard x.shape.count == 3, x.shape[1] == tokens else {
+            throw ZooError(.mismatch, "expected tokens [N, \(tokens), D], found \(shapeDescription(x.shape))")
+        }
+        let (n, d) = (x.shape[0], x.shape[2])
+        var y = [Float](repeating: 0, count: n * d)
+        for i in 0..<n { for j in 0..<d { y[i * d + j] = x.data[(i * tokens + index) * d + j] } }
+        return FloatTensor(shape: [n, d], data: y)
+    }
+
+    public func lower(_ node: Node, _ l: inout KerasLowering) throws {
+        let d = node.shape[0], crop = node.kerasName + "_crop"
+        l.emit(KerasLayer(name: crop, className: "Cropping1D", config: [("cropping", .array([.int(index), .int(tokens - 1 - index)]))],
+                          inbound: [l.input(node)], outputShape: [1, d]))
+        l.emit(KerasLayer(name: node.kerasName, className: "Reshape", config: [("target_shape", .array([.int(d)]))],
+                          inbound: [crop], outputShape: [d]), producing: node)
+    }
+}
+
+extension GraphBuilder {
+    /// Token `index` of [T, D] (T fixed).
+    public func token(_ x: Value, at index: Int, keras: String? = nil) -> Value {
+        let s = shape(x)
+        if s.count != 2 || s[0] <= index || s[0] < 0 { fail("\(keras ?? "token"): expected a fixed [T, D] with T above \(index), found \(shapeDescription(s))") }
+        return add(TokenAtOp(index: index, tokens: s.first ?? 0), [x], module: false, torch: nil, keras: keras, shape: Array(s.dropFirst()), layout: .same)
+    }
+}
