@@ -32,7 +32,8 @@ enum ALBERT {
         make: { options in try build(options.transformer!) },
         infer: { infer($0) },
         normalizeKey: { normalize($0) },
-        tolerated: { $0 == "embeddings.position_ids" || $0 == "embeddings.token_type_ids" },
+        // the masked-LM decoder's bias is the head's `predictions.bias` (one tensor, two names)
+        tolerated: { $0 == "embeddings.position_ids" || $0 == "embeddings.token_type_ids" || $0 == "predictions.decoder.bias" },
         huggingFace: HuggingFaceConfig(
             modelTypes: ["albert"],
             read: { json, fromWeights in
@@ -47,7 +48,8 @@ enum ALBERT {
                 }
                 c.task = try BERTStyle.task(fromHuggingFace: json, fromWeights: fromWeights.transformer?.task ?? .encoder,
                                             classPrefixes: ["Albert"], family: "ALBERT")
-                if c.task == .maskedLM { throw ZooError(.mismatch, "config.json: architectures names 'AlbertForMaskedLM', whose head zoo does not convert yet; zoo converts AlbertModel, AlbertForSequenceClassification, AlbertForTokenClassification, AlbertForQuestionAnswering") }
+                c.storedDecoder = fromWeights.transformer?.storedDecoder ?? false
+                try BERTStyle.checkDecoder(json, c, decoder: "predictions.decoder.weight")
                 return ArchitectureOptions(transformer: c)
             },
             ambiguousWithoutConfig: { _ in
@@ -84,6 +86,9 @@ enum ALBERT {
             c.task = c.pooler ? .sequenceClassification(labels: classifier[0]) : .tokenClassification(labels: classifier[0])
         } else if byName["qa_outputs.weight"] != nil {
             c.task = .questionAnswering
+        } else if byName["predictions.bias"] != nil {
+            c.task = .maskedLM
+            c.storedDecoder = byName["predictions.decoder.weight"] != nil
         }
         return ArchitectureOptions(transformer: c)
     }
@@ -129,7 +134,11 @@ enum ALBERT {
         case .questionAnswering:
             outputs = BERTStyle.questionAnswering(g, x)
         case .maskedLM:
-            throw ZooError(.mismatch, "AlbertForMaskedLM's head is not one zoo converts yet")
+            // AlbertMLMHead registers LayerNorm, bias, dense, decoder: dense → activation → LayerNorm → decoder
+            guard !c.pooler else { throw ZooError(.mismatch, "AlbertForMaskedLM is built without a pooler; expected no 'pooler.weight', found one") }
+            g.declareModules(["predictions.LayerNorm", "predictions.dense"])
+            outputs = [BERTStyle.maskedLM(g, x, c, dense: "predictions.dense", activation: c.activation, norm: "predictions.LayerNorm", eps: c.layerNormEps,
+                                          decoder: "predictions.decoder.weight", bias: "predictions.bias", width: c.embeddingSize)]
         case .causalLM:
             throw BERTStyle.encoderOnly("ALBERT")
         }

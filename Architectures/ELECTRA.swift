@@ -34,7 +34,8 @@ enum ELECTRA {
                 c.embeddingSize = embedding == c.hiddenSize ? nil : embedding
                 c.task = try BERTStyle.task(fromHuggingFace: json, fromWeights: fromWeights.transformer?.task ?? .encoder,
                                             classPrefixes: ["Electra"], family: "ELECTRA")
-                if c.task == .maskedLM { throw ZooError(.mismatch, "config.json: architectures names 'ElectraForMaskedLM' (the generator); zoo converts ElectraModel, ElectraForSequenceClassification, ElectraForTokenClassification, ElectraForQuestionAnswering of the ELECTRA family") }
+                c.storedDecoder = fromWeights.transformer?.storedDecoder ?? false
+                try BERTStyle.checkDecoder(json, c, decoder: "generator_lm_head.weight")
                 return ArchitectureOptions(transformer: c)
             },
             // BertModel's keys without a pooler: only the config or the name makes weights ELECTRA's
@@ -61,6 +62,9 @@ enum ELECTRA {
             c.task = .tokenClassification(labels: classifier[0])
         } else if byName["qa_outputs.weight"] != nil {
             c.task = .questionAnswering
+        } else if byName["generator_lm_head.bias"] != nil {
+            c.task = .maskedLM
+            c.storedDecoder = byName["generator_lm_head.weight"] != nil
         }
         return ArchitectureOptions(transformer: c)
     }
@@ -78,7 +82,12 @@ enum ELECTRA {
         case .questionAnswering:
             outputs = BERTStyle.questionAnswering(g, x)
         case .maskedLM:
-            throw ZooError(.mismatch, "ELECTRA's generator (ElectraForMaskedLM) is not one zoo converts; its discriminator and task heads are")
+            // the generator: ElectraGeneratorPredictions (dense → GELU → LayerNorm, registered
+            // LayerNorm first) → generator_lm_head, tied to the word embeddings, with its own bias
+            g.declareModules(["generator_predictions.LayerNorm", "generator_predictions.dense"])
+            outputs = [BERTStyle.maskedLM(g, x, c, dense: "generator_predictions.dense", activation: .gelu, norm: "generator_predictions.LayerNorm",
+                                          eps: c.layerNormEps, decoder: "generator_lm_head.weight", bias: "generator_lm_head.bias",
+                                          width: c.embeddingSize)]
         case .causalLM:
             throw BERTStyle.encoderOnly("ELECTRA")
         }

@@ -95,9 +95,12 @@ enum BERTStyle {
     /// A masked-LM head: every token through `transform` (a Dense with `activation`, then a
     /// LayerNorm), then the decoder — its own stored weight, or the word embeddings it is tied to
     /// — with the head's bias. Paths are the family's (`cls.predictions.…`, `lm_head.…`).
+    /// `width`: the prediction transform's output, the word embeddings' width (ALBERT's and
+    /// ELECTRA's generator's `embedding_size`); the hidden size when nil.
     static func maskedLM(_ g: GraphBuilder, _ x: Value, _ c: TransformerConfig, dense: String, activation: ActivationKind,
-                         norm: String, eps: Double, decoder: String, bias: String, words: String = "embeddings.word_embeddings.weight") -> Value {
-        var h = g.linear(x, torch: dense, keras: "mlm_dense", out: c.hiddenSize, activation: activation)
+                         norm: String, eps: Double, decoder: String, bias: String, words: String = "embeddings.word_embeddings.weight",
+                         width: Int? = nil) -> Value {
+        var h = g.linear(x, torch: dense, keras: "mlm_dense", out: width ?? c.hiddenSize, activation: activation)
         h = g.layerNorm(h, torch: norm, keras: "mlm_layer_norm", eps: eps)
         return g.tiedLinear(h, weight: c.storedDecoder ? decoder : words, bias: bias, keras: "mlm_decoder", out: c.vocabularySize)
     }

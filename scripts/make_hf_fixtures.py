@@ -28,6 +28,8 @@ Tests/Fixtures/hf/vit-tiny/         ViTModel (32×32 images, 8×8 patches, hidde
                                   pixel_values (2 distinct NCHW images) and what the model returns
 Tests/Fixtures/hf/deit-tiny/        DeiTModel (the same sizes, a distillation token); deit-tiny-teacher/:
                                   DeiTForImageClassificationWithTeacher (4 labels: two heads averaged)
+Tests/Fixtures/hf/albert-tiny-mlm/  AlbertForMaskedLM (decoder tied to the 16-wide word embeddings); electra-tiny-mlm/:
+                                  ElectraForMaskedLM, the generator (embedding_size 16 < hidden 32)
 Tests/Fixtures/hf/camembert-tiny/   CamembertModel (transformers builds it as RobertaModel's subclass): RoBERTa's keys
                                   and function under model_type 'camembert'
 Tests/Fixtures/hf/ernie-tiny/       ErnieModel (use_task_id false): BERT's very keys under a model type zoo does not convert
@@ -61,7 +63,7 @@ import shutil
 import torch
 from huggingface_hub import split_torch_state_dict_into_shards
 from safetensors.torch import save_file
-from transformers import (DeiTConfig, DeiTForImageClassificationWithTeacher, DeiTModel, ViTConfig, ViTForImageClassification, ViTModel, ErnieConfig, ErnieModel, GPT2Config, GPT2ForTokenClassification, GPT2LMHeadModel, GPT2Model, AlbertConfig, AlbertForSequenceClassification, AlbertModel, BertConfig, BertModel, CamembertConfig, CamembertModel, ElectraForSequenceClassification, DistilBertConfig, DistilBertForSequenceClassification, DistilBertModel,
+from transformers import (AlbertForMaskedLM, ElectraForMaskedLM, DeiTConfig, DeiTForImageClassificationWithTeacher, DeiTModel, ViTConfig, ViTForImageClassification, ViTModel, ErnieConfig, ErnieModel, GPT2Config, GPT2ForTokenClassification, GPT2LMHeadModel, GPT2Model, AlbertConfig, AlbertForSequenceClassification, AlbertModel, BertConfig, BertModel, CamembertConfig, CamembertModel, ElectraForSequenceClassification, DistilBertConfig, DistilBertForSequenceClassification, DistilBertModel,
                           ElectraConfig, ElectraModel, RobertaConfig, RobertaForMaskedLM, RobertaForQuestionAnswering, RobertaForSequenceClassification, RobertaModel,
                           XLMRobertaConfig, XLMRobertaForTokenClassification)
 
@@ -303,3 +305,21 @@ with torch.no_grad():
     teacher.distillation_classifier.bias.normal_(generator=torch.Generator().manual_seed(20))
 teacher.save_pretrained(fresh("deit-tiny-teacher"))
 expected(teacher, "deit-tiny-teacher", PIXELS)
+
+# The masked-LM heads of the factorised-embedding families: the decoder tied to the narrower word embeddings.
+torch.manual_seed(21)
+albert_mlm = AlbertForMaskedLM(AlbertConfig(vocab_size=99, embedding_size=16, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+                                            intermediate_size=37, max_position_embeddings=64)).eval()
+randomize_layer_norms(albert_mlm, 21)
+with torch.no_grad():
+    albert_mlm.predictions.bias.normal_(generator=torch.Generator().manual_seed(21))
+albert_mlm.save_pretrained(fresh("albert-tiny-mlm"))
+expected(albert_mlm, "albert-tiny-mlm")
+torch.manual_seed(22)
+electra_mlm = ElectraForMaskedLM(ElectraConfig(vocab_size=99, embedding_size=16, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+                                               intermediate_size=37, max_position_embeddings=64)).eval()
+randomize_layer_norms(electra_mlm, 22)
+with torch.no_grad():
+    electra_mlm.generator_lm_head.bias.normal_(generator=torch.Generator().manual_seed(22))
+electra_mlm.save_pretrained(fresh("electra-tiny-mlm"))
+expected(electra_mlm, "electra-tiny-mlm")

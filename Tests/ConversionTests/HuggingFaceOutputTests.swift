@@ -23,7 +23,7 @@ import ZooGraph
                       ("roberta-tiny-qa", "roberta", 2), ("roberta-tiny-mlm", "roberta", 1), ("roberta-tiny-mlm-bin", "roberta", 1),
                       ("camembert-tiny", "roberta", 2),
                       ("electra-tiny", "electra", 1), ("electra-tiny-seqcls", "electra", 1),
-                      ("albert-tiny", "albert", 2), ("albert-tiny-seqcls", "albert", 1),
+                      ("albert-tiny", "albert", 2), ("albert-tiny-seqcls", "albert", 1), ("albert-tiny-mlm", "albert", 1), ("electra-tiny-mlm", "electra", 1),
                       ("gpt2-tiny", "gpt2", 1), ("gpt2-tiny-lm", "gpt2", 1), ("gpt2-tiny-lm-bin", "gpt2", 1), ("gpt2-tiny-tokcls", "gpt2", 1)])
     func computesWhatTransformersComputed(_ name: String, _ family: String, _ outputs: Int) throws {
         let folder = "\(Self.hf)/\(name)"
