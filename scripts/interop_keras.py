@@ -49,6 +49,9 @@ def check(arch, route, got, want, bar):
 
 
 for arch in archs:
+    # one model's graphs and variables at a time: without it TensorFlow keeps every model of the
+    # chunk (each loaded four times) and slows down as the chunk goes on
+    keras.backend.clear_session(free_memory=True)
     folder = os.path.join(work, arch)
     meta = json.load(open(os.path.join(folder, "meta.json")))
     want = np.load(os.path.join(folder, "output.npy")).astype(np.float64)

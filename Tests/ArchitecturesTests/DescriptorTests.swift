@@ -62,6 +62,15 @@ enum Reference {
 }
 
 @Suite struct DescriptorTests {
+    /// The test command proves one or two architectures a family against the real frameworks
+    /// (interop --ci, the CI nightly): no family may be left to the nightly matrix alone.
+    @Test func everyFamilyIsProvenInCI() {
+        let proven = Set(Registry.all.filter { Registry.provenInCI.contains($0.name) }.map(\.family))
+        let families = Set(Registry.all.map(\.family))
+        #expect(families.subtracting(proven).isEmpty, "families proven only nightly: \(families.subtracting(proven).sorted())")
+        #expect(Registry.provenInCI.allSatisfy { Registry.named($0) != nil }, "unknown names in provenInCI")
+    }
+
     @Test(arguments: Registry.all.map(\.name))
     func everyArchitectureHasAReferenceAndBuilds(_ name: String) throws {
         let arch = try #require(Registry.named(name))
