@@ -156,8 +156,7 @@ enum BERTStyle {
 
     static func task(fromHuggingFace json: JSONValue, fromWeights: EncoderTask, classPrefixes: [String], family: String) throws -> EncoderTask {
         guard let named = json["architectures"]?.array?.first?.string else { return fromWeights }
-        let labels: Int
-        if let n = json["num_labels"]?.int { labels = n } else if let map = json["id2label"]?.object { labels = map.count } else { labels = 2 }
+        let labels = try HuggingFaceFields(json).labels()
         let known: [EncoderTask] = [.encoder, .sequenceClassification(labels: labels), .tokenClassification(labels: labels), .questionAnswering, .maskedLM]
         for prefix in classPrefixes {
             guard let task = known.first(where: { $0.className(prefix) == named }) else { continue }
@@ -201,15 +200,24 @@ struct HuggingFaceFields {
 
     init(_ json: JSONValue) { self.json = json }
 
-    func int(_ key: String, default fallback: Int? = nil, minimum: Int = 1) throws -> Int {
+    /// `limit`: the largest value accepted; 4096 for a layer count (a key ending in `layers`,
+    /// or given), 2^24 for any other size.
+    func int(_ key: String, default fallback: Int? = nil, minimum: Int = 1, limit: Int? = nil) throws -> Int {
         guard let found = json[key] ?? fallback.map(JSONValue.int) else {
             throw ZooError(.format, "config.json: expected an integer '\(key)', found none")
         }
-        let limit = key.hasSuffix("layers") ? 4096 : 1 << 24
+        let limit = limit ?? (key.hasSuffix("layers") ? 4096 : 1 << 24)
         guard let v = found.int, v >= minimum, v <= limit else {
             throw ZooError(.format, "config.json: expected '\(key)' to be an integer from \(minimum) to \(limit), found \(found.serialized.prefix(40))")
         }
         return v
+    }
+
+    /// A classifier's label count: `num_labels`, else the size of `id2label`, else 2 (transformers'
+    /// default), from 1 to 2^24.
+    func labels() throws -> Int {
+        if json["num_labels"] != nil { return try int("num_labels") }
+        return try int("num_labels", default: json["id2label"]?.object?.count ?? 2)
     }
 
     /// `hidden_act` / `activation`: the activations Hugging Face encoders name.

@@ -81,7 +81,7 @@ enum GPT2 {
         var c = base
         c.vocabularySize = try f.int("vocab_size")
         c.hiddenSize = try f.int("n_embd")
-        c.layers = try f.int("n_layer")
+        c.layers = try f.int("n_layer", limit: 4096)
         c.heads = try f.int("n_head")
         c.maxPositions = try f.int("n_positions")
         if let inner = json["n_inner"], inner != .null { c.intermediateSize = try f.int("n_inner") } else { c.intermediateSize = 4 * c.hiddenSize }
@@ -113,8 +113,7 @@ enum GPT2 {
         case "GPT2LMHeadModel": return .causalLM
         case "GPT2ForTokenClassification":
             if case .tokenClassification = fromWeights { return fromWeights }
-            let labels = json["num_labels"]?.int ?? json["id2label"]?.object?.count ?? 2
-            return .tokenClassification(labels: labels)
+            return .tokenClassification(labels: try HuggingFaceFields(json).labels())
         default:
             throw ZooError(.mismatch, "config.json: architectures names '\(shown: named)'; zoo converts GPT2Model, GPT2LMHeadModel and GPT2ForTokenClassification of the GPT-2 family")
         }

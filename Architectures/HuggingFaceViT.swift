@@ -156,7 +156,7 @@ enum HuggingFaceViT {
     static func task(fromHuggingFace json: JSONValue, _ v: Variant, fromWeights: TransformerConfig?) throws -> (EncoderTask, Bool) {
         let weights = (fromWeights?.task ?? .encoder, fromWeights?.distillationHead ?? false)
         guard let named = json["architectures"]?.array?.first?.string else { return weights }
-        let labels = json["num_labels"]?.int ?? json["id2label"]?.object?.count ?? 2
+        let labels = try HuggingFaceFields(json).labels()
         func classifier(teacher: Bool) -> (EncoderTask, Bool) {
             if case .sequenceClassification = weights.0, weights.1 == teacher { return weights }
             return (.sequenceClassification(labels: labels), teacher)

@@ -114,6 +114,7 @@ struct SavedModel {
                             reshape.config = [("target_shape", .array([.int(1), .int(-1)]))]
                             reshape.inbound = [source]
                             reshape.weights = []
+                            reshape.callOptions = []
                             reshape.outputShape = [1] + byName[source]!.outputShape
                             reshape.dtype = "float32"
                             out.append(Layer(layer: reshape, args: [.tensor(source)]))
@@ -124,7 +125,9 @@ struct SavedModel {
             default:
                 break
             }
-            saved.kwargs += layer.callOptions.map { ($0.0, .constant($0.1)) }
+            for (key, value) in layer.callOptions where !saved.kwargs.contains(where: { $0.0 == key }) {
+                saved.kwargs.append((key, .constant(value)))
+            }
             out.append(saved)
         }
 

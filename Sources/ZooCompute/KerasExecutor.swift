@@ -55,6 +55,9 @@ public struct KerasExecutor: Sendable {
                 }
                 return i
             }
+            guard layer.className == "InputLayer" || !inbound.isEmpty else {
+                throw ZooError(.format, "Keras layer '\(layer.name)' (\(layer.className)): expected it to be called on at least one tensor, found none")
+            }
             let given = counts(layer)
             guard given == layer.weights.count else {
                 throw ZooError(.mismatch, "Keras layer '\(layer.name)': expected \(layer.weights.count) weights (\(layer.weights.map(\.name).joined(separator: ", "))), found \(given)")

@@ -87,8 +87,9 @@ public enum Transform: Equatable, Sendable {
             plan.sourceOffset += part * rows * s.dropFirst().reduce(1, *)
             return plan
         case .columns(let part, let of, let then):
+            guard s.count == 2, of > 0 else { return nil }
             let width = s[1] / of
-            guard s.count == 2, let inner = then.plan(shape: [s[0], width]), inner.outer == 1, inner.inner == 1 else { return nil }
+            guard let inner = then.plan(shape: [s[0], width]), inner.outer == 1, inner.inner == 1, inner.sourceOffset == 0, inner.rowLength == 0 else { return nil }
             return TransformPlan(sourceOffset: part * width, outer: 1, channels: s[0] * width, inner: 1, rowLength: width, rowStride: s[1])
         case .drop: return nil
         }

@@ -144,3 +144,33 @@ import ZooGraph
         }
     }
 }
+
+/// Sizes from a stranger's config.json are bounded before a graph is built from them.
+@Suite struct HuggingFaceConfigBoundsTests {
+    static func read(_ architecture: String, _ text: String) throws -> ArchitectureOptions {
+        let arch = try #require(Registry.named(architecture))
+        return try #require(arch.huggingFace).read(try JSONValue.parse(Array(text.utf8)), ArchitectureOptions())
+    }
+
+    /// GPT-2 names its layer count `n_layer`: held to the 4096 layers of every family, not to
+    /// the 2^24 of a width (16 million blocks would take minutes and gigabytes to build).
+    @Test func aGPT2OfMillionsOfLayersIsRefused() throws {
+        let json = #"{"model_type": "gpt2", "vocab_size": 99, "n_embd": 32, "n_layer": 16000000, "n_head": 4, "n_positions": 64}"#
+        #expect(throws: ZooError.self) { _ = try Self.read("gpt2", json) }
+        do { _ = try Self.read("gpt2", json) } catch let error as ZooError {
+            #expect(error.message.contains("'n_layer' to be an integer from 1 to 4096"), "\(error.message)")
+        }
+        let fine = try Self.read("gpt2", json.replacingOccurrences(of: "16000000", with: "12"))
+        #expect(fine.transformer?.layers == 12)
+    }
+
+    @Test(arguments: ["0", "-3", "100000000"])
+    func aClassifierOfNoOrAbsurdlyManyLabelsIsRefused(_ labels: String) throws {
+        let json = #"{"model_type": "vit", "architectures": ["ViTForImageClassification"], "hidden_size": 32, "num_hidden_layers": 2, "#
+            + #""num_attention_heads": 4, "intermediate_size": 37, "image_size": 32, "patch_size": 8, "num_labels": \#(labels)}"#
+        #expect(throws: ZooError.self) { _ = try Self.read("vit_hf", json) }
+        do { _ = try Self.read("vit_hf", json) } catch let error as ZooError {
+            #expect(error.message.contains("'num_labels'"), "\(error.message)")
+        }
+    }
+}

@@ -58,7 +58,7 @@ struct TransformerBenchmarkTests {
         let reader = try KerasFile.reader(keras)
         let model = try #require(reader.model)
         let file = try KerasWeightBuilder.kerasExecutor(model: model, file: reader)
-        let runs = Int(ProcessInfo.processInfo.environment["ZOO_BENCH_RUNS"] ?? "") ?? 5
+        let runs = max(1, Int(ProcessInfo.processInfo.environment["ZOO_BENCH_RUNS"] ?? "") ?? 5)
         var torchTimes: [Double] = [], kerasTimes: [Double] = []
         var last: (ExecutionResult, ExecutionResult)?
         for i in 0...runs { // the first run warms caches and page-faults the buffers

@@ -84,6 +84,8 @@ func randomWeights(_ model: KerasModel, seed: UInt64) -> KerasWeights {
 /// descriptor allows it (else its smallest working size, 224), a two-layer BERT.
 func smallGraph(_ architecture: Architecture) throws -> Graph {
     if architecture.defaults.transformer != nil {
+        // a vision transformer at its own small sizes (patch and image size); text models at tiny BERT's
+        if architecture.defaults.imageSize != nil { return try architecture.graph(architecture.smallOptions) }
         return try architecture.graph(ArchitectureOptions(transformer: tinyBERT))
     }
     if let graph = try? architecture.graph(ArchitectureOptions(classes: 10, imageSize: 32)) { return graph }
