@@ -117,14 +117,21 @@ for ((i = 0; i < ${#archs[@]}; i += 8)); do
   if [ -z "$pcounts" ]; then failed=$((failed + 1)); tail -5 "$work/pth.log"; else
     passed=$((passed + $(echo "$pcounts" | awk '{print $2}'))); failed=$((failed + $(echo "$pcounts" | awk '{print $4}'))); fi
   # TensorFlow: every format; JAX and PyTorch: the .keras files (ZOO_INTEROP_QUICK)
+  # the three backends at once (each is mostly one Python thread; the machine has more cores)
+  pids=()
   for backend in tensorflow jax torch; do
     py=$PYK; quick=""
     [ "$backend" = torch ] && py=$PYT
     [ "$backend" = tensorflow ] || quick=1
-    KERAS_BACKEND=$backend ZOO_INTEROP_QUICK=$quick "$py" scripts/interop_keras.py "$work" "${chunk[@]}" > "$work/keras.log" 2>&1 || status=1
-    grep -E "max\|Δ\||Error|error|Traceback" "$work/keras.log" | sed "s/^/[$backend] /" || true
-    counts=$(grep -E "^interop \[$backend\]: [0-9]+ passed, [0-9]+ failed" "$work/keras.log" | tail -1 || true)
-    if [ -z "$counts" ]; then status=1; failed=$((failed + 1)); tail -20 "$work/keras.log"; else
+    KERAS_BACKEND=$backend ZOO_INTEROP_QUICK=$quick "$py" scripts/interop_keras.py "$work" "${chunk[@]}" > "$work/keras-$backend.log" 2>&1 &
+    pids+=($!)
+  done
+  for pid in "${pids[@]}"; do wait "$pid" || status=1; done
+  for backend in tensorflow jax torch; do
+    log="$work/keras-$backend.log"
+    grep -E "max\|Δ\||Error|error|Traceback" "$log" | sed "s/^/[$backend] /" || true
+    counts=$(grep -E "^interop \[$backend\]: [0-9]+ passed, [0-9]+ failed" "$log" | tail -1 || true)
+    if [ -z "$counts" ]; then status=1; failed=$((failed + 1)); tail -20 "$log"; else
       passed=$((passed + $(echo "$counts" | awk '{print $3}'))); failed=$((failed + $(echo "$counts" | awk '{print $5}'))); fi
   done
   # `zoo verify` on .keras files real Keras wrote: it runs the file's own model
