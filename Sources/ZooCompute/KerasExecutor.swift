@@ -540,25 +540,18 @@ public struct KerasExecutor: Sendable {
             }
             return y
 
-        case .add:
+        case .add, .average:
+            // Keras's Average: the sum in order, then divided by the count
             let others = (1..<step.inbound.count).map { source($0) }
             var a = owned(0)
             for b in others {
                 guard a.shape == b.shape else { throw ZooError(.mismatch, "expected equal shapes to add, found \(shapeText(a.shape)) and \(shapeText(b.shape))") }
                 Elementwise.add(&a.data, b.data)
             }
-            return a
-
-        case .average:
-            // Keras's Average: the sum in order, then divided by the count
-            let others = (1..<step.inbound.count).map { source($0) }
-            var a = owned(0)
-            for b in others {
-                guard a.shape == b.shape else { throw ZooError(.mismatch, "expected equal shapes to average, found \(shapeText(a.shape)) and \(shapeText(b.shape))") }
-                Elementwise.add(&a.data, b.data)
+            if case .average = step.op {
+                let n = Float(step.inbound.count)
+                for i in a.data.indices { a.data[i] /= n }
             }
-            let n = Float(step.inbound.count)
-            for i in a.data.indices { a.data[i] /= n }
             return a
 
         case .flatten:

@@ -36,13 +36,8 @@ public struct AverageOp: GraphOp, Equatable {
     public var opName: String { "average" }
 
     public func torchForward(_ inputs: inout TorchInputs, _ weights: TorchWeights, _ node: Node) throws -> FloatTensor {
-        var a = inputs.take(0)
-        for i in 1..<inputs.count {
-            let b = inputs[i]
-            guard a.shape == b.shape else { throw ZooError(.mismatch, "expected equal shapes to average, found \(shapeDescription(a.shape)) and \(shapeDescription(b.shape))") }
-            Elementwise.add(&a.data, b.data)
-        }
         let n = Float(inputs.count)
+        var a = try AddOp().torchForward(&inputs, weights, node)
         for i in a.data.indices { a.data[i] /= n }
         return a
     }
