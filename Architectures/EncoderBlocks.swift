@@ -213,6 +213,15 @@ struct HuggingFaceFields {
         return v
     }
 
+    /// A LayerNorm epsilon: a number strictly between 0 and 1, `fallback` when absent.
+    func epsilon(_ key: String, default fallback: Double) throws -> Double {
+        guard let found = json[key] else { return fallback }
+        guard let e = found.double, e > 0, e < 1 else {
+            throw ZooError(.format, "config.json: expected '\(key)' to be a number between 0 and 1, found \(found.serialized.prefix(40))")
+        }
+        return e
+    }
+
     /// A classifier's label count: `num_labels`, else the size of `id2label`, else 2 (transformers'
     /// default), from 1 to 2^24.
     func labels() throws -> Int {

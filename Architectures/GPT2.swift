@@ -86,12 +86,7 @@ enum GPT2 {
         c.maxPositions = try f.int("n_positions")
         if let inner = json["n_inner"], inner != .null { c.intermediateSize = try f.int("n_inner") } else { c.intermediateSize = 4 * c.hiddenSize }
         c.activation = try f.activation("activation_function")
-        if let eps = json["layer_norm_epsilon"] {
-            guard let e = eps.double, e > 0, e < 1 else {
-                throw ZooError(.format, "config.json: expected 'layer_norm_epsilon' to be a number between 0 and 1, found \(eps.serialized.prefix(40))")
-            }
-            c.layerNormEps = e
-        }
+        c.layerNormEps = try f.epsilon("layer_norm_epsilon", default: c.layerNormEps)
         // attention scaled otherwise than by 1/√head_dim has no MultiHeadAttention spelling yet
         if json["scale_attn_weights"]?.bool == false {
             throw ZooError(.mismatch, "config.json says scale_attn_weights false; zoo's Keras attention scales by 1/√head_dim, as GPT-2 does by default")

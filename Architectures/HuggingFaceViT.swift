@@ -133,12 +133,7 @@ enum HuggingFaceViT {
         c.patchSize = try f.int("patch_size", default: 16)
         c.activation = try f.activation("hidden_act")
         c.pooler = pooler
-        if let eps = json["layer_norm_eps"] {
-            guard let e = eps.double, e > 0, e < 1 else {
-                throw ZooError(.format, "config.json: expected 'layer_norm_eps' to be a number between 0 and 1, found \(eps.serialized.prefix(40))")
-            }
-            c.layerNormEps = e
-        }
+        c.layerNormEps = try f.epsilon("layer_norm_eps", default: c.layerNormEps)
         if try f.int("num_channels", default: 3) != 3 {
             throw ZooError(.mismatch, "config.json says num_channels \(json["num_channels"]!.serialized); zoo converts \(v.stem)s of RGB images (3 channels)")
         }

@@ -18,6 +18,31 @@ import ZooGraph
     static let hf = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Fixtures/hf").path
 
+    /// A model folder converted to `.keras` as a user converts it (the family from config.json's
+    /// model_type, the task from its architectures), verified by zoo; the caller unlinks `out`.
+    struct Converted {
+        var checkpoint: Checkpoint
+        var arch: Architecture
+        var shapes: TensorShapes
+        var options: ArchitectureOptions
+        var out: String
+    }
+
+    static func convertAsUser(_ name: String) throws -> Converted {
+        let folder = "\(hf)/\(name)"
+        let checkpoint = try Checkpoint.open(folder)
+        let config = try ModelConfig.find(explicit: nil, beside: folder)
+        let arch = try Converter.architecture(for: checkpoint, named: nil, config: config)
+        let shapes = try Converter.shapes(of: checkpoint, for: arch)
+        let options = try Converter.options(for: arch, shapes: shapes, config: config, checkpointPath: folder)
+        let out = NSTemporaryDirectory() + "zoo-hf-\(name)-\(getpid()).keras"
+        var request = ConversionRequest(checkpoint: folder, output: out, format: .keras)
+        request.overwrite = true
+        let result = try Converter.convert(request, checkpoint: checkpoint, architecture: arch, options: options)
+        #expect(result.verification?.passed == true, "\(name)")
+        return Converted(checkpoint: checkpoint, arch: arch, shapes: shapes, options: options, out: out)
+    }
+
     @Test(arguments: [("roberta-tiny", "roberta", 2), ("roberta-tiny-seqcls", "roberta", 1), ("xlm-roberta-tiny-tokcls", "roberta", 1),
                       ("distilbert-tiny", "distilbert", 1), ("distilbert-tiny-seqcls", "distilbert", 1),
                       ("roberta-tiny-qa", "roberta", 2), ("roberta-tiny-mlm", "roberta", 1), ("roberta-tiny-mlm-bin", "roberta", 1),
@@ -26,18 +51,10 @@ import ZooGraph
                       ("albert-tiny", "albert", 2), ("albert-tiny-seqcls", "albert", 1), ("albert-tiny-mlm", "albert", 1), ("electra-tiny-mlm", "electra", 1),
                       ("gpt2-tiny", "gpt2", 1), ("gpt2-tiny-lm", "gpt2", 1), ("gpt2-tiny-lm-bin", "gpt2", 1), ("gpt2-tiny-tokcls", "gpt2", 1)])
     func computesWhatTransformersComputed(_ name: String, _ family: String, _ outputs: Int) throws {
-        let folder = "\(Self.hf)/\(name)"
-        let checkpoint = try Checkpoint.open(folder)
-        let config = try ModelConfig.find(explicit: nil, beside: folder)
-        let arch = try Converter.architecture(for: checkpoint, named: nil, config: config)
-        #expect(arch.name == family)
-        let options = try Converter.options(for: arch, shapes: try Converter.shapes(of: checkpoint, for: arch), config: config, checkpointPath: folder)
-        let out = NSTemporaryDirectory() + "zoo-hf-\(name)-\(getpid()).keras"
+        let converted = try Self.convertAsUser(name)
+        let (checkpoint, arch, shapes, options, out) = (converted.checkpoint, converted.arch, converted.shapes, converted.options, converted.out)
         defer { unlink(out) }
-        var request = ConversionRequest(checkpoint: folder, output: out, format: .keras)
-        request.overwrite = true
-        let result = try Converter.convert(request, checkpoint: checkpoint, architecture: arch, options: options)
-        #expect(result.verification?.passed == true)
+        #expect(arch.name == family)
 
         // a folder holding another format of a model compares with that model's outputs
         let expected = try Checkpoint.open("\(Self.hf)/\(name.hasSuffix("-bin") ? String(name.dropLast(4)) : name).expected.safetensors")
@@ -53,7 +70,6 @@ import ZooGraph
         let model = try #require(reader.model)
         let keras = try KerasWeightBuilder.kerasExecutor(model: model, file: reader).run(inputs, recordIntermediates: false)
         let graph = try arch.graph(options)
-        let shapes = try Converter.shapes(of: checkpoint, for: arch)
         let report = arch.match(shapes, graph: graph)
         let torch = try KerasWeightBuilder.torchExecutor(checkpoint: checkpoint, graph: graph, report: report).run(inputs, recordIntermediates: false)
         #expect(keras.outputs.count == outputs)
@@ -74,16 +90,10 @@ import ZooGraph
     /// MultiHeadAttention calls lost it computes another function (each token sees the ones after
     /// it), and verification fails at the first attention layer.
     @Test func aDecoderWithoutItsCausalMaskFails() throws {
-        let folder = "\(Self.hf)/gpt2-tiny"
-        let checkpoint = try Checkpoint.open(folder)
-        let config = try ModelConfig.find(explicit: nil, beside: folder)
-        let arch = try Converter.architecture(for: checkpoint, named: nil, config: config)
-        let options = try Converter.options(for: arch, shapes: try Converter.shapes(of: checkpoint, for: arch), config: config, checkpointPath: folder)
-        let out = NSTemporaryDirectory() + "zoo-hf-gpt2-\(getpid()).keras", target = NSTemporaryDirectory() + "zoo-hf-gpt2-acausal-\(getpid()).keras"
+        let converted = try Self.convertAsUser("gpt2-tiny")
+        let (checkpoint, arch, options, out) = (converted.checkpoint, converted.arch, converted.options, converted.out)
+        let target = NSTemporaryDirectory() + "zoo-hf-gpt2-acausal-\(getpid()).keras"
         defer { unlink(out); unlink(target) }
-        var request = ConversionRequest(checkpoint: folder, output: out, format: .keras)
-        request.overwrite = true
-        #expect(try Converter.convert(request, checkpoint: checkpoint, architecture: arch, options: options).verification?.passed == true)
         var removed = 0
         try FileModelTests().edited(out, to: target) { layers in
             for i in layers.indices where layers[i]["class_name"] as? String == "MultiHeadAttention" {
@@ -105,18 +115,10 @@ import ZooGraph
     /// the file's own model.
     @Test(arguments: [("vit-tiny", "vit_hf", 2), ("vit-tiny-cls", "vit_hf", 1), ("deit-tiny", "deit", 2), ("deit-tiny-teacher", "deit", 1)])
     func imageModelsComputeWhatTransformersComputed(_ name: String, _ family: String, _ outputs: Int) throws {
-        let folder = "\(Self.hf)/\(name)"
-        let checkpoint = try Checkpoint.open(folder)
-        let config = try ModelConfig.find(explicit: nil, beside: folder)
-        let arch = try Converter.architecture(for: checkpoint, named: nil, config: config)
-        #expect(arch.name == family)
-        let shapes = try Converter.shapes(of: checkpoint, for: arch)
-        let options = try Converter.options(for: arch, shapes: shapes, config: config, checkpointPath: folder)
-        let out = NSTemporaryDirectory() + "zoo-hf-\(name)-\(getpid()).keras"
+        let converted = try Self.convertAsUser(name)
+        let (checkpoint, arch, shapes, options, out) = (converted.checkpoint, converted.arch, converted.shapes, converted.options, converted.out)
         defer { unlink(out) }
-        var request = ConversionRequest(checkpoint: folder, output: out, format: .keras)
-        request.overwrite = true
-        #expect(try Converter.convert(request, checkpoint: checkpoint, architecture: arch, options: options).verification?.passed == true)
+        #expect(arch.name == family)
 
         let expected = try Checkpoint.open("\(Self.hf)/\(name).expected.safetensors")
         let pixels = try expected.tensor(named: "pixel_values")
