@@ -18,6 +18,9 @@
 // Task heads (logits out, as the Hugging Face models return them):
 //   GPT2LMHeadModel             every token → lm_head (no bias), tied to wte unless stored
 //   GPT2ForTokenClassification  classifier (Linear) on every token
+//   GPT2ForSequenceClassification  score (Linear, no bias) on every token, the logits taken at
+//                               each row's last token that is not padding (config.json's
+//                               pad_token_id; none: the last position) — `LastTokenOp`
 import ZooCore
 import ZooGraph
 
@@ -50,7 +53,11 @@ enum GPT2 {
             }),
         smallOptions: ArchitectureOptions(transformer: TransformerConfig(
             vocabularySize: 99, hiddenSize: 32, layers: 2, heads: 4, intermediateSize: 37, maxPositions: 64,
-            typeVocabularySize: 1, layerNormEps: 1e-5, activation: .geluTanh, pooler: false))
+            typeVocabularySize: 1, layerNormEps: 1e-5, activation: .geluTanh, pooler: false)),
+        unknown: { options in
+            guard let c = options.transformer, case .sequenceClassification = c.task, !c.padTokenFromConfig else { return nil }
+            return "GPT2ForSequenceClassification takes its logits at each row's last token that is not padding, and only config.json's pad_token_id says which token pads: convert the model's folder, or pass --config"
+        }
     )
 
     /// The task models' `transformer.` prefix.
@@ -72,6 +79,8 @@ enum GPT2 {
             (c.task, c.storedDecoder) = (.causalLM, true)
         } else if let classifier = byName["classifier.weight"], classifier.count == 2 {
             c.task = .tokenClassification(labels: classifier[0])
+        } else if let score = byName["score.weight"], score.count == 2 {
+            c.task = .sequenceClassification(labels: score[0])
         }
         return ArchitectureOptions(transformer: c)
     }
@@ -87,6 +96,13 @@ enum GPT2 {
         if let inner = json["n_inner"], inner != .null { c.intermediateSize = try f.int("n_inner") } else { c.intermediateSize = 4 * c.hiddenSize }
         c.activation = try f.activation("activation_function")
         c.layerNormEps = try f.epsilon("layer_norm_epsilon", default: c.layerNormEps)
+        switch json["pad_token_id"] {
+        case nil, .null?: c.padTokenID = -1
+        case let v?:
+            guard let id = v.int else { throw ZooError(.mismatch, "config.json: expected pad_token_id to be an integer or null, found \(v.serialized.prefix(40))") }
+            c.padTokenID = id
+        }
+        c.padTokenFromConfig = true
         // attention scaled otherwise than by 1/√head_dim has no MultiHeadAttention spelling yet
         if json["scale_attn_weights"]?.bool == false {
             throw ZooError(.mismatch, "config.json says scale_attn_weights false; zoo's Keras attention scales by 1/√head_dim, as GPT-2 does by default")
@@ -109,8 +125,11 @@ enum GPT2 {
         case "GPT2ForTokenClassification":
             if case .tokenClassification = fromWeights { return fromWeights }
             return .tokenClassification(labels: try HuggingFaceFields(json).labels())
+        case "GPT2ForSequenceClassification":
+            if case .sequenceClassification = fromWeights { return fromWeights }
+            return .sequenceClassification(labels: try HuggingFaceFields(json).labels())
         default:
-            throw ZooError(.mismatch, "config.json: architectures names '\(shown: named)'; zoo converts GPT2Model, GPT2LMHeadModel and GPT2ForTokenClassification of the GPT-2 family")
+            throw ZooError(.mismatch, "config.json: architectures names '\(shown: named)'; zoo converts GPT2Model, GPT2LMHeadModel, GPT2ForTokenClassification and GPT2ForSequenceClassification of the GPT-2 family")
         }
     }
 
@@ -143,8 +162,13 @@ enum GPT2 {
                                        : g.tiedLinear(x, weight: "wte.weight", bias: nil, keras: "lm_head", out: c.vocabularySize)]
         case .tokenClassification(let labels):
             outputs = [g.linear(x, torch: "classifier", keras: "classifier", out: labels)]
-        case .sequenceClassification, .questionAnswering, .maskedLM:
-            throw ZooError(.mismatch, "GPT-2's \(c.task.className("GPT2")) head is not one zoo converts yet (it converts GPT2Model, GPT2LMHeadModel and GPT2ForTokenClassification)")
+        case .sequenceClassification(let labels):
+            // without config.json (`unknown` refuses conversion) the graph still builds, for detection
+            let logits = g.linear(x, torch: "score", keras: "score", out: labels, bias: false)
+            outputs = [g.lastToken(logits, ids: ids, paddingIndex: c.padTokenID >= 0 ? c.padTokenID : nil, vocabulary: c.vocabularySize,
+                                   maxLength: c.maxPositions, keras: "pooled_logits")]
+        case .questionAnswering, .maskedLM:
+            throw ZooError(.mismatch, "GPT-2's \(c.task.className("GPT2")) head is not one zoo converts yet (it converts GPT2Model, GPT2LMHeadModel, GPT2ForTokenClassification and GPT2ForSequenceClassification)")
         }
         return try g.build(outputs: outputs)
     }

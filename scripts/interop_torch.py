@@ -50,6 +50,12 @@ HF_FOLDERS = {
     # a causal decoder: GPT2Model, and GPT2LMHeadModel with its lm_head tied to wte (not stored)
     "gpt2_tiny": ("gpt2", transformers.GPT2Config, transformers.GPT2Model, {}),
     "gpt2_tiny+lm": ("gpt2", transformers.GPT2Config, transformers.GPT2LMHeadModel, {}),
+    # logits at each row's last token that is not padding (pad_token_id 0: after the mask's end and inside a row)
+    "gpt2_tiny+seqcls": ("gpt2", transformers.GPT2Config, transformers.GPT2ForSequenceClassification, dict(num_labels=3, pad_token_id=0)),
+    "albert_tiny+mlm": ("albert", transformers.AlbertConfig, transformers.AlbertForMaskedLM,
+                        dict(embedding_size=16, max_position_embeddings=64)),
+    "electra_tiny+mlm": ("electra", transformers.ElectraConfig, transformers.ElectraForMaskedLM,
+                         dict(embedding_size=16, max_position_embeddings=64)),
     "distilbert_tiny": ("distilbert", transformers.DistilBertConfig, transformers.DistilBertModel, {}),
     "distilbert_tiny+seqcls": ("distilbert", transformers.DistilBertConfig, transformers.DistilBertForSequenceClassification,
                                dict(num_labels=3)),
@@ -84,16 +90,24 @@ HF_IMAGE_FOLDERS = {
     "vit_hf_tiny+cls": ("vit_hf", transformers.ViTConfig, transformers.ViTForImageClassification, dict(num_labels=3)),
     # a distillation token after the class token; two classifiers averaged
     "deit_tiny+teacher": ("deit", transformers.DeiTConfig, transformers.DeiTForImageClassificationWithTeacher, dict(num_labels=3)),
+    # windows of 4 at patch 2 on 40×40 images: maps 20, 10, 5, each padded to whole windows and shifted
+    "swin_hf_tiny": ("swin_hf", transformers.SwinConfig, transformers.SwinModel, {}),
+    "swin_hf_tiny+cls": ("swin_hf", transformers.SwinConfig, transformers.SwinForImageClassification, dict(num_labels=3)),
 }
+SWIN_HF_TINY = dict(image_size=40, patch_size=2, embed_dim=16, depths=[2, 2, 2], num_heads=[2, 4, 4], window_size=4)
+IMAGE_TINY = {"swin_hf": SWIN_HF_TINY}
 
 
 def randomize_norms(model, generator):
     """Non-trivial normalisation parameters and statistics (LayerNorm2d is a LayerNorm), layer
-    scales around 1 instead of ConvNeXt's 1e-6, which would hide a wrong block, and no parameter
-    left all zeros."""
+    scales around 1 instead of ConvNeXt's 1e-6, which would hide a wrong block, Swin's relative
+    position bias of O(1), and no parameter left all zeros."""
     for name, p in model.named_parameters():
         if name.endswith("layer_scale"):
             p.copy_(1 + 0.1 * torch.randn(p.shape, generator=generator))
+        elif name.endswith("relative_position_bias_table"):
+            # Swin's bias at the size of attention scores, not trunc_normal(0.02), which would hide a misplaced one
+            p.copy_(torch.randn(p.shape, generator=generator))
         elif torch.all(p == 0):
             # zero-initialised parameters (ViT's class token and head, conv biases) would hide a
             # dropped or misplaced one
@@ -145,7 +159,7 @@ for spec in archs:
     elif arch in HF_IMAGE_FOLDERS:
         # a Hugging Face image model as save_pretrained writes it, called on pixel_values (NCHW)
         family, config_class, model_class, sizes = HF_IMAGE_FOLDERS[arch]
-        config = config_class(**{**VIT_HF_TINY, **sizes})
+        config = config_class(**{**IMAGE_TINY.get(family, VIT_HF_TINY), **sizes})
         model = model_class(config).eval()
         randomize_norms(model, generator)
         model.save_pretrained(out)
@@ -172,7 +186,7 @@ for spec in archs:
                     p.copy_(0.1 * torch.randn(p.shape, generator=generator))
         model.save_pretrained(out)
         meta["checkpoint"], meta["config"], meta["zoo"] = out, os.path.join(out, "config.json"), family
-        inputs = token_batch(config.vocab_size, getattr(config, "type_vocab_size", 1), padding=config.pad_token_id if family == "roberta" else None)
+        inputs = token_batch(config.vocab_size, getattr(config, "type_vocab_size", 1), padding=config.pad_token_id if family in ("roberta", "gpt2") else None)
         inputs = {k: inputs[k] for k in ("input_ids", "attention_mask")}
         for k, v in inputs.items():
             np.save(os.path.join(out, f"input_{k}.npy"), v)

@@ -22,12 +22,15 @@ Tests/Fixtures/hf/gpt2-tiny/        GPT2Model (n_embd 32, 2 layers, 4 heads, n_i
                                   stored); gpt2-tiny-lm-bin/: its state_dict() by torch.save as pytorch_model.bin (lm_head
                                   stored a second time) plus each block's causal-mask buffers attn.bias / attn.masked_bias,
                                   as the hub's original gpt2 pytorch_model.bin holds them; gpt2-tiny-tokcls/:
-                                  GPT2ForTokenClassification (3 labels)
+                                  GPT2ForTokenClassification (3 labels); gpt2-tiny-seqcls/: GPT2ForSequenceClassification
+                                  (3 labels, pad_token_id 1), on rows padded inside, after, before, and wholly
 Tests/Fixtures/hf/vit-tiny/         ViTModel (32×32 images, 8×8 patches, hidden 32, 2 layers, 4 heads), with the pooler;
                                   vit-tiny-cls/: ViTForImageClassification (5 labels); NAME.expected.safetensors holds
                                   pixel_values (2 distinct NCHW images) and what the model returns
 Tests/Fixtures/hf/deit-tiny/        DeiTModel (the same sizes, a distillation token); deit-tiny-teacher/:
                                   DeiTForImageClassificationWithTeacher (4 labels: two heads averaged)
+Tests/Fixtures/hf/swin-tiny/        SwinModel (40×40 images, patch 2, window 4, embed 16, depths 2-2-2: maps 20, 10, 5,
+                                  padded to whole windows and shifted); swin-tiny-cls/: SwinForImageClassification (3 labels)
 Tests/Fixtures/hf/albert-tiny-mlm/  AlbertForMaskedLM (decoder tied to the 16-wide word embeddings); electra-tiny-mlm/:
                                   ElectraForMaskedLM, the generator (embedding_size 16 < hidden 32)
 Tests/Fixtures/hf/camembert-tiny/   CamembertModel (transformers builds it as RobertaModel's subclass): RoBERTa's keys
@@ -63,7 +66,7 @@ import shutil
 import torch
 from huggingface_hub import split_torch_state_dict_into_shards
 from safetensors.torch import save_file
-from transformers import (AlbertForMaskedLM, ElectraForMaskedLM, DeiTConfig, DeiTForImageClassificationWithTeacher, DeiTModel, ViTConfig, ViTForImageClassification, ViTModel, ErnieConfig, ErnieModel, GPT2Config, GPT2ForTokenClassification, GPT2LMHeadModel, GPT2Model, AlbertConfig, AlbertForSequenceClassification, AlbertModel, BertConfig, BertModel, CamembertConfig, CamembertModel, ElectraForSequenceClassification, DistilBertConfig, DistilBertForSequenceClassification, DistilBertModel,
+from transformers import (AlbertForMaskedLM, ElectraForMaskedLM, DeiTConfig, DeiTForImageClassificationWithTeacher, DeiTModel, SwinConfig, SwinForImageClassification, SwinModel, ViTConfig, ViTForImageClassification, ViTModel, ErnieConfig, ErnieModel, GPT2Config, GPT2ForSequenceClassification, GPT2ForTokenClassification, GPT2LMHeadModel, GPT2Model, AlbertConfig, AlbertForSequenceClassification, AlbertModel, BertConfig, BertModel, CamembertConfig, CamembertModel, ElectraForSequenceClassification, DistilBertConfig, DistilBertForSequenceClassification, DistilBertModel,
                           ElectraConfig, ElectraModel, RobertaConfig, RobertaForMaskedLM, RobertaForQuestionAnswering, RobertaForSequenceClassification, RobertaModel,
                           XLMRobertaConfig, XLMRobertaForTokenClassification)
 
@@ -275,6 +278,17 @@ gpt2_tok = GPT2ForTokenClassification(GPT2Config(**GPT2_TINY, num_labels=3)).eva
 randomize_layer_norms(gpt2_tok, 13)
 gpt2_tok.save_pretrained(fresh("gpt2-tiny-tokcls"))
 expected(gpt2_tok, "gpt2-tiny-tokcls")
+# GPT2ForSequenceClassification pools at each row's last token that is not padding (pad_token_id 1):
+# inside a row, after it, before it, and a row of padding alone (position 0)
+torch.manual_seed(14)
+gpt2_seq = GPT2ForSequenceClassification(GPT2Config(**GPT2_TINY, num_labels=3, pad_token_id=1)).eval()
+randomize_layer_norms(gpt2_seq, 14)
+gpt2_seq.save_pretrained(fresh("gpt2-tiny-seqcls"))
+expected(gpt2_seq, "gpt2-tiny-seqcls", {
+    "input_ids": torch.tensor([[0, 45, 17, 1, 5, 63, 2, 9, 33, 2], [0, 31, 76, 2, 1, 1, 1, 1, 1, 1],
+                               [1, 1, 7, 8, 1, 1, 1, 1, 1, 1], [1] * 10]),
+    "attention_mask": torch.tensor([[1] * 10, [1, 1, 1, 1, 0, 0, 0, 0, 0, 0], [1] * 10, [1] * 10]),
+})
 
 # Hugging Face ViT: files hold transformers 4's names (save_pretrained renames transformers 5's back).
 VIT_TINY = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=37, image_size=32, patch_size=8)
@@ -305,6 +319,22 @@ with torch.no_grad():
     teacher.distillation_classifier.bias.normal_(generator=torch.Generator().manual_seed(20))
 teacher.save_pretrained(fresh("deit-tiny-teacher"))
 expected(teacher, "deit-tiny-teacher", PIXELS)
+
+# Hugging Face Swin: windows of 4 at patch 2 on 40×40 images — maps 20, 10, 5, each padded to whole
+# windows and shifted in every second block, the last merged from an odd size; the relative position
+# bias at the size of attention scores (its trunc_normal(0.02) init would hide a misplaced one)
+SWIN_TINY = dict(image_size=40, patch_size=2, embed_dim=16, depths=[2, 2, 2], num_heads=[2, 4, 4], window_size=4)
+SWIN_PIXELS = {"pixel_values": torch.randn(2, 3, 40, 40, generator=torch.Generator().manual_seed(22))}
+for seed, (name, model_class, sizes) in enumerate([("swin-tiny", SwinModel, {}), ("swin-tiny-cls", SwinForImageClassification, dict(num_labels=3))], 22):
+    torch.manual_seed(seed)
+    swin = model_class(SwinConfig(**SWIN_TINY, **sizes)).eval()
+    randomize_layer_norms(swin, seed)
+    with torch.no_grad():
+        for key, p in swin.named_parameters():
+            if key.endswith("relative_position_bias_table"):
+                p.normal_(generator=torch.Generator().manual_seed(seed))
+    swin.save_pretrained(fresh(name))
+    expected(swin, name, SWIN_PIXELS)
 
 # The masked-LM heads of the factorised-embedding families: the decoder tied to the narrower word embeddings.
 torch.manual_seed(21)

@@ -250,6 +250,9 @@ public enum Converter {
                 : "put the model's config.json \(ModelConfig.placeHint(for: checkpoint.path)) or pass --heads"
             throw ZooError(.usage, "\(checkpoint.path): the number of attention heads is not recorded in the weights; \(source)")
         }
+        if let missing = arch.unknown(arch.defaults.overridden(by: chosen)) {
+            throw ZooError(.usage, "\(checkpoint.path): \(missing)")
+        }
         if let slot = arch.headSlot, let doubt = chosen.head?.doubt(slot: slot) {
             throw ZooError(.usage, "\(checkpoint.path): \(doubt)")
         }

@@ -25,6 +25,7 @@ public enum KerasWeightBuilder {
         guard report.isExact else { throw ZooError(.mismatch, "\(checkpoint.path): \(report.summary)") }
         let specs = kerasSpecs(graph)
         let constants = kerasConstants(graph)
+        let derived = kerasDerived(graph)
         var out: [String: [Tensor]] = [:]
         // A fused in_proj feeds three Keras weights; keep it until its layer is done.
         var cache: [String: [Float]] = [:]
@@ -34,6 +35,10 @@ public enum KerasWeightBuilder {
             for weight in layer.weights {
                 if let constant = constants["\(layer.name)/\(weight.name)"] {
                     tensors.append(Tensor(shape: constant.shape, floats: constant.values))
+                    continue
+                }
+                if let d = derived["\(layer.name)/\(weight.name)"] {
+                    tensors.append(Tensor(shape: d.shape, floats: try derivedValues(d, checkpoint: checkpoint, report: report)))
                     continue
                 }
                 guard let spec = specs["\(layer.name)/\(weight.name)"], let source = report.sourceKey[spec.torchName] else {
@@ -125,13 +130,21 @@ public enum KerasWeightBuilder {
             var jobs: [[Job]] = []
             var slabsLeft = [Int](repeating: 0, count: checkpoint.entries.count)
             let constants = KerasWeightBuilder.kerasConstants(graph)
+            let derived = KerasWeightBuilder.kerasDerived(graph)
             for (i, slot) in slots.enumerated() {
+                // fixed and computed weights are whole in memory before the layout starts
+                var fixed: (shape: [Int], values: [Float])?
                 if let constant = constants["\(slot.layer)/\(slot.name)"] {
-                    guard constant.shape == slot.shape else {
-                        throw ZooError(.internal, "\(slot.layer)/\(slot.name) expected shape \(slot.shape), the constant has \(constant.shape)")
+                    fixed = (constant.shape, constant.values)
+                } else if let d = derived["\(slot.layer)/\(slot.name)"] {
+                    fixed = (d.shape, try KerasWeightBuilder.derivedValues(d, checkpoint: checkpoint, report: report))
+                }
+                if let fixed {
+                    guard fixed.shape == slot.shape else {
+                        throw ZooError(.internal, "\(slot.layer)/\(slot.name) expected shape \(slot.shape), the fixed weight has \(fixed.shape)")
                     }
-                    let plan = Transform.identity.plan(shape: [constant.values.count])!
-                    jobs.append([Job(slot: i, entry: -1, plan: plan, channels: 0..<plan.channels, constant: constant.values)])
+                    let plan = Transform.identity.plan(shape: [fixed.values.count])!
+                    jobs.append([Job(slot: i, entry: -1, plan: plan, channels: 0..<plan.channels, constant: fixed.values)])
                     continue
                 }
                 guard let spec = specs["\(slot.layer)/\(slot.name)"], let source = report.sourceKey[spec.torchName], let e = entryIndex[source],
@@ -261,12 +274,12 @@ public enum KerasWeightBuilder {
     /// A PyTorch-layout executor over the checkpoint's tensors, each read from the mapped file
     /// into the executor and its pages released at once (one copy of the model in memory).
     public static func torchExecutor(checkpoint: Checkpoint, graph: Graph, report: MatchReport) throws -> TorchExecutor {
-        try TorchExecutor(graph: graph) { name, shape in
+        try TorchExecutor(graph: graph) { name, shape, dtype in
             guard let source = report.sourceKey[name], let entry = checkpoint.entry(named: source) else {
                 throw ZooError(.mismatch, "\(graph.name): expected a tensor '\(name)' of shape \(shape), found none")
             }
-            guard entry.shape == shape, entry.dtype.isFloatingPoint else {
-                throw ZooError(.mismatch, "\(graph.name): '\(name)': expected a floating-point tensor of shape \(shape), found \(entry.dtype.rawValue) \(entry.shape)")
+            guard entry.shape == shape, dtype.isFloatingPoint ? entry.dtype.isFloatingPoint : entry.dtype == dtype else {
+                throw ZooError(.mismatch, "\(graph.name): '\(name)': expected \(dtype.isFloatingPoint ? "a floating-point" : "an \(dtype.rawValue)") tensor of shape \(shape), found \(entry.dtype.rawValue) \(entry.shape)")
             }
             defer { checkpoint.release(entry) }
             return try checkpoint.withFloats(entry) { Array($0) }
@@ -280,14 +293,33 @@ public enum KerasWeightBuilder {
     }
 
     /// The checkpoint's tensors keyed by descriptor (PyTorch) name, widened to float32, for the
-    /// NCHW executor. Integer buffers (`num_batches_tracked`) are left out.
+    /// NCHW executor. Counters (`num_batches_tracked`) are left out; index buffers are kept as
+    /// they are.
     public static func torchWeights(checkpoint: Checkpoint, graph: Graph, report: MatchReport) throws -> [String: Tensor] {
         var out: [String: Tensor] = [:]
-        for entry in graph.torchEntries where entry.dtype.isFloatingPoint {
-            guard let source = report.sourceKey[entry.name] else { continue }
+        for spec in graph.parameters where spec.role != .counter && out[spec.torchName] == nil {
+            guard let source = report.sourceKey[spec.torchName] else { continue }
             let tensor = try checkpoint.tensor(named: source)
-            out[entry.name] = tensor.dtype == .float32 ? tensor : Tensor(shape: tensor.shape, floats: try tensor.floats())
+            out[spec.torchName] = tensor.dtype == .float32 || !tensor.dtype.isFloatingPoint ? tensor : Tensor(shape: tensor.shape, floats: try tensor.floats())
         }
         return out
+    }
+
+    /// Each computed Keras weight, keyed "layer/weight".
+    static func kerasDerived(_ graph: Graph) -> [String: KerasDerived] {
+        Dictionary(graph.derived.map { ("\($0.layer)/\($0.weight)", $0) }, uniquingKeysWith: { a, _ in a })
+    }
+
+    /// A computed weight's values from the checkpoint tensors it is made of.
+    static func derivedValues(_ d: KerasDerived, checkpoint: Checkpoint, report: MatchReport) throws -> [Float] {
+        let sources = try d.sources.map { name -> [Float] in
+            guard let source = report.sourceKey[name] else { throw ZooError(.internal, "no PyTorch tensor '\(name)' feeds Keras weight \(d.layer)/\(d.weight)") }
+            return try checkpoint.tensor(named: source).floats()
+        }
+        do {
+            return try d.values(sources)
+        } catch let error as ZooError where error.kind != .internal {
+            throw error.prefixed(checkpoint.path)
+        }
     }
 }

@@ -42,6 +42,9 @@ public enum KerasConfig {
                    ("bias_initializer", zeros), ("kernel_regularizer", .null), ("bias_regularizer", .null),
                    ("activity_regularizer", .null), ("kernel_constraint", .null), ("bias_constraint", .null)],
         "Multiply": [],
+        "Maximum": [],
+        "Dot": [("axes", required), ("normalize", .bool(false))],
+        "ZeroPadding1D": [("padding", required), ("data_format", .string("channels_last"))],
         "Concatenate": [("axis", .int(-1))],
         "Permute": [("dims", required)],
         "Cropping2D": [("cropping", required), ("data_format", .string("channels_last"))],
@@ -101,7 +104,7 @@ public enum KerasConfig {
     private static let recordsBuildShape: Set<String> = [
         "ZeroPadding2D", "Conv2D", "DepthwiseConv2D", "BatchNormalization", "GlobalAveragePooling2D", "Add", "Average", "Multiply",
         "Concatenate", "Cropping2D", "Cropping1D", "EinsumDense", "Permute", "Rescaling", "Conv1D", "Flatten", "Dense",
-        "Embedding", "LayerNormalization",
+        "Embedding", "LayerNormalization", "ZeroPadding1D", "Maximum", "Dot",
     ]
 
     private static let dtypePolicy = JSONValue.object([

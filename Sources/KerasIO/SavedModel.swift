@@ -86,7 +86,7 @@ struct SavedModel {
         for layer in model.layers {
             var saved = Layer(layer: layer, args: layer.inbound.map { .tensor($0) })
             switch layer.className {
-            case "Add", "Average", "Multiply", "Concatenate":
+            case "Add", "Average", "Multiply", "Concatenate", "Maximum", "Dot":
                 saved.args = [.list(layer.inbound)] // merge layers are called on a list
             case "Dropout":
                 saved.kwargs = [("training", .constant(.bool(false)))]

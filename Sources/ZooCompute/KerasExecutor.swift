@@ -22,7 +22,7 @@ public struct KerasExecutor: Sendable {
                                           "Multiply", "Concatenate", "Permute", "Cropping2D", "Rescaling", "Conv1D",
                                           "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D", "Add", "Flatten", "Dense",
                                           "Dropout", "Embedding", "LayerNormalization", "MultiHeadAttention", "MaxPooling1D", "Reshape",
-                                          "Cropping1D", "EinsumDense", "Average"]
+                                          "Cropping1D", "EinsumDense", "Average", "ZeroPadding1D", "Maximum", "Dot"]
 
     /// - Parameters:
     ///   - model: the functional model (layers in an order where inbound layers come first).
@@ -147,6 +147,12 @@ public struct KerasExecutor: Sendable {
     enum Op: Sendable {
         case input(name: String, perSample: [Int])
         case zeroPadding(top: Int, bottom: Int, left: Int, right: Int)
+        /// Of axis 1 of [N, T, C].
+        case zeroPadding1D(start: Int, end: Int)
+        /// Element-wise maximum of inbound values of one shape.
+        case maximum
+        /// Keras's `Dot(axes=1)` of [N, T, A] and [N, T, B]: Σ_t a[t, i]·b[t, j] → [N, A, B].
+        case dotSteps
         case conv(filters: Int, kernel: (Int, Int), strides: (Int, Int), padding: Padding, dilation: (Int, Int), groups: Int,
                   activation: ActivationKind, useBias: Bool)
         /// Kernel (kh, kw, C, multiplier); output channel c·multiplier + j.
@@ -163,7 +169,12 @@ public struct KerasExecutor: Sendable {
         case identity
         case embedding(inputDim: Int, outputDim: Int)
         case layerNorm(eps: Double, center: Bool, scale: Bool)
-        case attention(heads: Int, keyDim: Int, valueDim: Int, useBias: Bool, causal: Bool)
+        /// Over axis `axis` of [N, T, D] (1) or [N, W, T, D] (2, each of the W sequences on its
+        /// own); `outputDim` nil: the query's size.
+        case attention(heads: Int, keyDim: Int, valueDim: Int, useBias: Bool, causal: Bool, axis: Int, outputDim: Int?)
+        /// `EinsumDense("abcd,de->abce", bias_axes)`: x · kernel (C, E) + bias over the trailing
+        /// `biasAxes` axes of the output ([E], [T, E] or [W, T, E]); any rank of leading axes.
+        case einsumLast(units: Int, biasAxes: Int?)
         case maxPool1D(size: Int, stride: Int, padding: Padding)
         /// Per-sample target shape; one entry may be −1.
         case reshape([Int])
@@ -192,6 +203,18 @@ public struct KerasExecutor: Sendable {
                     throw ZooError(.format, "expected config 'batch_shape', found none")
                 }
                 self = .input(name: layer.name, perSample: shape.dropFirst().map { $0.int ?? -1 })
+            case "ZeroPadding1D":
+                try c.channelsLast()
+                let (start, end) = try c.pair("padding", default: (1, 1))
+                guard start >= 0, end >= 0 else { throw ZooError(.format, "expected a non-negative padding, found (\(start), \(end))") }
+                self = .zeroPadding1D(start: start, end: end)
+            case "Maximum": self = .maximum
+            case "Dot":
+                if try c.bool("normalize", default: false) { throw ZooError(.mismatch, "expected Dot without normalize, found normalize true") }
+                guard let axes = c.value("axes"), axes.int == 1 || axes.array?.compactMap(\.int) == [1, 1] else {
+                    throw ZooError(.mismatch, "expected Dot over axis 1 of both inputs (axes 1), found \(c.value("axes")?.serialized ?? "none")")
+                }
+                self = .dotSteps
             case "ZeroPadding2D":
                 try c.channelsLast()
                 let p = try c.padding2D("padding")
@@ -241,13 +264,23 @@ public struct KerasExecutor: Sendable {
                 guard start >= 0, end >= 0 else { throw ZooError(.format, "expected a non-negative cropping, found (\(start), \(end))") }
                 self = .cropping1D(start: start, end: end)
             case "EinsumDense":
-                // the one form zoo writes (a kernel along the last axis, a bias over both axes)
+                guard try c.activation() == .linear else { throw ZooError(.mismatch, "expected a linear EinsumDense, found activation \(c.value("activation")?.serialized ?? "")") }
+                // the forms zoo writes: a scale (and table) along the last axis, or a product
+                // with a (C, E) kernel on the last axis of [N, W, T, C]
+                if c.value("equation")?.string == "abcd,de->abce" {
+                    let axes = c.value("bias_axes")?.string ?? ""
+                    guard ["", "e", "ce", "bce"].contains(axes) else { throw ZooError(.mismatch, "expected bias_axes 'e', 'ce', 'bce' or none, found '\(axes)'") }
+                    guard let shape = c.value("output_shape")?.array?.compactMap(\.int), shape.count == 3, shape.allSatisfy({ $0 > 0 }) else {
+                        throw ZooError(.mismatch, "expected output_shape of three sizes, found \(c.value("output_shape")?.serialized ?? "none")")
+                    }
+                    self = .einsumLast(units: shape[2], biasAxes: axes.isEmpty ? nil : axes.count)
+                    return
+                }
                 guard c.value("equation")?.string == "abc,c->abc" else {
-                    throw ZooError(.mismatch, "expected EinsumDense equation 'abc,c->abc', found \(c.value("equation")?.serialized ?? "none")")
+                    throw ZooError(.mismatch, "expected EinsumDense equation 'abc,c->abc' or 'abcd,de->abce', found \(c.value("equation")?.serialized ?? "none")")
                 }
                 let axes = c.value("bias_axes")?.string ?? ""
                 guard axes == "bc" || axes.isEmpty else { throw ZooError(.mismatch, "expected bias_axes 'bc' or none, found '\(axes)'") }
-                guard try c.activation() == .linear else { throw ZooError(.mismatch, "expected a linear EinsumDense, found activation \(c.value("activation")?.serialized ?? "")") }
                 self = .scaleAndTable(useBias: axes == "bc")
             case "Permute":
                 guard let dims = layer.configValue("dims")?.array?.compactMap(\.int), dims.sorted() == Array(1...max(1, dims.count)) else {
@@ -291,11 +324,20 @@ public struct KerasExecutor: Sendable {
                 try c.lastAxis()
                 self = .layerNorm(eps: try c.double("epsilon", default: 1e-3), center: try c.bool("center", default: true), scale: try c.bool("scale", default: true))
             case "MultiHeadAttention":
-                if let axes = layer.configValue("attention_axes"), axes != .null, axes.array?.compactMap(\.int) != [1], axes.int != 1 {
-                    throw ZooError(.mismatch, "expected attention over the sequence axis (attention_axes null or [1]), found \(axes.serialized)")
+                // one attention axis, the one before the features: 1 of [N, T, D] (null or [1]), or 2 of [N, W, T, D]
+                var axis = 1
+                if let axes = layer.configValue("attention_axes"), axes != .null {
+                    guard let list = axes.array.map({ $0.compactMap(\.int) }) ?? axes.int.map({ [$0] }), list.count == 1, (1...2).contains(list[0]) else {
+                        throw ZooError(.mismatch, "expected attention over one axis (attention_axes null, [1] or [2]), found \(axes.serialized)")
+                    }
+                    axis = list[0]
                 }
+                var outputDim: Int?
                 if let shape = layer.configValue("output_shape"), shape != .null {
-                    throw ZooError(.mismatch, "expected the default output_shape (the query's size), found \(shape.serialized)")
+                    guard let size = shape.int ?? (shape.array?.count == 1 ? shape.array?[0].int : nil), size > 0 else {
+                        throw ZooError(.mismatch, "expected output_shape to be one positive size, found \(shape.serialized)")
+                    }
+                    outputDim = size
                 }
                 let keyDim = try c.int("key_dim")
                 let valueDim = layer.configValue("value_dim").flatMap(\.int) ?? keyDim
@@ -304,7 +346,7 @@ public struct KerasExecutor: Sendable {
                     throw ZooError(.format, "expected the call's use_causal_mask to be true or false, found \(causal!.serialized.prefix(40))")
                 }
                 self = .attention(heads: try c.int("num_heads"), keyDim: keyDim, valueDim: valueDim, useBias: try c.bool("use_bias", default: true),
-                                  causal: causal?.bool ?? false)
+                                  causal: causal?.bool ?? false, axis: axis, outputDim: outputDim)
             case "MaxPooling1D":
                 try c.channelsLast()
                 let size = try c.single("pool_size")
@@ -429,6 +471,42 @@ public struct KerasExecutor: Sendable {
         switch step.op {
         case .input(let name, let perSample):
             return try checkedInput(inputs, name: name, perSample: perSample, batch: &batch)
+
+        case .zeroPadding1D(let start, let end):
+            let x = source()
+            guard x.shape.count == 3 else { throw ZooError(.mismatch, "expected [N, T, C] to pad, found \(shapeText(x.shape))") }
+            let (n, t, c) = (x.shape[0], x.shape[1], x.shape[2]), padded = t + start + end
+            var y = FloatTensor(zeros: [n, padded, c])
+            for i in 0..<n {
+                for r in 0..<(t * c) { y.data[(i * padded + start) * c + r] = x.data[i * t * c + r] }
+            }
+            return y
+
+        case .maximum:
+            var a = owned(0)
+            for i in 1..<step.inbound.count {
+                let b = source(i)
+                guard a.shape == b.shape else { throw ZooError(.mismatch, "expected values of one shape for Maximum, found \(shapeText(a.shape)) and \(shapeText(b.shape))") }
+                for j in 0..<a.count { a.data[j] = max(a.data[j], b.data[j]) }
+            }
+            return a
+
+        case .dotSteps:
+            let (a, b) = (source(0), source(1))
+            guard step.inbound.count == 2, a.shape.count == 3, b.shape.count == 3, a.shape[0] == b.shape[0], a.shape[1] == b.shape[1] else {
+                throw ZooError(.mismatch, "expected two values [N, T, A] and [N, T, B] for Dot over axis 1, found \(shapeText(a.shape)) and \(shapeText(b.shape))")
+            }
+            let (n, t, p, q) = (a.shape[0], a.shape[1], a.shape[2], b.shape[2])
+            var y = FloatTensor(zeros: [n, p, q])
+            for i in 0..<n {
+                for r in 0..<t {
+                    for u in 0..<p {
+                        let w = a.data[(i * t + r) * p + u]
+                        for v in 0..<q { y.data[(i * p + u) * q + v] += w * b.data[(i * t + r) * q + v] }
+                    }
+                }
+            }
+            return y
 
         case .zeroPadding(let top, let bottom, let left, let right):
             let x = source()
@@ -599,19 +677,29 @@ public struct KerasExecutor: Sendable {
             Elementwise.layerNorm(&x.data, width: width, gamma: gamma, beta: beta, eps: eps)
             return x
 
-        case .attention(let heads, let keyDim, let valueDim, let useBias, let causal):
-            let query = source(0), value = step.inbound.count > 1 ? source(1) : source(0)
+        case .attention(let heads, let keyDim, let valueDim, let useBias, let causal, let axis, let outputDim):
+            var query = source(0), value = step.inbound.count > 1 ? source(1) : source(0)
+            let outer = query.shape.dropLast(2)
+            if axis == 2 {
+                // [N, W, T, D]: each of the N·W sequences attends on its own
+                guard query.shape.count == 4, value.shape.count == 4, query.shape.prefix(2) == value.shape.prefix(2) else {
+                    throw ZooError(.mismatch, "expected query and value [N, W, T, D] for attention over axis 2, found \(shapeText(query.shape)) and \(shapeText(value.shape))")
+                }
+                guard step.inbound.count == 2, !causal else { throw ZooError(.mismatch, "expected no mask for attention over axis 2, found one") }
+                query.shape = [query.shape[0] * query.shape[1]] + query.shape.suffix(2)
+                value.shape = [value.shape[0] * value.shape[1]] + value.shape.suffix(2)
+            }
             guard query.shape.count == 3, value.shape.count == 3, query.shape[0] == value.shape[0] else {
                 throw ZooError(.mismatch, "expected query and value [N, T, D], found \(shapeText(query.shape)) and \(shapeText(value.shape))")
             }
-            let (n, t, d) = (query.shape[0], query.shape[1], query.shape[2])
+            let (n, t) = (query.shape[0], query.shape[1]), d = outputDim ?? query.shape[2], dq = query.shape[2]
             let (s, dv) = (value.shape[1], value.shape[2])
             guard s == t else { throw ZooError(.mismatch, "expected self-attention (query and value of equal length), found \(t) and \(s)") }
             // weights: query/kernel (d, H, k), query/bias (H, k), key/…, value/kernel (dv, H, v), value/bias, attention_output/kernel (H, v, d), bias (d)
             let stride = useBias ? 2 : 1
             let qk = wt[0], kk = wt[stride], vk = wt[2 * stride], ok = wt[3 * stride]
-            guard qk.count == d * heads * keyDim, kk.count == dv * heads * keyDim, vk.count == dv * heads * valueDim, ok.count == heads * valueDim * d else {
-                throw ZooError(.mismatch, "expected kernels for hidden size \(d), \(heads) heads of \(keyDim), found other sizes")
+            guard qk.count == dq * heads * keyDim, kk.count == dv * heads * keyDim, vk.count == dv * heads * valueDim, ok.count == heads * valueDim * d else {
+                throw ZooError(.mismatch, "expected kernels for hidden size \(dq), \(heads) heads of \(keyDim), found other sizes")
             }
             var keep: [Bool]?
             if step.inbound.count > 2 {
@@ -621,7 +709,7 @@ public struct KerasExecutor: Sendable {
                 } else if mask.shape == [n, t, s] {
                     // a full mask: attend per (query, key); run row by row through a [N·T] key mask
                     return try fullMaskAttention(query: query, value: value, mask: mask, heads: heads, keyDim: keyDim, valueDim: valueDim, useBias: useBias,
-                                                 causal: causal, wt: wt)
+                                                 causal: causal, outputDim: d, wt: wt)
                 } else {
                     throw ZooError(.mismatch, "expected an attention mask [\(n), \(s)], [\(n), 1, \(s)] or [\(n), \(t), \(s)], found \(shapeText(mask.shape))")
                 }
@@ -629,8 +717,26 @@ public struct KerasExecutor: Sendable {
             let (q, k, v) = projections(query: query, value: value, heads: heads, keyDim: keyDim, valueDim: valueDim, useBias: useBias, wt: wt)
             let context = Attention.scaledDotProduct(q: q, k: k, v: v, batch: n, steps: t, heads: heads, keyDim: keyDim, valueDim: valueDim,
                                                      keep: keep, maskedScore: -0.7 * Float.greatestFiniteMagnitude, causal: causal)
-            return FloatTensor(shape: [n, t, d], data: Dense.dense(context, rows: n * t, kernel: ok, bias: useBias ? wt[3 * stride + 1] : nil,
-                                                                  inFeatures: heads * valueDim, outFeatures: d))
+            return FloatTensor(shape: Array(outer) + [t, d], data: Dense.dense(context, rows: n * t, kernel: ok, bias: useBias ? wt[3 * stride + 1] : nil,
+                                                                               inFeatures: heads * valueDim, outFeatures: d))
+
+        case .einsumLast(let units, let biasAxes):
+            let x = source()
+            guard let c = x.shape.last, x.shape.count >= 2, wt[0].count == c * units else {
+                throw ZooError(.mismatch, "expected a value whose last axis fits the kernel (\(wt[0].count / max(units, 1)) features), found \(shapeText(x.shape))")
+            }
+            let shape = Array(x.shape.dropLast()) + [units]
+            var y = FloatTensor(shape: shape, data: Dense.dense(x.data, rows: x.count / c, kernel: wt[0], bias: nil, inFeatures: c, outFeatures: units))
+            if let axes = biasAxes {
+                // the bias spans the output's last `axes` axes and repeats over the ones before
+                let span = shape.suffix(axes).reduce(1, *)
+                guard axes < shape.count, wt[1].count == span else {
+                    throw ZooError(.mismatch, "expected a bias of \(span) values over the last \(axes) axes of \(shapeText(shape)), found \(wt[1].count)")
+                }
+                let bias = wt[1]
+                y.data.withUnsafeMutableBufferPointer { yb in for i in 0..<yb.count { yb[i] += bias[i % span] } }
+            }
+            return y
 
         case .multiply:
             let others = (1..<step.inbound.count).map { source($0) }
@@ -817,8 +923,8 @@ public struct KerasExecutor: Sendable {
     /// Attention under a [N, T, S] mask: each query row is its own batch of one step whose keys
     /// are masked by that row.
     private func fullMaskAttention(query: FloatTensor, value: FloatTensor, mask: FloatTensor, heads: Int, keyDim: Int, valueDim: Int,
-                                   useBias: Bool, causal: Bool, wt: [[Float]]) throws -> FloatTensor {
-        let (n, t, d) = (query.shape[0], query.shape[1], query.shape[2])
+                                   useBias: Bool, causal: Bool, outputDim d: Int, wt: [[Float]]) throws -> FloatTensor {
+        let (n, t) = (query.shape[0], query.shape[1])
         let (q, k, v) = projections(query: query, value: value, heads: heads, keyDim: keyDim, valueDim: valueDim, useBias: useBias, wt: wt)
         var context = [Float](repeating: 0, count: n * t * heads * valueDim)
         let scale = 1 / Float(keyDim).squareRoot()

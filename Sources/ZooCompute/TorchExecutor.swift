@@ -21,15 +21,15 @@ public struct TorchExecutor: Sendable {
     ///     entries are ignored; missing ones and other shapes are errors.
     /// - Throws: `ZooError` naming the first missing tensor or shape that differs.
     public init(graph: Graph, weights: [String: Tensor]) throws {
-        try self.init(graph: graph) { name, shape in
+        try self.init(graph: graph) { name, shape, dtype in
             guard let tensor = weights[name] else {
                 throw ZooError(.mismatch, "\(graph.name): expected a tensor '\(name)' of shape \(shapeText(shape)), found none")
             }
             guard tensor.shape == shape else {
                 throw ZooError(.mismatch, "\(graph.name): '\(name)': expected shape \(shapeText(shape)), found \(shapeText(tensor.shape))")
             }
-            guard tensor.dtype.isFloatingPoint else {
-                throw ZooError(.mismatch, "\(graph.name): '\(name)': expected a floating-point tensor, found \(tensor.dtype.rawValue)")
+            guard dtype.isFloatingPoint ? tensor.dtype.isFloatingPoint : tensor.dtype == dtype else {
+                throw ZooError(.mismatch, "\(graph.name): '\(name)': expected \(dtype.isFloatingPoint ? "a floating-point tensor" : "an \(dtype.rawValue) tensor"), found \(tensor.dtype.rawValue)")
             }
             return try tensor.floats()
         }
@@ -38,14 +38,15 @@ public struct TorchExecutor: Sendable {
     /// - Parameters:
     ///   - graph: the network.
     ///   - load: the values of one state-dict tensor (row-major float32), given its name and the
-    ///     shape the graph expects; called once per tensor, so a caller can read each straight
+    ///     shape and dtype the graph expects (an integer buffer such as Swin's position index is
+    ///     read as floats too); called once per tensor, so a caller can read each straight
     ///     from a checkpoint without holding a second copy of the model.
-    public init(graph: Graph, load: (String, [Int]) throws -> [Float]) throws {
+    public init(graph: Graph, load: (String, [Int], DType) throws -> [Float]) throws {
         try NativeLibraries.requireBLAS()
         self.graph = graph
         var loaded: [String: [Float]] = [:]
         for spec in graph.parameters where spec.role != .counter && loaded[spec.torchName] == nil {
-            let values = try load(spec.torchName, spec.torchShape)
+            let values = try load(spec.torchName, spec.torchShape, spec.torchDType)
             guard values.count == spec.torchShape.reduce(1, *) else {
                 throw ZooError(.mismatch, "\(graph.name): '\(spec.torchName)': expected \(spec.torchShape.reduce(1, *)) values (shape \(shapeText(spec.torchShape))), found \(values.count)")
             }

@@ -51,8 +51,12 @@ public struct TransformerConfig: Sendable, Equatable {
     public var layerNormEps: Double       // layer_norm_eps
     public var activation: ActivationKind // hidden_act
     public var pooler: Bool
-    /// The padding token's id (`pad_token_id`): RoBERTa numbers positions around it.
+    /// The padding token's id (`pad_token_id`): RoBERTa numbers positions around it; −1 for
+    /// none (GPT-2's default, `null`).
     public var padTokenID = 0
+    /// Whether `padTokenID` was read from config.json (GPT-2 pools its sequence classifier at
+    /// the last token that is not padding: the weights cannot say which token pads).
+    public var padTokenFromConfig = false
     /// `nn.TransformerEncoderLayer(norm_first=…)`: LayerNorm before attention and MLP rather
     /// than after the residuals. nil for families whose structure fixes it (the BERT family);
     /// set for one whose weights record neither it nor the activation (options then say them).
@@ -81,6 +85,12 @@ public struct TransformerConfig: Sendable, Equatable {
     /// classifiers (`cls_classifier`, `distillation_classifier`).
     public var distillationToken = false
     public var distillationHead = false
+    /// A hierarchical vision transformer's stages (Swin's `depths`, `num_heads`), its window
+    /// (`window_size`) and its MLP width per stage width (`mlp_ratio`).
+    public var stageDepths: [Int] = []
+    public var stageHeads: [Int] = []
+    public var windowSize = 0
+    public var mlpRatio = 4.0
 
     public init(vocabularySize: Int, hiddenSize: Int, layers: Int, heads: Int, intermediateSize: Int, maxPositions: Int,
                 typeVocabularySize: Int, layerNormEps: Double, activation: ActivationKind, pooler: Bool) {
@@ -202,6 +212,10 @@ public struct Architecture: Sendable {
     /// The weights fix the input size (ViT's position table has a row per patch): the size is read
     /// off them, and another size means other weights.
     public let imageSizeFromWeights: Bool
+    /// What conversion must know that the weights and options at hand do not say (GPT-2's
+    /// sequence classifier needs config.json's pad_token_id): a sentence saying what to give, or
+    /// nil. Detection and `zoo map` do not ask; conversion and verification refuse.
+    public let unknown: @Sendable (ArchitectureOptions) -> String?
 
     public init(name: String, family: String, summary: String, defaults: ArchitectureOptions,
                 make: @escaping @Sendable (ArchitectureOptions) throws -> Graph,
@@ -210,8 +224,10 @@ public struct Architecture: Sendable {
                 tolerated: @escaping @Sendable (String) -> Bool = { _ in false },
                 huggingFace: HuggingFaceConfig? = nil,
                 smallOptions: ArchitectureOptions = ArchitectureOptions(), moduleVersions: [String: Int] = [:],
-                headSlot: String? = nil, imageSizeFromWeights: Bool = false) {
+                headSlot: String? = nil, imageSizeFromWeights: Bool = false,
+                unknown: @escaping @Sendable (ArchitectureOptions) -> String? = { _ in nil }) {
         self.name = name
+        self.unknown = unknown
         self.imageSizeFromWeights = imageSizeFromWeights
         self.family = family
         self.summary = summary

@@ -33,6 +33,37 @@ public protocol GraphOp: Sendable {
     /// layers compute what PyTorch code does without a module (position ids from token ids, an
     /// adaptive pool's bins). Written into the Keras file like any weight.
     func constants(of node: Node, in graph: Graph) -> [KerasConstant]
+
+    /// Keras weights computed from several of the node's state-dict entries at once (see
+    /// `KerasDerived`); each entry feeding one is stated in `parameters` with the transform
+    /// `.derived`.
+    func derived(of node: Node, in graph: Graph) -> [KerasDerived]
+}
+
+/// A Keras weight computed from several checkpoint tensors and fixed values: what a core
+/// lowering needs when one Keras kernel carries numbers from more than one PyTorch entry (Swin's
+/// attention, whose query and key kernels also carry the relative position bias). `sources` are
+/// state-dict names the node's `parameters` state; `compute` gets their values as float32, in
+/// order, and throws for values it cannot use (an index out of its table).
+public struct KerasDerived: Sendable {
+    public let layer: String
+    public let weight: String
+    public let shape: [Int]
+    public let sources: [String]
+    public let compute: @Sendable ([[Float]]) throws -> [Float]
+
+    public init(layer: String, weight: String, shape: [Int], sources: [String], compute: @escaping @Sendable ([[Float]]) throws -> [Float]) {
+        (self.layer, self.weight, self.shape, self.sources, self.compute) = (layer, weight, shape, sources, compute)
+    }
+
+    /// The weight's values from its sources', checked to fill its shape.
+    public func values(_ sources: [[Float]]) throws -> [Float] {
+        let v = try compute(sources)
+        guard v.count == shape.reduce(1, *) else {
+            throw ZooError(.internal, "\(layer)/\(weight): expected \(shape.reduce(1, *)) values, computed \(v.count)")
+        }
+        return v
+    }
 }
 
 /// A Keras weight with fixed values (in Keras layout), stated by the op that needs it.
@@ -54,6 +85,7 @@ public struct KerasConstant: Sendable, Equatable {
 extension GraphOp {
     public func parameters(of node: Node, in graph: Graph) -> [ParameterSpec] { [] }
     public func constants(of node: Node, in graph: Graph) -> [KerasConstant] { [] }
+    public func derived(of node: Node, in graph: Graph) -> [KerasDerived] { [] }
     public func isNonNegative(_ node: Node, in graph: Graph) -> Bool { false }
 }
 
@@ -73,6 +105,9 @@ public enum ParameterRole: Sendable, Equatable {
     case table
     /// BatchNorm's `num_batches_tracked` (int64).
     case counter
+    /// An integer buffer the computation reads, with the values PyTorch's module registers
+    /// (Swin's `relative_position_index`); random checkpoints hold exactly these.
+    case index(values: [Int])
 }
 
 /// One PyTorch state-dict entry and the Keras weight it becomes.
@@ -214,11 +249,13 @@ public struct KerasLowering {
     private var names = Set<String>()
     private let parameters: [Int: [ParameterSpec]]
     private let constants: [String: KerasConstant]
+    private let derived: [String: [Int]]
 
     init(graph: Graph) {
         self.graph = graph
         parameters = Dictionary(grouping: graph.parameters, by: \.node)
         constants = Dictionary(graph.constants.map { ("\($0.layer)/\($0.weight)", $0) }, uniquingKeysWith: { a, _ in a })
+        derived = Dictionary(graph.derived.map { ("\($0.layer)/\($0.weight)", $0.shape) }, uniquingKeysWith: { a, _ in a })
         names = Set(graph.nodes.map(\.kerasName))
     }
 
@@ -240,7 +277,8 @@ public struct KerasLowering {
     public func weights(of node: Node, layer: String, order: [String]) -> [(name: String, shape: [Int])] {
         let specs = (parameters[node.id] ?? []).filter { $0.kerasLayer == layer }
         return order.compactMap { w in
-            specs.first { $0.kerasWeight == w }.map { (w, $0.kerasShape!) } ?? constants["\(layer)/\(w)"].map { (w, $0.shape) }
+            derived["\(layer)/\(w)"].map { (w, $0) } ?? specs.first { $0.kerasWeight == w }.map { (w, $0.kerasShape!) }
+                ?? constants["\(layer)/\(w)"].map { (w, $0.shape) }
         }
     }
 
@@ -301,19 +339,27 @@ extension Graph {
     static func stateDictOrder(_ specs: [ParameterSpec], declared: [String] = []) -> [ParameterSpec] {
         struct Module { var own: [Int] = []; var children: [String] = [] }
         var modules: [String: Module] = ["": Module()]
+        // a declared path goes first among its parent's children, once the parent exists
+        var declaredChildren: [String: [String]] = [:]
+        for path in declared {
+            let parent = path.split(separator: ".", omittingEmptySubsequences: false).dropLast().joined(separator: ".")
+            declaredChildren[parent, default: []].append(path)
+        }
+        func create(_ child: String, under parent: String) {
+            modules[child] = Module()
+            modules[parent]!.children.append(child)
+            for c in declaredChildren[child] ?? [] where modules[c] == nil { create(c, under: child) }
+        }
         func register(_ path: [String]) -> String {
             var parent = ""
             for depth in 0..<path.count {
                 let child = path[0...depth].joined(separator: ".")
-                if modules[child] == nil {
-                    modules[child] = Module()
-                    modules[parent]!.children.append(child)
-                }
+                if modules[child] == nil { create(child, under: parent) }
                 parent = child
             }
             return parent
         }
-        for path in declared { _ = register(path.split(separator: ".").map(String.init)) }
+        for c in declaredChildren[""] ?? [] where modules[c] == nil { create(c, under: "") }
         for (i, spec) in specs.enumerated() {
             let path = spec.torchName.split(separator: ".", omittingEmptySubsequences: false).dropLast().map(String.init)
             modules[register(path)]!.own.append(i)
@@ -343,6 +389,9 @@ extension Graph {
 
     /// The fixed Keras weights of every node (see `GraphOp.constants`).
     public var constants: [KerasConstant] { nodes.flatMap { $0.op.constants(of: $0, in: self) } }
+
+    /// The Keras weights computed from several entries (see `GraphOp.derived`).
+    public var derived: [KerasDerived] { nodes.flatMap { $0.op.derived(of: $0, in: self) } }
 
     /// Distinct PyTorch state-dict entries (a fused in_proj appears once), in order.
 

@@ -32,6 +32,9 @@ public enum Transform: Equatable, Sendable {
     indirect case columns(part: Int, of: Int, then: Transform)
     /// No Keras counterpart (`num_batches_tracked`).
     case drop
+    /// One of several entries a computed Keras weight is made from (`KerasDerived`); the text
+    /// says how, for `zoo map`.
+    case derived(String)
 
     public var name: String {
         switch self {
@@ -48,6 +51,7 @@ public enum Transform: Equatable, Sendable {
         case .inOutHeadsOutputKernel(let h): return "merge_heads(\(h))"
         case .columns(let part, let of, let then): return "columns(\(["q", "k", "v"][min(part, 2)]) of \(of))" + (then == .identity ? "" : "+" + then.name)
         case .drop: return "drop"
+        case .derived(let how): return how
         }
     }
 
@@ -65,7 +69,7 @@ public enum Transform: Equatable, Sendable {
         case .inOutHeadsKernel(let h): return [s[0], h, s[1] / h]
         case .inOutHeadsOutputKernel(let h): return [h, s[0] / h, s[1]]
         case .columns(_, let of, let then): return then.kerasShape([s[0], s[1] / of])
-        case .drop: return nil
+        case .drop, .derived: return nil
         }
     }
 
@@ -91,7 +95,7 @@ public enum Transform: Equatable, Sendable {
             let width = s[1] / of
             guard let inner = then.plan(shape: [s[0], width]), inner.outer == 1, inner.inner == 1, inner.sourceOffset == 0, inner.rowLength == 0 else { return nil }
             return TransformPlan(sourceOffset: part * width, outer: 1, channels: s[0] * width, inner: 1, rowLength: width, rowStride: s[1])
-        case .drop: return nil
+        case .drop, .derived: return nil
         }
     }
 

@@ -41,6 +41,10 @@ extension Graph {
         return parameters.compactMap { spec in
             guard seen.insert(spec.torchName).inserted else { return nil }
             let count = spec.torchShape.reduce(1, *)
+            if case .index(let values) = spec.role {
+                let bytes = values.flatMap { v in withUnsafeBytes(of: Int64(v).littleEndian) { Array($0) } }
+                return (spec.torchName, Tensor(dtype: .int64, shape: spec.torchShape, bytes: bytes))
+            }
             if spec.role == .counter {
                 let value = Int64(zoo_random_below(&state, 1000))
                 return (spec.torchName, Tensor(dtype: .int64, shape: spec.torchShape, bytes: withUnsafeBytes(of: value.littleEndian) { Array($0) }))
@@ -52,7 +56,7 @@ extension Graph {
                 case .runningMean, .bias, .shift: zoo_fill_normal(&state, p, count, 0, 0.1)
                 case .scale: zoo_fill_normal(&state, p, count, 1, 0.1)
                 case .table: zoo_fill_normal(&state, p, count, 0, 0.5)
-                case .weight, .counter:
+                case .weight, .counter, .index:
                     zoo_fill_normal(&state, p, count, 0, 1 / Float(max(1, spec.torchShape.dropFirst().reduce(1, *))).squareRoot())
                 }
                 initialized = count

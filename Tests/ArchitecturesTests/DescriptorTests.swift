@@ -78,9 +78,17 @@ enum Reference {
         let graph = try arch.graph()
         #expect(graph.parameterCount > 0)
         let keras = try graph.kerasModel()
-        // every Keras weight is fed by exactly one mapping entry
-        let mapped = graph.parameters.compactMap { p in p.kerasLayer.map { "\($0)/\(p.kerasWeight!)" } }
-            + graph.constants.map { "\($0.layer)/\($0.weight)" }
+        // every Keras weight is fed by exactly one mapping entry, constant or computed weight
+        let direct = graph.parameters.filter { if case .derived = $0.transform { return false } else { return true } }
+        let mapped = direct.compactMap { p in p.kerasLayer.map { "\($0)/\(p.kerasWeight!)" } }
+            + graph.constants.map { "\($0.layer)/\($0.weight)" } + graph.derived.map { "\($0.layer)/\($0.weight)" }
+        // a computed weight is made of entries the graph states, each saying which weight it goes into
+        let feeding = Set(graph.parameters.compactMap { p -> String? in
+            if case .derived = p.transform { return "\(p.torchName)→\(p.kerasLayer ?? "")/\(p.kerasWeight ?? "")" } else { return nil }
+        })
+        for d in graph.derived {
+            for source in d.sources { #expect(feeding.contains("\(source)→\(d.layer)/\(d.weight)"), "\(source) feeds \(d.layer)/\(d.weight) unstated") }
+        }
         let declared = keras.layers.flatMap { l in l.weights.map { "\(l.name)/\($0.name)" } }
         #expect(mapped.sorted() == declared.sorted())
         #expect(Set(mapped).count == mapped.count)

@@ -49,7 +49,8 @@ import ZooGraph
                       ("camembert-tiny", "roberta", 2),
                       ("electra-tiny", "electra", 1), ("electra-tiny-seqcls", "electra", 1),
                       ("albert-tiny", "albert", 2), ("albert-tiny-seqcls", "albert", 1), ("albert-tiny-mlm", "albert", 1), ("electra-tiny-mlm", "electra", 1),
-                      ("gpt2-tiny", "gpt2", 1), ("gpt2-tiny-lm", "gpt2", 1), ("gpt2-tiny-lm-bin", "gpt2", 1), ("gpt2-tiny-tokcls", "gpt2", 1)])
+                      ("gpt2-tiny", "gpt2", 1), ("gpt2-tiny-lm", "gpt2", 1), ("gpt2-tiny-lm-bin", "gpt2", 1), ("gpt2-tiny-tokcls", "gpt2", 1),
+                      ("gpt2-tiny-seqcls", "gpt2", 1)])
     func computesWhatTransformersComputed(_ name: String, _ family: String, _ outputs: Int) throws {
         let converted = try Self.convertAsUser(name)
         let (checkpoint, arch, shapes, options, out) = (converted.checkpoint, converted.arch, converted.shapes, converted.options, converted.out)
@@ -110,10 +111,31 @@ import ZooGraph
         #expect(report.comparison.firstDivergent?.name == "h_0_attn", "\(report.comparison.firstDivergent?.name ?? "none")")
     }
 
+    /// GPT2ForSequenceClassification takes its logits at the last token that is not padding, and
+    /// only config.json says which token pads: its weights alone are refused, not guessed.
+    @Test func gpt2SequenceClassifierNeedsItsConfig() throws {
+        let checkpoint = try Checkpoint.open("\(Self.hf)/gpt2-tiny-seqcls/model.safetensors")
+        let arch = try #require(Registry.named("gpt2"))
+        let shapes = try Converter.shapes(of: checkpoint, for: arch)
+        #expect(arch.infer(shapes).transformer?.task == .sequenceClassification(labels: 3))
+        let out = NSTemporaryDirectory() + "zoo-hf-gpt2-seqcls-bare-\(getpid()).keras"
+        var sized = try #require(arch.infer(shapes).transformer)
+        sized.heads = 4 // as --heads gives them: the padding token is what is still unknown
+        do {
+            _ = try Converter.convert(ConversionRequest(checkpoint: checkpoint.path, output: out, format: .keras), checkpoint: checkpoint,
+                                      architecture: arch, options: ArchitectureOptions(transformer: sized))
+            Issue.record("converted without config.json")
+        } catch let error as ZooError {
+            #expect(error.message.contains("pad_token_id"), "\(error.message)")
+        }
+        #expect(access(out, F_OK) != 0, "a file was left behind")
+    }
+
     /// Hugging Face image models (files with transformers 4's names, as save_pretrained writes
     /// them) on the two images the real model ran on: NCHW for the PyTorch-layout pass, NHWC for
     /// the file's own model.
-    @Test(arguments: [("vit-tiny", "vit_hf", 2), ("vit-tiny-cls", "vit_hf", 1), ("deit-tiny", "deit", 2), ("deit-tiny-teacher", "deit", 1)])
+    @Test(arguments: [("vit-tiny", "vit_hf", 2), ("vit-tiny-cls", "vit_hf", 1), ("deit-tiny", "deit", 2), ("deit-tiny-teacher", "deit", 1),
+                      ("swin-tiny", "swin_hf", 2), ("swin-tiny-cls", "swin_hf", 1)])
     func imageModelsComputeWhatTransformersComputed(_ name: String, _ family: String, _ outputs: Int) throws {
         let converted = try Self.convertAsUser(name)
         let (checkpoint, arch, shapes, options, out) = (converted.checkpoint, converted.arch, converted.shapes, converted.options, converted.out)

@@ -120,3 +120,93 @@ extension GraphBuilder {
         add(ZeroTokenTypesOp(vocabulary: vocabulary), [ids], module: false, torch: nil, keras: keras, shape: shape(ids), layout: .same)
     }
 }
+
+/// Each row's value at its last token that is not padding, as GPT2ForSequenceClassification
+/// pools its logits: position max({0} ∪ {t : ids[t] ≠ pad}) — the argmax of t·(ids ≠ pad), which
+/// is 0 for a row of padding alone — or, with no padding token, the last position. Inputs: the
+/// token ids [T] and the values [T, D]; output [D].
+///
+/// Keras, with core layers and fixed weights (whole numbers, exact in float32 for T ≤ L):
+///
+///   ids → Embedding (1 per token, 0 for padding) → m [T, 1]
+///   ids → Embedding (all 1) → Conv1D(causal, kernel L of −1, bias 2, relu) → relu(1 − t): 1 at t = 0
+///   Maximum → m′ (position 0 always counts)
+///   → ZeroPadding1D((0, L − 1)) → Conv1D(valid, kernel L of −1, bias 2, relu) → relu(2 − Σ_{u≥t} m′_u)
+///   × m′ → w, one-hot at the last counted position → Dot(axes=1) with the values → Reshape [D]
+public struct LastTokenOp: GraphOp, Equatable {
+    /// nil: no padding token (the last position).
+    public var paddingIndex: Int?
+    public var vocabulary: Int
+    public var maxLength: Int
+
+    public var opName: String { "last_token" }
+
+    public func torchForward(_ inputs: inout TorchInputs, _ weights: TorchWeights, _ node: Node) throws -> FloatTensor {
+        let (ids, x) = (inputs[0], inputs[1])
+        guard ids.shape.count == 2, x.shape.count == 3, x.shape[0] == ids.shape[0], x.shape[1] == ids.shape[1], ids.shape[1] > 0 else {
+            throw ZooError(.mismatch, "expected token ids [N, T] and values [N, T, D], found \(shapeDescription(ids.shape)) and \(shapeDescription(x.shape))")
+        }
+        let (n, t, d) = (x.shape[0], x.shape[1], x.shape[2])
+        var y = [Float](repeating: 0, count: n * d)
+        for b in 0..<n {
+            var last = t - 1
+            if let pad = paddingIndex {
+                last = 0
+                for i in 0..<t where ids.data[b * t + i] != Float(pad) { last = i }
+            }
+            for j in 0..<d { y[b * d + j] = x.data[(b * t + last) * d + j] }
+        }
+        return FloatTensor(shape: [n, d], data: y)
+    }
+
+    public func constants(of node: Node, in graph: Graph) -> [KerasConstant] {
+        let base = node.kerasName
+        var tokens = [Float](repeating: 1, count: vocabulary)
+        if let pad = paddingIndex, (0..<vocabulary).contains(pad) { tokens[pad] = 0 }
+        let minusOnes = [Float](repeating: -1, count: maxLength)
+        return [KerasConstant(layer: base + "_tokens", weight: "embeddings", shape: [vocabulary, 1], values: tokens),
+                KerasConstant(layer: base + "_ones", weight: "embeddings", shape: [vocabulary, 1], values: [Float](repeating: 1, count: vocabulary)),
+                KerasConstant(layer: base + "_first", weight: "kernel", shape: [maxLength, 1, 1], values: minusOnes),
+                KerasConstant(layer: base + "_first", weight: "bias", shape: [1], values: [2]),
+                KerasConstant(layer: base + "_last", weight: "kernel", shape: [maxLength, 1, 1], values: minusOnes),
+                KerasConstant(layer: base + "_last", weight: "bias", shape: [1], values: [2])]
+    }
+
+    public func lower(_ node: Node, _ l: inout KerasLowering) throws {
+        let base = node.kerasName, ids = l.input(node), values = l.input(node, 1), d = node.kerasShape[0]
+        func conv(_ name: String, _ input: String, padding: String, length: Int) -> KerasLayer {
+            KerasLayer(name: name, className: "Conv1D", config: [
+                ("filters", .int(1)), ("kernel_size", .array([.int(maxLength)])), ("strides", .array([.int(1)])), ("padding", .string(padding)),
+                ("data_format", .string("channels_last")), ("dilation_rate", .array([.int(1)])), ("groups", .int(1)),
+                ("activation", .string("relu")), ("use_bias", .bool(true)),
+            ], inbound: [input], weights: [("kernel", [maxLength, 1, 1]), ("bias", [1])], outputShape: [length, 1])
+        }
+        func embedding(_ name: String) -> KerasLayer {
+            KerasLayer(name: name, className: "Embedding", config: [("input_dim", .int(vocabulary)), ("output_dim", .int(1))],
+                       inbound: [ids], weights: [("embeddings", [vocabulary, 1])], outputShape: [-1, 1])
+        }
+        l.emit(embedding(base + "_tokens"))
+        l.emit(embedding(base + "_ones"))
+        l.emit(conv(base + "_first", base + "_ones", padding: "causal", length: -1))
+        l.emit(KerasLayer(name: base + "_kept", className: "Maximum", config: [], inbound: [base + "_tokens", base + "_first"], outputShape: [-1, 1]))
+        l.emit(KerasLayer(name: base + "_suffix_pad", className: "ZeroPadding1D",
+                          config: [("padding", .array([.int(0), .int(maxLength - 1)])), ("data_format", .string("channels_last"))],
+                          inbound: [base + "_kept"], outputShape: [-1, 1]))
+        l.emit(conv(base + "_last", base + "_suffix_pad", padding: "valid", length: -1))
+        l.emit(KerasLayer(name: base + "_weight", className: "Multiply", config: [], inbound: [base + "_kept", base + "_last"], outputShape: [-1, 1]))
+        l.emit(KerasLayer(name: base + "_dot", className: "Dot", config: [("axes", .int(1)), ("normalize", .bool(false))],
+                          inbound: [base + "_weight", values], outputShape: [1, d]))
+        l.emit(KerasLayer(name: base, className: "Reshape", config: [("target_shape", .array([.int(d)]))], inbound: [base + "_dot"],
+                          outputShape: [d]), producing: node)
+    }
+}
+
+extension GraphBuilder {
+    /// The values [T, D] at each row's last token that is not padding (see `LastTokenOp`).
+    public func lastToken(_ x: Value, ids: Value, paddingIndex: Int?, vocabulary: Int, maxLength: Int, keras: String? = nil) -> Value {
+        let s = shape(x)
+        if s.count != 2 { fail("\(keras ?? "last_token"): expected values [T, D], found \(shapeDescription(s))") }
+        return add(LastTokenOp(paddingIndex: paddingIndex, vocabulary: vocabulary, maxLength: maxLength), [ids, x], module: false, torch: nil,
+                   keras: keras, shape: [s.last ?? 0], layout: .same)
+    }
+}
