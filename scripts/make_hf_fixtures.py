@@ -30,7 +30,9 @@ Tests/Fixtures/hf/vit-tiny/         ViTModel (32×32 images, 8×8 patches, hidde
 Tests/Fixtures/hf/deit-tiny/        DeiTModel (the same sizes, a distillation token); deit-tiny-teacher/:
                                   DeiTForImageClassificationWithTeacher (4 labels: two heads averaged)
 Tests/Fixtures/hf/swin-tiny/        SwinModel (40×40 images, patch 2, window 4, embed 16, depths 2-2-2: maps 20, 10, 5,
-                                  padded to whole windows and shifted); swin-tiny-cls/: SwinForImageClassification (3 labels)
+                                  padded to whole windows and shifted); swin-tiny-cls/: SwinForImageClassification (3 labels);
+                                  swin-tiny-v4/: swin-tiny's weights with each block's relative_position_index [N, N], as
+                                  transformers 4 saved it (the hub's files)
 Tests/Fixtures/hf/albert-tiny-mlm/  AlbertForMaskedLM (decoder tied to the 16-wide word embeddings); electra-tiny-mlm/:
                                   ElectraForMaskedLM, the generator (embedding_size 16 < hidden 32)
 Tests/Fixtures/hf/camembert-tiny/   CamembertModel (transformers builds it as RobertaModel's subclass): RoBERTa's keys
@@ -335,6 +337,18 @@ for seed, (name, model_class, sizes) in enumerate([("swin-tiny", SwinModel, {}),
                 p.normal_(generator=torch.Generator().manual_seed(seed))
     swin.save_pretrained(fresh(name))
     expected(swin, name, SWIN_PIXELS)
+# as the hub's transformers 4 files hold it: each block's relative_position_index buffer [N, N] stored too
+from safetensors.torch import load_file  # noqa: E402
+held = load_file(os.path.join(root, "swin-tiny", "model.safetensors"))
+side = SWIN_TINY["window_size"]
+coords = torch.stack(torch.meshgrid(torch.arange(side), torch.arange(side), indexing="ij")).flatten(1)
+relative = (coords[:, :, None] - coords[:, None, :]).permute(1, 2, 0) + (side - 1)
+index = (relative[:, :, 0] * (2 * side - 1) + relative[:, :, 1]).contiguous()
+for key in [k for k in held if k.endswith("attention.self.relative_position_bias_table")]:
+    held[key.replace("relative_position_bias_table", "relative_position_index")] = index.clone()
+os.makedirs(fresh("swin-tiny-v4"))
+shutil.copy(os.path.join(root, "swin-tiny", "config.json"), os.path.join(root, "swin-tiny-v4", "config.json"))
+save_file(held, os.path.join(root, "swin-tiny-v4", "model.safetensors"), metadata={"format": "pt"})
 
 # The masked-LM heads of the factorised-embedding families: the decoder tied to the narrower word embeddings.
 torch.manual_seed(21)
