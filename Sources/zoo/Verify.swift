@@ -16,10 +16,12 @@ struct Verify: ParsableCommand {
         inputs, and compares the outputs and every layer. Without KERAS_FILE the conversion is \
         written to a temporary .keras and checked. Exit status 1 when max |Δ| / max |y| exceeds \
         the tolerance (1e-5 for CNNs, 1e-4 for transformers by default); the first divergent \
-        layer is named.
+        layer is named. The text report sums the layers up (the first divergent one, the worst \
+        five); --layers prints every layer, and --json always holds every layer.
 
         Examples:
           zoo verify resnet50 weights.pth resnet50.keras
+          zoo verify resnet50 weights.pth resnet50.keras --layers
           zoo verify weights.pth --json --seed 3 --batch 4
         """
     )
@@ -33,6 +35,9 @@ struct Verify: ParsableCommand {
 
     @Flag(help: "Print one JSON object instead of text.")
     var json = false
+
+    @Flag(help: "Print every layer's difference, not only the summary.")
+    var layers = false
 
     func validate() throws {
         guard (1...3).contains(items.count) else { throw ValidationError("expected [ARCH] WEIGHTS [KERAS_FILE], found \(items.count) arguments") }
@@ -71,12 +76,27 @@ struct Verify: ParsableCommand {
         var lines = ["\(architecture): \(file ?? "temporary .keras") against the checkpoint, seed \(check.seed), batch \(check.batch)"]
         lines.append("Keras model: \(r.structure.rawValue)")
         lines.append(cFormat("forward: PyTorch layout %.1f ms, Keras layout %.1f ms", r.torchMilliseconds, r.kerasMilliseconds))
-        let width = min(48, r.comparison.layers.map(\.name.count).max() ?? 10)
+        let compared = r.comparison.layers
+        // every layer with --layers; else the first divergent one and the five worst
+        var shown = compared
+        if !layers {
+            let beyond = compared.filter { $0.exceeds(r.tolerance) }.count
+            let tolerance = cFormat("%.0e", r.tolerance)
+            if let first = r.comparison.firstDivergent {
+                lines.append("layers: \(compared.count) compared, \(beyond) beyond \(tolerance); first divergent: \(first.name) (max |Δ|/max|y| \(cFormat("%.2e", first.relative)))")
+            } else {
+                lines.append("layers: \(compared.count) compared, all within \(tolerance)")
+            }
+            shown = Array(compared.sorted { $0.relative > $1.relative }.prefix(5))
+            if !shown.isEmpty { lines.append("the worst \(shown.count):") }
+        }
+        let width = min(48, (shown + r.comparison.outputs).map(\.name.count).max() ?? 10)
         lines.append("layer".padding(width) + "  max |Δ|     max |Δ|/max|y|")
-        for layer in r.comparison.layers {
+        for layer in shown + r.comparison.outputs {
             let mark = layer.exceeds(r.tolerance) ? "  ✗" : ""
             lines.append(layer.name.padding(width) + "  " + cFormat("%-10.2e  %.2e", layer.maxAbsolute, layer.relative) + mark)
         }
+        if !layers && compared.count > shown.count { lines.append("(--layers prints all \(compared.count) layers)") }
         lines.append("result: \(r.summary) \(r.passed ? "✓" : "✗")")
         return lines.joined(separator: "\n")
     }

@@ -219,6 +219,34 @@ enum CLI {
         #expect(try JSONValue.parse(Array(verify.stdout.utf8))["timings_ms"]?["keras_nhwc"]?.double != nil)
     }
 
+    /// The text report sums the layers up — the first divergent one, the worst five — and
+    /// `--layers` prints every one: a file checked against another checkpoint fails at its first
+    /// layer.
+    @Test func verifySumsUpAndListsEveryLayerOnRequest() throws {
+        let dir = try folder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        for seed in ["1", "2"] {
+            let r = try CLI.run(["random", "resnet18", "-o", "\(dir)/r\(seed).pth", "--classes", "10", "--seed", seed])
+            #expect(r.status == 0, "\(r.stderr)")
+        }
+        let converted = try CLI.run(["convert", "resnet18", "\(dir)/r1.pth", "-o", "\(dir)/r1.keras", "--quiet", "--image-size", "64"])
+        #expect(converted.status == 0, "\(converted.stderr)")
+        let fine = try CLI.run(["verify", "resnet18", "\(dir)/r1.pth", "\(dir)/r1.keras", "--image-size", "64"])
+        #expect(fine.status == 0, "\(fine.stderr)")
+        #expect(fine.stdout.contains("compared, all within 1e-05"), "\(fine.stdout)")
+        #expect(fine.stdout.contains("the worst 5:"))
+        let other = try CLI.run(["verify", "resnet18", "\(dir)/r2.pth", "\(dir)/r1.keras", "--image-size", "64"])
+        #expect(other.status == 1)
+        #expect(other.stdout.contains("first divergent: conv1_conv "), "\(other.stdout)")
+        #expect(other.stdout.contains("(--layers prints all"))
+        let rows = other.stdout.split(separator: "\n").count
+        let every = try CLI.run(["verify", "resnet18", "\(dir)/r2.pth", "\(dir)/r1.keras", "--image-size", "64", "--layers"])
+        #expect(every.status == 1)
+        #expect(every.stdout.split(separator: "\n").count > rows + 20, "\(every.stdout)")
+        #expect(every.stdout.contains("conv2_block1_1_conv"))
+        #expect(!every.stdout.contains("--layers prints"))
+    }
+
     @Test func existingOutputIsKeptWithoutForce() throws {
         let dir = try folder()
         defer { try? FileManager.default.removeItem(atPath: dir) }
