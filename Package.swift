@@ -45,7 +45,7 @@ let package = Package(
         .testTarget(name: "KerasIOTests", dependencies: ["KerasIO", "ZooGraph", "ZooCore", "Architectures", "CHDF5"]),
         .testTarget(name: "ZooComputeTests", dependencies: ["ZooCompute", "ZooKernels", "ZooGraph", "ZooCore", "Architectures", "TorchIO"]),
         .testTarget(name: "ConversionTests", dependencies: ["Conversion", "TorchIO", "ZooGraph", "ZooCore", "Architectures", "KerasIO", "ZooCompute"]),
-        .testTarget(name: "ZooCLITests", dependencies: ["ZooCore", "TorchIO", "ZooFuzzing"]),
+        .testTarget(name: "ZooCLITests", dependencies: ["ZooCore", "TorchIO", "KerasIO", "ZooFuzzing"]),
         .testTarget(name: "FuzzRegressionTests", dependencies: ["ZooFuzzing", "ZooCore"]),
     ],
     swiftLanguageModes: [.v5]

@@ -8,14 +8,14 @@ enum AlexNet {
         name: "alexnet", family: "alexnet",
         summary: "AlexNet (torchvision)",
         defaults: ArchitectureOptions(classes: 1000, imageSize: 224),
-        make: { options in try build(classes: options.classes!, imageSize: options.imageSize!, head: options.head) },
+        make: { options in try build(classes: options.classes!, image: options.image!, head: options.head) },
         smallOptions: ArchitectureOptions(classes: 10, imageSize: 128), // the 3×3 map is pooled up to 6×6
         headSlot: "classifier.6"
     )
 
-    static func build(classes: Int, imageSize: Int, head: ClassifierHead? = nil) throws -> Graph {
+    static func build(classes: Int, image: ImageSize, head: ClassifierHead? = nil) throws -> Graph {
         let g = GraphBuilder(name: "alexnet")
-        var x = g.input("input", kind: .image, shape: [3, imageSize, imageSize])
+        var x = g.input("input", kind: .image, shape: [3, image.height, image.width])
         g.sequential("features") { // Conv, ReLU, MaxPool, Conv, ReLU, MaxPool, (Conv, ReLU) ×3, MaxPool
             x = g.conv2d(x, keras: "conv1", out: 64, kernel: 11, stride: 4, padding: 2, bias: true, activation: .relu)
             x = g.maxPool2d(x, keras: "pool1", kernel: 3, stride: 2)

@@ -25,7 +25,7 @@ enum ConvNeXt {
         Architecture(
             name: name, family: "convnext", summary: summary,
             defaults: ArchitectureOptions(classes: 1000, imageSize: 224),
-            make: { options in try build(name, stages, classes: options.classes!, imageSize: options.imageSize!, head: options.head) },
+            make: { options in try build(name, stages, classes: options.classes!, image: options.image!, head: options.head) },
             // any size from 32 (torchvision's min_size) is exact: every conv floors alike in
             // both frameworks; 64 leaves the last stage a 2×2 map, so its 7×7 taps are exercised
             smallOptions: ArchitectureOptions(classes: 10, imageSize: 64),
@@ -33,9 +33,9 @@ enum ConvNeXt {
         )
     }
 
-    static func build(_ name: String, _ stages: [Stage], classes: Int, imageSize: Int, head: ClassifierHead? = nil) throws -> Graph {
+    static func build(_ name: String, _ stages: [Stage], classes: Int, image: ImageSize, head: ClassifierHead? = nil) throws -> Graph {
         let g = GraphBuilder(name: name)
-        var x = g.input("input", kind: .image, shape: [3, imageSize, imageSize])
+        var x = g.input("input", kind: .image, shape: [3, image.height, image.width])
         g.sequential("features") {
             g.sequential { // Conv2dNormActivation(3, C, 4, stride 4, padding 0, LayerNorm2d, no activation, bias)
                 x = g.conv2d(x, out: stages[0].channels, kernel: 4, stride: 4, bias: true)

@@ -19,7 +19,7 @@ enum DenseNet {
             defaults: ArchitectureOptions(classes: 1000, imageSize: 224),
             make: { options in
                 try build(name, growth: growth, blocks: blocks, initialFeatures: initialFeatures,
-                          classes: options.classes!, imageSize: options.imageSize!, head: options.head)
+                          classes: options.classes!, image: options.image!, head: options.head)
             },
             normalizeKey: { currentSpelling($0) },
             // torchvision's min_size: the smallest input the stem and three transitions leave 1×1
@@ -31,9 +31,9 @@ enum DenseNet {
     /// torchvision's `bn_size`: the 1×1 bottleneck has bn_size · growth channels.
     static let bottleneckFactor = 4
 
-    static func build(_ name: String, growth: Int, blocks: [Int], initialFeatures: Int, classes: Int, imageSize: Int, head: ClassifierHead? = nil) throws -> Graph {
+    static func build(_ name: String, growth: Int, blocks: [Int], initialFeatures: Int, classes: Int, image: ImageSize, head: ClassifierHead? = nil) throws -> Graph {
         let g = GraphBuilder(name: name)
-        var x = g.input("input", kind: .image, shape: [3, imageSize, imageSize])
+        var x = g.input("input", kind: .image, shape: [3, image.height, image.width])
         g.scope("features") { // an nn.Sequential of named modules
             x = g.conv2d(x, torch: "conv0", out: initialFeatures, kernel: 7, stride: 2, padding: 3, bias: false)
             x = g.batchNorm(x, torch: "norm0")

@@ -86,7 +86,7 @@ enum EfficientNet {
             name: name, family: "efficientnet", summary: summary,
             defaults: ArchitectureOptions(classes: 1000, imageSize: imageSize, head: TorchvisionHead.dropoutLinear),
             make: { options in
-                try build(name, stages, lastChannel: lastChannel, norm: norm, classes: options.classes!, imageSize: options.imageSize!, head: options.head!)
+                try build(name, stages, lastChannel: lastChannel, norm: norm, classes: options.classes!, image: options.image!, head: options.head!)
             },
             smallOptions: ArchitectureOptions(classes: 10, imageSize: 64),
             headSlot: "classifier"
@@ -94,9 +94,9 @@ enum EfficientNet {
     }
 
     static func build(_ name: String, _ stages: [Stage], lastChannel: Int?, norm: BatchNormSettings,
-                      classes: Int, imageSize: Int, head: ClassifierHead) throws -> Graph {
+                      classes: Int, image: ImageSize, head: ClassifierHead) throws -> Graph {
         let g = GraphBuilder(name: name)
-        var x = g.input("input", kind: .image, shape: [3, imageSize, imageSize])
+        var x = g.input("input", kind: .image, shape: [3, image.height, image.width])
         g.sequential("features") {
             x = g.convNormActivation(x, out: stages[0].input, stride: 2, norm: norm, activation: .silu)
             for stage in stages {

@@ -36,7 +36,7 @@ enum HuggingFaceSwin {
         name: "swin_hf", family: "swin_hf",
         summary: "Hugging Face Swin (SwinModel, SwinForImageClassification; model_type swin), sized by config.json or the weights",
         defaults: ArchitectureOptions(imageSize: 224, transformer: base),
-        make: { options in try build(options.transformer!, imageSize: options.imageSize!) },
+        make: { options in try build(options.transformer!, image: options.image!) },
         infer: { infer($0) },
         normalizeKey: { normalize($0) },
         // transformers 4 saved the index, which transformers 5 (and zoo) compute from the window
@@ -141,23 +141,23 @@ enum HuggingFaceSwin {
         }
     }
 
-    static func build(_ c: TransformerConfig, imageSize: Int) throws -> Graph {
+    static func build(_ c: TransformerConfig, image: ImageSize) throws -> Graph {
         let (p, w) = (c.patchSize, c.windowSize)
         guard p > 0, w > 0, !c.stageDepths.isEmpty, c.stageDepths.count == c.stageHeads.count else {
             throw ZooError(.mismatch, "swin_hf: expected a patch size, a window and a head count per stage, found patch \(p), window \(w), \(c.stageDepths.count) stages and \(c.stageHeads.count) head counts")
         }
-        guard imageSize % p == 0, imageSize >= p else {
-            throw ZooError(.usage, "swin_hf: expected an image size that is a multiple of the patch size \(p), found \(imageSize)")
+        guard image.height % p == 0, image.width % p == 0, min(image.height, image.width) >= p else {
+            throw ZooError(.usage, "swin_hf: expected an image size that is a multiple of the patch size \(p), found \(image)")
         }
         let g = GraphBuilder(name: "swin_hf")
-        var x = g.input("pixel_values", kind: .image, shape: [3, imageSize, imageSize])
+        var x = g.input("pixel_values", kind: .image, shape: [3, image.height, image.width])
         x = g.conv2d(x, torch: "embeddings.patch_embeddings.projection", keras: "patch_embeddings", out: c.hiddenSize, kernel: p, stride: p, bias: true)
         x = g.permuteToChannelsLast(x, keras: "patch_map")
         x = g.layerNorm(x, torch: "embeddings.norm", keras: "embeddings_norm", eps: c.layerNormEps)
         for (stage, depth) in c.stageDepths.enumerated() {
-            let dim = c.hiddenSize << stage, side = g.shape(x)[0]
-            guard side >= w else {
-                throw ZooError(.usage, "swin_hf: stage \(stage + 1) of a \(imageSize)×\(imageSize) image is \(side)×\(side), smaller than the \(w)×\(w) window, where Hugging Face's Swin shrinks the window its bias table was made for; give a larger --image-size")
+            let dim = c.hiddenSize << stage, map = g.shape(x)
+            guard min(map[0], map[1]) >= w else {
+                throw ZooError(.usage, "swin_hf: stage \(stage + 1) of a \(image) image is \(map[0])×\(map[1]), smaller than the \(w)×\(w) window, where Hugging Face's Swin shrinks the window its bias table was made for; give a larger --image-size")
             }
             for i in 0..<depth {
                 let b = block(stage, i), keras = "stage_\(stage)_block_\(i)"

@@ -55,7 +55,7 @@ enum HuggingFaceViT {
                 ? "Hugging Face DeiT (DeiTModel, DeiTForImageClassification, …WithTeacher; model_type deit), sized by config.json or the weights"
                 : "Hugging Face ViT (ViTModel, ViTForImageClassification; model_type vit), sized by config.json or the weights",
             defaults: ArchitectureOptions(imageSize: 224, transformer: base(v)),
-            make: { options in try build(v, options.transformer!, imageSize: options.imageSize!) },
+            make: { options in try build(v, options.transformer!, image: options.image!) },
             infer: { infer($0, v) },
             normalizeKey: { normalize($0, v) },
             huggingFace: HuggingFaceConfig(
@@ -166,16 +166,16 @@ enum HuggingFaceViT {
         }
     }
 
-    static func build(_ v: Variant, _ c: TransformerConfig, imageSize: Int) throws -> Graph {
+    static func build(_ v: Variant, _ c: TransformerConfig, image: ImageSize) throws -> Graph {
         let p = c.patchSize
-        guard p > 0, imageSize % p == 0, imageSize >= p else {
-            throw ZooError(.usage, "\(v.name): expected an image size that is a multiple of the patch size \(p), found \(imageSize)")
+        guard p > 0, image.isSquare, image.height % p == 0, image.height >= p else {
+            throw ZooError(.usage, "\(v.name): expected a square image whose size is a multiple of the patch size \(p) (the position table has a row per patch), found \(image)")
         }
         let g = GraphBuilder(name: v.name)
         // first, before the layers' declared modules; DeiT registers its distillation token last
         g.declareModules(["embeddings"] + (c.distillationToken ? ["embeddings.cls_token", "embeddings.position_embeddings", "embeddings.distillation_token"] : []))
         let heads = c.heads > 0 ? c.heads : 1 // unknown heads change no shape; conversion insists on knowing them
-        var x = g.input("pixel_values", kind: .image, shape: [3, imageSize, imageSize])
+        var x = g.input("pixel_values", kind: .image, shape: [3, image.height, image.width])
         x = g.conv2d(x, torch: "embeddings.patch_embeddings.projection", keras: "patch_embeddings", out: c.hiddenSize, kernel: p, stride: p, bias: true)
         x = g.patchTokens(x, keras: "patch_tokens")
         if c.distillationToken { x = g.classToken(x, parameter: "embeddings.distillation_token", keras: "distillation_token") }

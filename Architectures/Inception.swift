@@ -34,12 +34,12 @@ enum Inception {
     static let norm = BatchNormSettings(eps: 1e-3, momentum: 0.1)
 
     static func architecture(_ name: String, summary: String, auxiliaryPrefixes: [String], smallSize: Int, imageSize: Int,
-                             build: @escaping @Sendable (_ classes: Int, _ imageSize: Int, _ transformInput: Bool, _ auxiliary: Bool) throws -> Graph) -> Architecture {
+                             build: @escaping @Sendable (_ classes: Int, _ image: ImageSize, _ transformInput: Bool, _ auxiliary: Bool) throws -> Graph) -> Architecture {
         Architecture(
             name: name, family: "inception", summary: summary,
             // torchvision's builders without weights: transform_input off, aux_logits on
             defaults: ArchitectureOptions(classes: 1000, imageSize: imageSize, transformInput: false, auxiliaryClassifiers: true),
-            make: { o in try build(o.classes!, o.imageSize!, o.transformInput!, o.auxiliaryClassifiers!) },
+            make: { o in try build(o.classes!, o.image!, o.transformInput!, o.auxiliaryClassifiers!) },
             infer: { shapes in
                 ArchitectureOptions(classes: shapes["fc.weight"]?.first,
                                     auxiliaryClassifiers: shapes.names.contains { key in auxiliaryPrefixes.contains { key.hasPrefix($0) } })
@@ -50,17 +50,17 @@ enum Inception {
 
     static let googLeNet = architecture(
         "googlenet", summary: "GoogLeNet / Inception v1 (torchvision): ceil-mode max pools, BatchNorm eps 1e-3; transform_input off unless --transform-input",
-        auxiliaryPrefixes: ["aux1.", "aux2."], smallSize: 15, imageSize: 224) { try buildGoogLeNet(classes: $0, imageSize: $1, transformInput: $2, auxiliary: $3) }
+        auxiliaryPrefixes: ["aux1.", "aux2."], smallSize: 15, imageSize: 224) { try buildGoogLeNet(classes: $0, image: $1, transformInput: $2, auxiliary: $3) }
 
     static let v3 = architecture(
         "inception_v3", summary: "Inception v3 (torchvision): 1×7/7×1 convs, BatchNorm eps 1e-3, 299×299 inputs; transform_input off unless --transform-input",
-        auxiliaryPrefixes: ["AuxLogits."], smallSize: 75, imageSize: 299) { try buildV3(classes: $0, imageSize: $1, transformInput: $2, auxiliary: $3) }
+        auxiliaryPrefixes: ["AuxLogits."], smallSize: 75, imageSize: 299) { try buildV3(classes: $0, image: $1, transformInput: $2, auxiliary: $3) }
 
     // MARK: - GoogLeNet
 
-    static func buildGoogLeNet(classes: Int, imageSize: Int, transformInput: Bool, auxiliary: Bool) throws -> Graph {
+    static func buildGoogLeNet(classes: Int, image: ImageSize, transformInput: Bool, auxiliary: Bool) throws -> Graph {
         let g = GraphBuilder(name: "googlenet")
-        var x = g.input("input", kind: .image, shape: [3, imageSize, imageSize])
+        var x = g.input("input", kind: .image, shape: [3, image.height, image.width])
         if transformInput { x = g.channelAffine(x, scale: inputScale, shift: inputShift, keras: "transform_input") }
         x = g.basicConv2d(x, torch: "conv1", out: 64, kernel: 7, stride: 2, padding: 3)
         x = g.maxPool2d(x, torch: "maxpool1", kernel: 3, stride: 2, ceilMode: true)
@@ -123,9 +123,9 @@ enum Inception {
 
     // MARK: - Inception v3
 
-    static func buildV3(classes: Int, imageSize: Int, transformInput: Bool, auxiliary: Bool) throws -> Graph {
+    static func buildV3(classes: Int, image: ImageSize, transformInput: Bool, auxiliary: Bool) throws -> Graph {
         let g = GraphBuilder(name: "inception_v3")
-        var x = g.input("input", kind: .image, shape: [3, imageSize, imageSize])
+        var x = g.input("input", kind: .image, shape: [3, image.height, image.width])
         if transformInput { x = g.channelAffine(x, scale: inputScale, shift: inputShift, keras: "transform_input") }
         x = g.basicConv2d(x, torch: "Conv2d_1a_3x3", out: 32, kernel: 3, stride: 2)
         x = g.basicConv2d(x, torch: "Conv2d_2a_3x3", out: 32, kernel: 3)

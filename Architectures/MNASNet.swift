@@ -26,18 +26,18 @@ enum MNASNet {
         Architecture(
             name: name, family: "mnasnet", summary: summary,
             defaults: ArchitectureOptions(classes: 1000, imageSize: 224, head: TorchvisionHead.dropoutLinear),
-            make: { options in try build(name, alpha: alpha, classes: options.classes!, imageSize: options.imageSize!, head: options.head!) },
+            make: { options in try build(name, alpha: alpha, classes: options.classes!, image: options.image!, head: options.head!) },
             smallOptions: ArchitectureOptions(classes: 10, imageSize: 64), // five stride-2 steps: 64 → 2×2
             moduleVersions: ["": 2], // MNASNet._version: its _load_from_state_dict refuses a state dict without it
             headSlot: "classifier"
         )
     }
 
-    static func build(_ name: String, alpha: Double, classes: Int, imageSize: Int, head: ClassifierHead) throws -> Graph {
+    static func build(_ name: String, alpha: Double, classes: Int, image: ImageSize, head: ClassifierHead) throws -> Graph {
         let g = GraphBuilder(name: name)
         let widths = depths.map { roundToMultiple(Double($0) * alpha, 8) }
         let bn = batchNorm
-        var x = g.input("input", kind: .image, shape: [3, imageSize, imageSize])
+        var x = g.input("input", kind: .image, shape: [3, image.height, image.width])
         g.sequential("layers") {
             // regular conv, then a depthwise-separable conv without skip
             x = g.conv2d(x, out: widths[0], kernel: 3, stride: 2, padding: 1, bias: false)

@@ -13,15 +13,15 @@ enum MobileNet {
             name: "mobilenet_v2", family: "mobilenet",
             summary: "MobileNetV2 (torchvision): inverted residuals, depthwise 3×3, ReLU6",
             defaults: ArchitectureOptions(classes: 1000, imageSize: 224, head: TorchvisionHead.dropoutLinear),
-            make: { options in try buildV2(classes: options.classes!, imageSize: options.imageSize!, head: options.head!) },
+            make: { options in try buildV2(classes: options.classes!, image: options.image!, head: options.head!) },
             smallOptions: ArchitectureOptions(classes: 10, imageSize: 64),
             headSlot: "classifier"
         )
     }
 
-    static func buildV2(classes: Int, imageSize: Int, head: ClassifierHead) throws -> Graph {
+    static func buildV2(classes: Int, image: ImageSize, head: ClassifierHead) throws -> Graph {
         let g = GraphBuilder(name: "mobilenet_v2")
-        var x = g.input("input", kind: .image, shape: [3, imageSize, imageSize])
+        var x = g.input("input", kind: .image, shape: [3, image.height, image.width])
         // expansion t, output channels c, repeats n, first stride s
         let settings = [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1)]
         g.sequential("features") {
@@ -80,16 +80,16 @@ enum MobileNet {
         Architecture(
             name: name, family: "mobilenet", summary: summary,
             defaults: ArchitectureOptions(classes: 1000, imageSize: 224),
-            make: { options in try buildV3(name, blocks, lastChannel: lastChannel, classes: options.classes!, imageSize: options.imageSize!, head: options.head) },
+            make: { options in try buildV3(name, blocks, lastChannel: lastChannel, classes: options.classes!, image: options.image!, head: options.head) },
             smallOptions: ArchitectureOptions(classes: 10, imageSize: 64),
             headSlot: "classifier.3"
         )
     }
 
-    static func buildV3(_ name: String, _ blocks: [Block], lastChannel: Int, classes: Int, imageSize: Int, head: ClassifierHead? = nil) throws -> Graph {
+    static func buildV3(_ name: String, _ blocks: [Block], lastChannel: Int, classes: Int, image: ImageSize, head: ClassifierHead? = nil) throws -> Graph {
         let g = GraphBuilder(name: name)
         let norm = BatchNormSettings(eps: 1e-3, momentum: 0.01)
-        var x = g.input("input", kind: .image, shape: [3, imageSize, imageSize])
+        var x = g.input("input", kind: .image, shape: [3, image.height, image.width])
         g.sequential("features") {
             x = g.convNormActivation(x, out: blocks[0].input, stride: 2, norm: norm, activation: .hardSwish)
             for b in blocks {

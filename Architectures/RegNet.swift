@@ -62,15 +62,15 @@ enum RegNet {
         Architecture(
             name: name, family: "regnet", summary: summary,
             defaults: ArchitectureOptions(classes: 1000, imageSize: 224),
-            make: { options in try build(name, design, classes: options.classes!, imageSize: options.imageSize!, head: options.head) },
+            make: { options in try build(name, design, classes: options.classes!, image: options.image!, head: options.head) },
             smallOptions: ArchitectureOptions(classes: 10, imageSize: 64), // five stride-2 steps: 64 → 2×2
             headSlot: "fc"
         )
     }
 
-    static func build(_ name: String, _ design: Design, classes: Int, imageSize: Int, head: ClassifierHead? = nil) throws -> Graph {
+    static func build(_ name: String, _ design: Design, classes: Int, image: ImageSize, head: ClassifierHead? = nil) throws -> Graph {
         let g = GraphBuilder(name: name)
-        var x = g.input("input", kind: .image, shape: [3, imageSize, imageSize])
+        var x = g.input("input", kind: .image, shape: [3, image.height, image.width])
         let stemWidth = 32
         x = g.convNormActivation(x, torch: "stem", out: stemWidth, stride: 2) // SimpleStemIN: 3×3, stride 2, BN, ReLU
         g.scope("trunk_output") { // Sequential(OrderedDict(block1 … block4))

@@ -15,7 +15,7 @@ enum ResNet {
             defaults: ArchitectureOptions(classes: 1000, imageSize: 224),
             make: { options in
                 try build(name, block, stages, groups: groups, widthPerGroup: widthPerGroup,
-                          classes: options.classes!, imageSize: options.imageSize!, head: options.head)
+                          classes: options.classes!, image: options.image!, head: options.head)
             },
             smallOptions: ArchitectureOptions(classes: 10, imageSize: 64),
             headSlot: "fc"
@@ -23,9 +23,9 @@ enum ResNet {
     }
 
     static func build(_ name: String, _ block: Block, _ stages: [Int], groups: Int, widthPerGroup: Int,
-                      classes: Int, imageSize: Int, head: ClassifierHead? = nil) throws -> Graph {
+                      classes: Int, image: ImageSize, head: ClassifierHead? = nil) throws -> Graph {
         let g = GraphBuilder(name: name)
-        var x = g.input("input", kind: .image, shape: [3, imageSize, imageSize])
+        var x = g.input("input", kind: .image, shape: [3, image.height, image.width])
         x = g.conv2d(x, torch: "conv1", keras: "conv1_conv", out: 64, kernel: 7, stride: 2, padding: 3, bias: false)
         x = g.batchNorm(x, torch: "bn1", keras: "conv1_bn")
         x = g.activation(x, .relu, torch: "relu", keras: "conv1_relu")

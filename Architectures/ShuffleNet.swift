@@ -16,7 +16,7 @@ enum ShuffleNetV2 {
         Architecture(
             name: name, family: "shufflenet", summary: summary,
             defaults: ArchitectureOptions(classes: 1000, imageSize: 224),
-            make: { options in try build(name, channels: channels, classes: options.classes!, imageSize: options.imageSize!, head: options.head) },
+            make: { options in try build(name, channels: channels, classes: options.classes!, image: options.image!, head: options.head) },
             // any size is exact (every conv and pool floors alike); 64 leaves stage 4 a 2×2 map
             smallOptions: ArchitectureOptions(classes: 10, imageSize: 64),
             headSlot: "fc"
@@ -24,9 +24,9 @@ enum ShuffleNetV2 {
     }
 
     /// `stages_out_channels`: the stem, the three stages, conv5.
-    static func build(_ name: String, channels: [Int], classes: Int, imageSize: Int, head: ClassifierHead? = nil) throws -> Graph {
+    static func build(_ name: String, channels: [Int], classes: Int, image: ImageSize, head: ClassifierHead? = nil) throws -> Graph {
         let g = GraphBuilder(name: name)
-        var x = g.input("input", kind: .image, shape: [3, imageSize, imageSize])
+        var x = g.input("input", kind: .image, shape: [3, image.height, image.width])
         g.sequential("conv1") { // Conv2d 3×3 stride 2 padding 1, BatchNorm, ReLU
             x = g.conv2d(x, out: channels[0], kernel: 3, stride: 2, padding: 1, bias: false)
             x = g.batchNorm(x)

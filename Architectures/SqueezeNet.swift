@@ -30,7 +30,7 @@ enum SqueezeNet {
         Architecture(
             name: name, family: "squeezenet", summary: summary,
             defaults: ArchitectureOptions(classes: 1000, imageSize: 224),
-            make: { options in try build(name, version, classes: options.classes!, imageSize: options.imageSize!) },
+            make: { options in try build(name, version, classes: options.classes!, image: options.image!) },
             infer: { shapes in ArchitectureOptions(classes: shapes["classifier.1.weight"]?.first) },
             // any size the model accepts is exact (21 and up for 1.0, 17 for 1.1); at 64 the
             // last pool of 1.0 has a partial ceil_mode window
@@ -38,10 +38,10 @@ enum SqueezeNet {
         )
     }
 
-    static func build(_ name: String, _ version: Version, classes: Int, imageSize: Int) throws -> Graph {
+    static func build(_ name: String, _ version: Version, classes: Int, image: ImageSize) throws -> Graph {
         let g = GraphBuilder(name: name)
         let (stem, items) = features(version)
-        var x = g.input("input", kind: .image, shape: [3, imageSize, imageSize])
+        var x = g.input("input", kind: .image, shape: [3, image.height, image.width])
         g.sequential("features") {
             x = g.conv2d(x, out: stem.filters, kernel: stem.kernel, stride: 2, bias: true, activation: .relu)
             for item in items {

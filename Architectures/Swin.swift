@@ -28,7 +28,7 @@ enum Swin {
         Architecture(
             name: name, family: "swin", summary: summary,
             defaults: ArchitectureOptions(classes: 1000, imageSize: 224),
-            make: { options in try build(name, d, classes: options.classes!, imageSize: options.imageSize!, head: options.head) },
+            make: { options in try build(name, d, classes: options.classes!, image: options.image!, head: options.head) },
             // 64: stage maps 16, 8, 4, 2 — the first two padded to whole windows and shifted
             // (the mask over padding), the last two smaller than one window
             smallOptions: ArchitectureOptions(classes: 10, imageSize: 64),
@@ -36,10 +36,10 @@ enum Swin {
         )
     }
 
-    static func build(_ name: String, _ d: Design, classes: Int, imageSize: Int, head: ClassifierHead?) throws -> Graph {
-        guard imageSize >= 4 else { throw ZooError(.usage, "\(name): expected an image size of at least 4 (one 4×4 patch), found \(imageSize)") }
+    static func build(_ name: String, _ d: Design, classes: Int, image: ImageSize, head: ClassifierHead?) throws -> Graph {
+        guard min(image.height, image.width) >= 4 else { throw ZooError(.usage, "\(name): expected an image size of at least 4 (one 4×4 patch), found \(image)") }
         let g = GraphBuilder(name: name)
-        var x = g.input("input", kind: .image, shape: [3, imageSize, imageSize])
+        var x = g.input("input", kind: .image, shape: [3, image.height, image.width])
         g.sequential("features") {
             g.sequential { // Conv2d(3, C, 4, stride 4), Permute([0, 2, 3, 1]), LayerNorm(C)
                 x = g.conv2d(x, out: d.embed, kernel: 4, stride: 4, bias: true)

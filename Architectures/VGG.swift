@@ -19,16 +19,16 @@ enum VGG {
             name: name, family: "vgg", summary: summary,
             defaults: ArchitectureOptions(classes: 1000, imageSize: 224),
             make: { options in
-                try build(name, configurations[configuration]!, batchNorm: batchNorm, classes: options.classes!, imageSize: options.imageSize!, head: options.head)
+                try build(name, configurations[configuration]!, batchNorm: batchNorm, classes: options.classes!, image: options.image!, head: options.head)
             },
             smallOptions: ArchitectureOptions(classes: 10, imageSize: 128), // the 4×4 map is pooled up to 7×7
             headSlot: "classifier.6"
         )
     }
 
-    static func build(_ name: String, _ blocks: [[Int]], batchNorm: Bool, classes: Int, imageSize: Int, head: ClassifierHead? = nil) throws -> Graph {
+    static func build(_ name: String, _ blocks: [[Int]], batchNorm: Bool, classes: Int, image: ImageSize, head: ClassifierHead? = nil) throws -> Graph {
         let g = GraphBuilder(name: name)
-        var x = g.input("input", kind: .image, shape: [3, imageSize, imageSize])
+        var x = g.input("input", kind: .image, shape: [3, image.height, image.width])
         g.sequential("features") {
             for (b, widths) in blocks.enumerated() {
                 for (c, width) in widths.enumerated() {

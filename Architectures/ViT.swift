@@ -24,7 +24,7 @@ enum ViT {
             name: name, family: "vit",
             summary: summary,
             defaults: ArchitectureOptions(classes: 1000, imageSize: 224),
-            make: { options in try build(name, d, classes: options.classes!, imageSize: options.imageSize!, head: options.head) },
+            make: { options in try build(name, d, classes: options.classes!, image: options.image!, head: options.head) },
             infer: { infer($0, d) },
             // two patches a side: four patch tokens and the class token, every layer at full width
             smallOptions: ArchitectureOptions(classes: 10, imageSize: 2 * d.patch),
@@ -43,12 +43,12 @@ enum ViT {
         return options
     }
 
-    static func build(_ name: String, _ d: Design, classes: Int, imageSize: Int, head: ClassifierHead?) throws -> Graph {
-        guard imageSize % d.patch == 0, imageSize >= d.patch else {
-            throw ZooError(.usage, "\(name): expected an image size that is a multiple of the patch size \(d.patch), found \(imageSize)")
+    static func build(_ name: String, _ d: Design, classes: Int, image: ImageSize, head: ClassifierHead?) throws -> Graph {
+        guard image.isSquare, image.height % d.patch == 0, image.height >= d.patch else {
+            throw ZooError(.usage, "\(name): expected a square image whose size is a multiple of the patch size \(d.patch) (the position table has a row per patch), found \(image)")
         }
         let g = GraphBuilder(name: name)
-        var x = g.input("input", kind: .image, shape: [3, imageSize, imageSize])
+        var x = g.input("input", kind: .image, shape: [3, image.height, image.width])
         x = g.conv2d(x, torch: "conv_proj", keras: "conv_proj", out: d.hidden, kernel: d.patch, stride: d.patch, bias: true)
         x = g.patchTokens(x, keras: "patch_tokens")
         x = g.classToken(x, parameter: "class_token", keras: "class_token")

@@ -29,14 +29,14 @@ if [ ${#archs[@]} -eq 0 ] || [ "${archs[0]}" = --ci ]; then
           gpt2_tiny+lm gpt2_tiny+seqcls albert_tiny+mlm electra_tiny+mlm vit_hf_tiny+cls deit_tiny+teacher swin_hf_tiny swin_hf_tiny+cls transformer_encoder+pre_gelu transformer_encoder+post_relu)
   [ -n "$ci" ] || archs+=(resnet18+dropout_linear resnet18+identity mobilenet_v3_small+gelu bert_tiny+tokcls distilbert_tiny+qa)
 fi
-# image models also run at their small size (`zoo list --json`), where it differs from 224 and the
-# weights do not fix the size (ViT's position table does)
+# image models also run at a second, non-square size where the weights do not fix the size (ViT's
+# position table does): their small size (`zoo list --json`) high and half as much again plus one wide
 declare -A second
 while read -r name size; do second[$name]=$size; done < <("$zoo" list --json | python3 -c '
 import json, sys
 for a in json.load(sys.stdin)["architectures"]:
     s = a.get("small_image_size")
-    if s and s != a.get("image_size") and not a.get("image_size_from_weights"): print(a["name"], s)')
+    if s and s != a.get("image_size") and not a.get("image_size_from_weights"): print(a["name"], f"{s}x{s + s // 2 + 1}")')
 PYT=$(bash scripts/venv.sh torch)
 PYK=$(bash scripts/venv.sh keras)
 work=$(mktemp -d "${TMPDIR:-/tmp}/zoo-interop.XXXXXX")
@@ -86,11 +86,11 @@ for ((i = 0; i < ${#archs[@]}; i += 8)); do
     if ! "$zoo" convert "$name" "$ckpt" -o "$work/$arch/model.float16.keras" --dtype float16 --quiet --no-verify "${extra[@]}"; then
       status=1; failed=$((failed + 1))
     fi
-    size2=${second[$name]:-}
+    size2=""; [ "$kind" = image ] && size2=${second[$name]:-}
     if [ -n "$size2" ]; then
       "$zoo" convert "$name" "$ckpt" --image-size "$size2" ${spec:+--head "$spec"} -o "$work/$arch/model.second.keras" --quiet || { status=1; failed=$((failed + 1)); }
     fi
-    echo "zoo: $arch converted to .keras (verified by zoo), .weights.h5, .h5, float16 .keras${size2:+, and .keras at ${size2}²}"
+    echo "zoo: $arch converted to .keras (verified by zoo), .weights.h5, .h5, float16 .keras${size2:+, and .keras at ${size2}}"
     # MiniLM's checkpoint is the model folder it ships in: also sized by the config.json inside it
     if [ "$arch" = minilm ]; then
       if "$zoo" convert "$ckpt" -o "$work/$arch/folder.keras" --quiet; then

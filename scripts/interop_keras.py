@@ -81,7 +81,7 @@ for arch in archs:
     if meta.get("second_size"):
         x2 = np.load(os.path.join(folder, "input2_nchw.npy")).transpose(0, 2, 3, 1)
         second = keras.saving.load_model(os.path.join(folder, "model.second.keras"))
-        check(arch, f".keras at {meta['second_size']}² (batch 2)", first(second(x2)), np.load(os.path.join(folder, "output2.npy")), bar)
+        check(arch, f".keras at {meta['second_size']} (batch 2)", first(second(x2)), np.load(os.path.join(folder, "output2.npy")), bar)
     if os.environ.get("ZOO_INTEROP_QUICK"):
         continue
     m = fresh(model)

@@ -8,8 +8,8 @@ them shows, saves the state dict into WORK/<arch>/model.pth (MiniLM: its own
 model folder and config.json are referenced, not copied), and records a
 seeded input and the model's first output as .npy files.
 
-Image models are also run at a second size, ARCH@SIZE on the command line (the small size of
-`zoo list --json`), into input2_nchw.npy / output2.npy.
+Image models are also run at a second size, ARCH@HxW on the command line (non-square, from the small
+size of `zoo list --json`), into input2_nchw.npy / output2.npy.
 
 ARCH+VARIANT is the model with a fine-tuned head (interop_heads.py); the Hugging Face models of
 HF_FOLDERS (bert_tiny+seqcls, roberta_tiny, xlmr_tiny+tokcls …) and HF_IMAGE_FOLDERS (vit_hf_tiny …, kind
@@ -239,12 +239,12 @@ for spec in archs:
         np.save(os.path.join(out, "input_nchw.npy"), x.numpy())
         np.save(os.path.join(out, "output.npy"), model(x).numpy())
         if second:
-            size = int(second)
-            # two samples, a batch of distinct images
-            x2 = torch.randn(2, 3, size, size, generator=generator)
+            height, _, width = second.partition("x")
+            # two samples, a batch of distinct images, HxW (not square)
+            x2 = torch.randn(2, 3, int(height), int(width or height), generator=generator)
             np.save(os.path.join(out, "input2_nchw.npy"), x2.numpy())
             np.save(os.path.join(out, "output2.npy"), model(x2).numpy())
-            meta["second_size"] = size
+            meta["second_size"] = second
         meta["kind"] = "image"
     with open(os.path.join(out, "meta.json"), "w") as f:
         json.dump(meta, f)

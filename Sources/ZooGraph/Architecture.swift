@@ -6,8 +6,10 @@ import ZooCore
 public struct ArchitectureOptions: Sendable, Equatable {
     /// Output classes of an image classifier (the last Linear's out features).
     public var classes: Int?
-    /// Input height and width of an image model.
+    /// Input height (and width, unless `imageWidth` says otherwise) of an image model.
     public var imageSize: Int?
+    /// Input width of an image model whose input is not square; nil: `imageSize`.
+    public var imageWidth: Int?
     /// Hyper-parameters of a transformer encoder.
     public var transformer: TransformerConfig?
     /// torchvision's `transform_input` (GoogLeNet, Inception v3): the model first maps
@@ -21,9 +23,10 @@ public struct ArchitectureOptions: Sendable, Equatable {
     /// descriptor's own Linear).
     public var head: ClassifierHead?
 
-    public init(classes: Int? = nil, imageSize: Int? = nil, transformer: TransformerConfig? = nil,
+    public init(classes: Int? = nil, imageSize: Int? = nil, imageWidth: Int? = nil, transformer: TransformerConfig? = nil,
                 transformInput: Bool? = nil, auxiliaryClassifiers: Bool? = nil, head: ClassifierHead? = nil) {
         self.head = head
+        self.imageWidth = imageWidth
         self.classes = classes
         self.imageSize = imageSize
         self.transformer = transformer
@@ -33,10 +36,29 @@ public struct ArchitectureOptions: Sendable, Equatable {
 
     /// `other`'s fields where they are set, else these.
     public func overridden(by other: ArchitectureOptions) -> ArchitectureOptions {
+        // a size given overrides both sides: a square one its width too
         ArchitectureOptions(classes: other.classes ?? classes, imageSize: other.imageSize ?? imageSize,
+                            imageWidth: other.imageSize != nil ? other.imageWidth : imageWidth,
                             transformer: other.transformer ?? transformer, transformInput: other.transformInput ?? transformInput,
                             auxiliaryClassifiers: other.auxiliaryClassifiers ?? auxiliaryClassifiers, head: other.head ?? head)
     }
+}
+
+/// An image model's input size.
+public struct ImageSize: Sendable, Equatable, CustomStringConvertible {
+    public var height: Int
+    public var width: Int
+
+    public init(height: Int, width: Int) { (self.height, self.width) = (height, width) }
+
+    public var isSquare: Bool { height == width }
+    /// "224" for a square size, "197×161" otherwise.
+    public var description: String { isSquare ? "\(height)" : "\(height)×\(width)" }
+}
+
+extension ArchitectureOptions {
+    /// The input size, from `imageSize` and `imageWidth`.
+    public var image: ImageSize? { imageSize.map { ImageSize(height: $0, width: imageWidth ?? $0) } }
 }
 
 /// A BERT-style encoder's hyper-parameters (Hugging Face `config.json` names in comments).

@@ -16,8 +16,9 @@ struct SizingOptions: ParsableArguments {
     @Option(help: "Output classes of an image classifier (default: read from the checkpoint, else 1000).")
     var classes: Int?
 
-    @Option(name: [.customLong("image-size"), .customLong("input-size")], help: "Input height and width of an image model (default 224).")
-    var imageSize: Int?
+    @Option(name: [.customLong("image-size"), .customLong("input-size")],
+            help: ArgumentHelp("Input size of an image model: N for N×N, or HxW (e.g. 197x161) for another shape (default 224, or what the weights fix).", valueName: "size"))
+    var imageSize: ImageSizeArgument?
 
     @Option(help: ArgumentHelp("A Hugging Face config.json for a transformer (default: config.json beside the checkpoint, or inside a model folder).", valueName: "file"))
     var config: String?
@@ -43,7 +44,7 @@ struct SizingOptions: ParsableArguments {
 
     func validate() throws {
         if let classes, classes < 1 { throw ValidationError("--classes must be at least 1, found \(classes)") }
-        if let imageSize, imageSize < 8 { throw ValidationError("--image-size must be at least 8, found \(imageSize)") }
+        if let imageSize, min(imageSize.height, imageSize.width) < 8 { throw ValidationError("--image-size must be at least 8 a side, found \(imageSize)") }
         if let heads, heads < 1 { throw ValidationError("--heads must be at least 1, found \(heads)") }
     }
 
@@ -104,12 +105,28 @@ struct SizingOptions: ParsableArguments {
             options.transformer = transformer
         }
         if let classes { options.classes = classes }
-        if let imageSize, architecture.imageSizeFromWeights, let trained = options.imageSize, shapes != nil, trained != imageSize {
+        if let imageSize, architecture.imageSizeFromWeights, let trained = options.imageSize, shapes != nil,
+           imageSize.height != trained || imageSize.width != trained {
             throw ValidationError("\(architecture.name)'s weights fix the image size at \(trained)×\(trained) (a position table row per patch); --image-size \(imageSize) would need other weights")
         }
-        if let imageSize { options.imageSize = imageSize }
+        if let imageSize { (options.imageSize, options.imageWidth) = (imageSize.height, imageSize.isSquare ? nil : imageSize.width) }
         return options
     }
+}
+
+/// `--image-size`: "224" or "197x161" (height × width; "×" also reads).
+struct ImageSizeArgument: ExpressibleByArgument, CustomStringConvertible {
+    var height: Int
+    var width: Int
+
+    init?(argument: String) {
+        let parts = argument.lowercased().replacingOccurrences(of: "×", with: "x").split(separator: "x", omittingEmptySubsequences: false)
+        guard (1...2).contains(parts.count), let h = Int(parts[0]), let w = Int(parts.last!), h > 0, w > 0, h <= 1 << 16, w <= 1 << 16 else { return nil }
+        (height, width) = (h, w)
+    }
+
+    var isSquare: Bool { height == width }
+    var description: String { isSquare ? "\(height)" : "\(height)x\(width)" }
 }
 
 func lookUpArchitecture(_ name: String) throws -> Architecture {

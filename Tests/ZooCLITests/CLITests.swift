@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import KerasIO
 import ZooCore
 
 /// Runs the built `zoo` executable as a user would.
@@ -245,6 +246,32 @@ enum CLI {
         #expect(every.stdout.split(separator: "\n").count > rows + 20, "\(every.stdout)")
         #expect(every.stdout.contains("conv2_block1_1_conv"))
         #expect(!every.stdout.contains("--layers prints"))
+    }
+
+    /// `--image-size HxW`: an image model whose graph allows any size converts and verifies at a
+    /// non-square odd one; a ViT, whose position table fixes a square size, is refused; a size
+    /// that is not one is refused by the parser.
+    @Test func nonSquareImageSizes() throws {
+        let dir = try folder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        #expect(try CLI.run(["random", "resnet18", "-o", "\(dir)/r.pth", "--classes", "10"]).status == 0)
+        let converted = try CLI.run(["convert", "resnet18", "\(dir)/r.pth", "-o", "\(dir)/r.keras", "--image-size", "197x161"])
+        #expect(converted.status == 0, "\(converted.stderr)")
+        #expect(converted.stdout.contains("✓"))
+        let verified = try CLI.run(["verify", "resnet18", "\(dir)/r.pth", "\(dir)/r.keras", "--input-size", "197x161", "--json"])
+        #expect(verified.status == 0, "\(verified.stderr)")
+        // the file's input is 197×161 (NHWC), as its config says
+        let reader = try KerasFile.reader("\(dir)/r.keras")
+        let input = try #require(reader.model?.layers.first { $0.className == "InputLayer" })
+        #expect(input.configValue("batch_shape")?.array?.compactMap { $0.int } == [197, 161, 3], "\(input.configValue("batch_shape")?.serialized ?? "")")
+        #expect(try CLI.run(["random", "vit_b_16", "-o", "\(dir)/v.pth", "--classes", "10"]).status == 0)
+        let vit = try CLI.run(["convert", "vit_b_16", "\(dir)/v.pth", "-o", "\(dir)/v.keras", "--image-size", "224x160"])
+        #expect(vit.status != 0)
+        #expect(vit.stderr.contains("fix the image size at 224×224"), "\(vit.stderr)")
+        let bad = try CLI.run(["convert", "resnet18", "\(dir)/r.pth", "-o", "\(dir)/x.keras", "--image-size", "0x5"])
+        #expect(bad.status != 0)
+        #expect(bad.stderr.contains("'0x5' is invalid for '--image-size"), "\(bad.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).sorted() == ["r.keras", "r.pth", "v.pth"])
     }
 
     @Test func existingOutputIsKeptWithoutForce() throws {
