@@ -68,6 +68,10 @@ enum HuggingFaceSwin {
         return k
     }
 
+    /// The largest window read from a file (published Swins use 7 to 24): the attention kernels
+    /// grow with the window's square, the position index with its fourth power.
+    static let maxWindow = 32
+
     static func block(_ stage: Int, _ block: Int) -> String { "encoder.layers.\(stage).blocks.\(block)" }
 
     /// Everything but the image size is in the weights: the stages count their blocks, and each
@@ -83,7 +87,7 @@ enum HuggingFaceSwin {
             while byName["\(block(depths.count, n)).attention.q_proj.weight"] != nil { n += 1 }
             let table = byName["\(block(depths.count, 0)).attention.relative_position_bias.relative_position_bias_table"] ?? [0, 0]
             let side = Int(Double(max(table[0], 0)).squareRoot().rounded())
-            if table.count == 2, side * side == table[0], side % 2 == 1 { window = (side + 1) / 2 }
+            if table.count == 2, side * side == table[0], side % 2 == 1, side <= 2 * maxWindow - 1 { window = (side + 1) / 2 }
             heads.append(table.count == 2 ? table[1] : 0)
             depths.append(n)
         }
@@ -109,7 +113,7 @@ enum HuggingFaceSwin {
             throw ZooError(.mismatch, "config.json: expected as many num_heads as depths (a stage each), found \(heads.count) and \(depths.count)")
         }
         var c = config(embed: try f.int("embed_dim", default: 96, limit: 1 << 16), depths: depths, heads: heads,
-                       window: try f.int("window_size", default: 7, limit: 256), patch: try f.int("patch_size", default: 4, limit: 1024))
+                       window: try f.int("window_size", default: 7, limit: maxWindow), patch: try f.int("patch_size", default: 4, limit: 1024))
         c.layerNormEps = try f.epsilon("layer_norm_eps", default: c.layerNormEps)
         c.activation = try f.activation("hidden_act")
         if let r = json["mlp_ratio"] {

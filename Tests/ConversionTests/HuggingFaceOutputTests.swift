@@ -189,6 +189,25 @@ import ZooGraph
         #expect(fine.transformer?.layers == 12)
     }
 
+    /// A Swin's window is held to 32 (published ones use 7 to 24) whether config.json or a bias
+    /// table says it: the position index grows with the window's fourth power.
+    @Test func aSwinOfAHugeWindowIsRefused() throws {
+        let json = #"{"model_type": "swin", "embed_dim": 16, "depths": [2, 2], "num_heads": [2, 4], "window_size": 1000, "patch_size": 2}"#
+        do {
+            _ = try Self.read("swin_hf", json)
+            Issue.record("a window of 1000 was read")
+        } catch let error as ZooError {
+            #expect(error.message.contains("'window_size' to be an integer from 1 to 32"), "\(error.message)")
+        }
+        #expect(try Self.read("swin_hf", json.replacingOccurrences(of: "1000", with: "7")).transformer?.windowSize == 7)
+        // a table of (2·1000 − 1)² rows does not make a window of 1000
+        let arch = try #require(Registry.named("swin_hf"))
+        let shapes = TensorShapes([("embeddings.patch_embeddings.projection.weight", [16, 3, 2, 2], .float32),
+                                   ("encoder.layers.0.blocks.0.attention.q_proj.weight", [16, 16], .float32),
+                                   ("encoder.layers.0.blocks.0.attention.relative_position_bias.relative_position_bias_table", [1999 * 1999, 2], .float32)])
+        #expect(arch.infer(shapes).transformer == nil)
+    }
+
     @Test(arguments: ["0", "-3", "100000000"])
     func aClassifierOfNoOrAbsurdlyManyLabelsIsRefused(_ labels: String) throws {
         let json = #"{"model_type": "vit", "architectures": ["ViTForImageClassification"], "hidden_size": 32, "num_hidden_layers": 2, "#
