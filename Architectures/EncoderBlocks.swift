@@ -236,7 +236,8 @@ struct HuggingFaceFields {
         case "gelu": return .gelu
         case "gelu_new", "gelu_pytorch_tanh", "gelu_fast": return .geluTanh
         case "relu": return .relu
-        default: throw ZooError(.mismatch, "config.json: expected \(key) gelu, gelu_new or relu, found '\(shown: act)'")
+        case "quick_gelu": return .quickGelu
+        default: throw ZooError(.mismatch, "config.json: expected \(key) gelu, gelu_new, quick_gelu or relu, found '\(shown: act)'")
         }
     }
 }

@@ -94,6 +94,7 @@ public enum Registry {
         Inception.v3,
     ] + ViT.architectures + Swin.architectures + HuggingFaceViT.architectures + [
         HuggingFaceSwin.architecture,
+        CLIPVision.architecture,
         BERT.architecture,
         RoBERTa.architecture,
         DistilBERT.architecture,
@@ -113,7 +114,7 @@ public enum Registry {
         "resnet18", "resnext50_32x4d", "vgg16", "alexnet", "mobilenet_v2", "mobilenet_v3_small",
         "regnet_y_400mf", "mnasnet0_5", "bert", "roberta", "distilbert", "electra", "albert", "gpt2", "vit_b_16", "vit_hf", "deit", "transformer_encoder",
         "efficientnet_b0", "efficientnet_v2_s", "densenet121", "googlenet", "inception_v3",
-        "convnext_tiny", "shufflenet_v2_x0_5", "squeezenet1_1", "swin_t", "swin_hf",
+        "convnext_tiny", "shufflenet_v2_x0_5", "squeezenet1_1", "swin_t", "swin_hf", "clip_vision",
     ]
 
     public static func named(_ name: String) -> Architecture? {

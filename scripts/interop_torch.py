@@ -93,6 +93,9 @@ HF_IMAGE_FOLDERS = {
     # windows of 4 at patch 2 on 40×40 images: maps 20, 10, 5, each padded to whole windows and shifted
     "swin_hf_tiny": ("swin_hf", transformers.SwinConfig, transformers.SwinModel, {}),
     "swin_hf_tiny+cls": ("swin_hf", transformers.SwinConfig, transformers.SwinForImageClassification, dict(num_labels=3)),
+    # CLIP's vision tower: quick_gelu, pre_layrnorm, post_layernorm on the class token; and image_embeds
+    "clip_vision_tiny": ("clip_vision", transformers.CLIPVisionConfig, transformers.CLIPVisionModel, {}),
+    "clip_vision_tiny+proj": ("clip_vision", transformers.CLIPVisionConfig, transformers.CLIPVisionModelWithProjection, dict(projection_dim=16)),
 }
 SWIN_HF_TINY = dict(image_size=40, patch_size=2, embed_dim=16, depths=[2, 2, 2], num_heads=[2, 4, 4], window_size=4)
 IMAGE_TINY = {"swin_hf": SWIN_HF_TINY}
@@ -169,6 +172,9 @@ for spec in archs:
         result = model(pixel_values=x)
         if hasattr(result, "logits"):
             np.save(os.path.join(out, "output.npy"), result.logits.numpy())
+        elif getattr(result, "image_embeds", None) is not None:  # image_embeds, then the last hidden state
+            np.save(os.path.join(out, "output.npy"), result.image_embeds.numpy())
+            np.save(os.path.join(out, "output_1.npy"), result.last_hidden_state.numpy())
         else:
             np.save(os.path.join(out, "output.npy"), result.last_hidden_state.numpy())
             np.save(os.path.join(out, "output_pooler.npy"), result.pooler_output.numpy())

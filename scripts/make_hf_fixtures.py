@@ -33,6 +33,8 @@ Tests/Fixtures/hf/swin-tiny/        SwinModel (40×40 images, patch 2, window 4,
                                   padded to whole windows and shifted); swin-tiny-cls/: SwinForImageClassification (3 labels);
                                   swin-tiny-v4/: swin-tiny's weights with each block's relative_position_index [N, N], as
                                   transformers 4 saved it (the hub's files)
+Tests/Fixtures/hf/clip-vision-tiny/ CLIPVisionModel (ViT-tiny's sizes, quick_gelu); clip-vision-tiny-proj/:
+                                  CLIPVisionModelWithProjection (projection_dim 16: image_embeds, then the last hidden state)
 Tests/Fixtures/hf/albert-tiny-mlm/  AlbertForMaskedLM (decoder tied to the 16-wide word embeddings); electra-tiny-mlm/:
                                   ElectraForMaskedLM, the generator (embedding_size 16 < hidden 32)
 Tests/Fixtures/hf/camembert-tiny/   CamembertModel (transformers builds it as RobertaModel's subclass): RoBERTa's keys
@@ -68,7 +70,7 @@ import shutil
 import torch
 from huggingface_hub import split_torch_state_dict_into_shards
 from safetensors.torch import save_file
-from transformers import (AlbertForMaskedLM, ElectraForMaskedLM, DeiTConfig, DeiTForImageClassificationWithTeacher, DeiTModel, SwinConfig, SwinForImageClassification, SwinModel, ViTConfig, ViTForImageClassification, ViTModel, ErnieConfig, ErnieModel, GPT2Config, GPT2ForSequenceClassification, GPT2ForTokenClassification, GPT2LMHeadModel, GPT2Model, AlbertConfig, AlbertForSequenceClassification, AlbertModel, BertConfig, BertModel, CamembertConfig, CamembertModel, ElectraForSequenceClassification, DistilBertConfig, DistilBertForSequenceClassification, DistilBertModel,
+from transformers import (AlbertForMaskedLM, ElectraForMaskedLM, DeiTConfig, DeiTForImageClassificationWithTeacher, DeiTModel, CLIPVisionConfig, CLIPVisionModel, CLIPVisionModelWithProjection, SwinConfig, SwinForImageClassification, SwinModel, ViTConfig, ViTForImageClassification, ViTModel, ErnieConfig, ErnieModel, GPT2Config, GPT2ForSequenceClassification, GPT2ForTokenClassification, GPT2LMHeadModel, GPT2Model, AlbertConfig, AlbertForSequenceClassification, AlbertModel, BertConfig, BertModel, CamembertConfig, CamembertModel, ElectraForSequenceClassification, DistilBertConfig, DistilBertForSequenceClassification, DistilBertModel,
                           ElectraConfig, ElectraModel, RobertaConfig, RobertaForMaskedLM, RobertaForQuestionAnswering, RobertaForSequenceClassification, RobertaModel,
                           XLMRobertaConfig, XLMRobertaForTokenClassification)
 
@@ -153,6 +155,8 @@ def expected(model, name, inputs=PADDED):
         out = model(**inputs)
     if hasattr(out, "start_logits"):
         outputs = [out.start_logits, out.end_logits]
+    elif getattr(out, "image_embeds", None) is not None:  # CLIPVisionModelWithProjection
+        outputs = [out.image_embeds, out.last_hidden_state]
     elif hasattr(out, "logits"):
         outputs = [out.logits]
     else:
@@ -349,6 +353,14 @@ for key in [k for k in held if k.endswith("attention.self.relative_position_bias
 os.makedirs(fresh("swin-tiny-v4"))
 shutil.copy(os.path.join(root, "swin-tiny", "config.json"), os.path.join(root, "swin-tiny-v4", "config.json"))
 save_file(held, os.path.join(root, "swin-tiny-v4", "model.safetensors"), metadata={"format": "pt"})
+
+# CLIP's vision tower (quick_gelu, pre_layrnorm, post_layernorm on the class token), and with its projection
+for seed, (name, model_class) in enumerate([("clip-vision-tiny", CLIPVisionModel), ("clip-vision-tiny-proj", CLIPVisionModelWithProjection)], 24):
+    torch.manual_seed(seed)
+    clip = model_class(CLIPVisionConfig(**VIT_TINY, projection_dim=16)).eval()
+    randomize_layer_norms(clip, seed)
+    clip.save_pretrained(fresh(name))
+    expected(clip, name, PIXELS)
 
 # The masked-LM heads of the factorised-embedding families: the decoder tied to the narrower word embeddings.
 torch.manual_seed(21)

@@ -29,6 +29,8 @@ public enum ActivationKind: String, CaseIterable, Equatable, Sendable {
     /// GELU's tanh approximation `0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))`
     /// (`approximate='tanh'`, Hugging Face `gelu_new`).
     case geluTanh = "gelu_tanh"
+    /// x · sigmoid(1.702·x): Hugging Face's `quick_gelu` (CLIP).
+    case quickGelu = "quick_gelu"
 
     /// The PyTorch module that applies it.
     public var torchModule: String {
@@ -43,6 +45,7 @@ public enum ActivationKind: String, CaseIterable, Equatable, Sendable {
         case .tanh: return "nn.Tanh"
         case .gelu: return "nn.GELU"
         case .geluTanh: return "nn.GELU(approximate='tanh')"
+        case .quickGelu: return "QuickGELUActivation"
         }
     }
 
@@ -60,7 +63,7 @@ public enum ActivationKind: String, CaseIterable, Equatable, Sendable {
         case .sigmoid: return "sigmoid"
         case .tanh: return "tanh"
         case .gelu: return "gelu"
-        case .geluTanh: return nil
+        case .geluTanh, .quickGelu: return nil
         }
     }
 
@@ -99,6 +102,9 @@ public enum ActivationKind: String, CaseIterable, Equatable, Sendable {
             case .geluTanh:
                 let k = Float(0.79788456080286535588) // √(2/π)
                 for i in range { let v = x[i]; x[i] = 0.5 * v * (1 + Glibc.tanh(k * (v + 0.044715 * v * v * v))) }
+            case .quickGelu:
+                // input * sigmoid(1.702 * input), as transformers writes it
+                for i in range { let v = x[i]; x[i] = v * (1 / (1 + Glibc.exp(-(1.702 * v)))) }
             }
         }
     }

@@ -135,7 +135,8 @@ import ZooGraph
     /// them) on the two images the real model ran on: NCHW for the PyTorch-layout pass, NHWC for
     /// the file's own model.
     @Test(arguments: [("vit-tiny", "vit_hf", 2), ("vit-tiny-cls", "vit_hf", 1), ("deit-tiny", "deit", 2), ("deit-tiny-teacher", "deit", 1),
-                      ("swin-tiny", "swin_hf", 2), ("swin-tiny-cls", "swin_hf", 1), ("swin-tiny-v4", "swin_hf", 2)])
+                      ("swin-tiny", "swin_hf", 2), ("swin-tiny-cls", "swin_hf", 1), ("swin-tiny-v4", "swin_hf", 2),
+                      ("clip-vision-tiny", "clip_vision", 2), ("clip-vision-tiny-proj", "clip_vision", 2)])
     func imageModelsComputeWhatTransformersComputed(_ name: String, _ family: String, _ outputs: Int) throws {
         let converted = try Self.convertAsUser(name)
         let (checkpoint, arch, shapes, options, out) = (converted.checkpoint, converted.arch, converted.shapes, converted.options, converted.out)

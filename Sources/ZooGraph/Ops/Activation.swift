@@ -16,7 +16,7 @@ public struct ActivationOp: GraphOp, Equatable {
     }
 
     public func lower(_ node: Node, _ l: inout KerasLowering) throws {
-        guard kind == .geluTanh else {
+        guard kind == .geluTanh || kind == .quickGelu else {
             l.emit(l.layer(for: node, className: "Activation", config: [("activation", .string(try kerasActivation(kind, node)))]), producing: node)
             return
         }
@@ -30,6 +30,12 @@ public struct ActivationOp: GraphOp, Equatable {
             return name
         }
         func rescaling(_ scale: Double, offset: Double = 0) -> [(String, JSONValue)] { [("scale", .double(scale)), ("offset", .double(offset))] }
+        if kind == .quickGelu { // x · sigmoid(1.702·x)
+            let scaled = helper("scaled", "Rescaling", rescaling(1.702), [x])
+            let gate = helper("gate", "Activation", [("activation", .string("sigmoid"))], [scaled])
+            l.emit(KerasLayer(name: base, className: "Multiply", config: [], inbound: [x, gate], outputShape: shape), producing: node)
+            return
+        }
         let cube = helper("cube", "Multiply", [], [x, x, x])
         let cubic = helper("cubic", "Rescaling", rescaling(0.044715), [cube])
         let inner = helper("inner", "Add", [], [x, cubic])

@@ -39,11 +39,13 @@ public struct ClassTokenOp: GraphOp, Equatable {
     /// The parameter's full state-dict name (`class_token`: a parameter of the model itself).
     public var parameterName: String
     public var dimension: Int
+    /// Stored [C] (CLIP's `class_embedding`) rather than [1, 1, C].
+    public var squeezed = false
 
     public var opName: String { "class_token" }
 
     public func parameters(of node: Node, in graph: Graph) -> [ParameterSpec] {
-        [ParameterSpec(torchName: parameterName, torchShape: [1, 1, dimension], kerasLayer: node.kerasName + "_token", kerasWeight: "bias",
+        [ParameterSpec(torchName: parameterName, torchShape: squeezed ? [dimension] : [1, 1, dimension], kerasLayer: node.kerasName + "_token", kerasWeight: "bias",
                        kerasShape: [1, dimension], transform: .identity, role: .table, node: node.id)]
     }
 
@@ -85,11 +87,13 @@ public struct PositionTableOp: GraphOp, Equatable {
     public var parameterName: String
     public var tokens: Int
     public var dimension: Int
+    /// Stored [T, C] (an `nn.Embedding` of the positions, CLIP's) rather than [1, T, C].
+    public var squeezed = false
 
     public var opName: String { "position_table" }
 
     public func parameters(of node: Node, in graph: Graph) -> [ParameterSpec] {
-        [ParameterSpec(torchName: parameterName, torchShape: [1, tokens, dimension], kerasLayer: node.kerasName, kerasWeight: "bias",
+        [ParameterSpec(torchName: parameterName, torchShape: squeezed ? [tokens, dimension] : [1, tokens, dimension], kerasLayer: node.kerasName, kerasWeight: "bias",
                        kerasShape: [tokens, dimension], transform: .identity, role: .table, node: node.id)]
     }
 
@@ -129,16 +133,16 @@ extension GraphBuilder {
     }
 
     /// A learned token (`parameter`, [1, 1, C]) before the tokens.
-    public func classToken(_ x: Value, parameter: String, keras: String? = nil) -> Value {
+    public func classToken(_ x: Value, parameter: String, keras: String? = nil, squeezed: Bool = false) -> Value {
         let s = shape(x)
-        return add(ClassTokenOp(parameterName: parameter, dimension: s[1]), [x], module: false, torch: nil, keras: keras,
+        return add(ClassTokenOp(parameterName: parameter, dimension: s[1], squeezed: squeezed), [x], module: false, torch: nil, keras: keras,
                    shape: [s[0] + 1, s[1]], layout: .same)
     }
 
     /// A learned table (`parameter`, [1, T, C]) added to the tokens.
-    public func positionTable(_ x: Value, parameter: String, keras: String? = nil) -> Value {
+    public func positionTable(_ x: Value, parameter: String, keras: String? = nil, squeezed: Bool = false) -> Value {
         let s = shape(x)
-        return add(PositionTableOp(parameterName: parameter, tokens: s[0], dimension: s[1]), [x], module: false, torch: nil, keras: keras,
+        return add(PositionTableOp(parameterName: parameter, tokens: s[0], dimension: s[1], squeezed: squeezed), [x], module: false, torch: nil, keras: keras,
                    shape: s, layout: .same)
     }
 }
