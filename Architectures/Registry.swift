@@ -95,6 +95,7 @@ public enum Registry {
     ] + ViT.architectures + Swin.architectures + HuggingFaceViT.architectures + [
         HuggingFaceSwin.architecture,
         CLIPVision.architecture,
+        CLIPText.architecture,
         BERT.architecture,
         RoBERTa.architecture,
         DistilBERT.architecture,
@@ -114,7 +115,7 @@ public enum Registry {
         "resnet18", "resnext50_32x4d", "vgg16", "alexnet", "mobilenet_v2", "mobilenet_v3_small",
         "regnet_y_400mf", "mnasnet0_5", "bert", "roberta", "distilbert", "electra", "albert", "gpt2", "vit_b_16", "vit_hf", "deit", "transformer_encoder",
         "efficientnet_b0", "efficientnet_v2_s", "densenet121", "googlenet", "inception_v3",
-        "convnext_tiny", "shufflenet_v2_x0_5", "squeezenet1_1", "swin_t", "swin_hf", "clip_vision",
+        "convnext_tiny", "shufflenet_v2_x0_5", "squeezenet1_1", "swin_t", "swin_hf", "clip_vision", "clip_text",
     ]
 
     public static func named(_ name: String) -> Architecture? {

@@ -26,7 +26,7 @@ if [ ${#archs[@]} -eq 0 ] || [ "${archs[0]}" = --ci ]; then
   archs+=(resnet18+mlp mobilenet_v2+whole_linear
           bert_tiny+seqcls bert_tiny+qa roberta_tiny+seqcls xlmr_tiny+tokcls distilbert_tiny+seqcls
           bert_tiny+mlm distilbert_tiny+mlm electra_tiny+seqcls albert_tiny+seqcls
-          gpt2_tiny+lm gpt2_tiny+seqcls albert_tiny+mlm electra_tiny+mlm vit_hf_tiny+cls deit_tiny+teacher swin_hf_tiny swin_hf_tiny+cls clip_vision_tiny clip_vision_tiny+proj transformer_encoder+pre_gelu transformer_encoder+post_relu)
+          gpt2_tiny+lm gpt2_tiny+seqcls clip_text_tiny clip_text_tiny+proj albert_tiny+mlm electra_tiny+mlm vit_hf_tiny+cls deit_tiny+teacher swin_hf_tiny swin_hf_tiny+cls clip_vision_tiny clip_vision_tiny+proj transformer_encoder+pre_gelu transformer_encoder+post_relu)
   [ -n "$ci" ] || archs+=(resnet18+dropout_linear resnet18+identity mobilenet_v3_small+gelu bert_tiny+tokcls distilbert_tiny+qa)
 fi
 # image models also run at a second, non-square size where the weights do not fix the size (ViT's

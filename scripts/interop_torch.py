@@ -46,12 +46,16 @@ BERT_TINY = dict(vocab_size=99, hidden_size=32, num_hidden_layers=2, num_attenti
 DISTILBERT_TINY = dict(vocab_size=99, dim=32, n_layers=2, n_heads=4, hidden_dim=37, max_position_embeddings=64)
 GPT2_TINY = dict(vocab_size=99, n_embd=32, n_layer=2, n_head=4, n_inner=37, n_positions=64, bos_token_id=98, eos_token_id=98)
 TINY = {"distilbert": DISTILBERT_TINY, "gpt2": GPT2_TINY}
+# CLIP's text tower pooled at the greatest id (legacy eos_token_id 2) or at the first eos_token_id
 HF_FOLDERS = {
     # a causal decoder: GPT2Model, and GPT2LMHeadModel with its lm_head tied to wte (not stored)
     "gpt2_tiny": ("gpt2", transformers.GPT2Config, transformers.GPT2Model, {}),
     "gpt2_tiny+lm": ("gpt2", transformers.GPT2Config, transformers.GPT2LMHeadModel, {}),
     # logits at each row's last token that is not padding (pad_token_id 0: after the mask's end and inside a row)
     "gpt2_tiny+seqcls": ("gpt2", transformers.GPT2Config, transformers.GPT2ForSequenceClassification, dict(num_labels=3, pad_token_id=0)),
+    "clip_text_tiny": ("clip_text", transformers.CLIPTextConfig, transformers.CLIPTextModel, dict(eos_token_id=2, max_position_embeddings=64)),
+    "clip_text_tiny+proj": ("clip_text", transformers.CLIPTextConfig, transformers.CLIPTextModelWithProjection,
+                            dict(eos_token_id=98, max_position_embeddings=64, projection_dim=16)),
     "albert_tiny+mlm": ("albert", transformers.AlbertConfig, transformers.AlbertForMaskedLM,
                         dict(embedding_size=16, max_position_embeddings=64)),
     "electra_tiny+mlm": ("electra", transformers.ElectraConfig, transformers.ElectraForMaskedLM,
@@ -192,7 +196,7 @@ for spec in archs:
                     p.copy_(0.1 * torch.randn(p.shape, generator=generator))
         model.save_pretrained(out)
         meta["checkpoint"], meta["config"], meta["zoo"] = out, os.path.join(out, "config.json"), family
-        inputs = token_batch(config.vocab_size, getattr(config, "type_vocab_size", 1), padding=config.pad_token_id if family in ("roberta", "gpt2") else None)
+        inputs = token_batch(config.vocab_size, getattr(config, "type_vocab_size", 1), padding=config.eos_token_id if family == "clip_text" else config.pad_token_id if family in ("roberta", "gpt2") else None)
         inputs = {k: inputs[k] for k in ("input_ids", "attention_mask")}
         for k, v in inputs.items():
             np.save(os.path.join(out, f"input_{k}.npy"), v)
@@ -200,6 +204,9 @@ for spec in archs:
         if hasattr(result, "start_logits"):  # question answering: two outputs
             np.save(os.path.join(out, "output.npy"), result.start_logits.numpy())
             np.save(os.path.join(out, "output_1.npy"), result.end_logits.numpy())
+        elif getattr(result, "text_embeds", None) is not None:  # text_embeds, then the last hidden state
+            np.save(os.path.join(out, "output.npy"), result.text_embeds.numpy())
+            np.save(os.path.join(out, "output_1.npy"), result.last_hidden_state.numpy())
         elif hasattr(result, "logits"):
             np.save(os.path.join(out, "output.npy"), result.logits.numpy())
         else:

@@ -35,6 +35,8 @@ Tests/Fixtures/hf/swin-tiny/        SwinModel (40×40 images, patch 2, window 4,
                                   transformers 4 saved it (the hub's files)
 Tests/Fixtures/hf/clip-vision-tiny/ CLIPVisionModel (ViT-tiny's sizes, quick_gelu); clip-vision-tiny-proj/:
                                   CLIPVisionModelWithProjection (projection_dim 16: image_embeds, then the last hidden state)
+Tests/Fixtures/hf/clip-text-tiny/   CLIPTextModel with the legacy eos_token_id 2 (pooled at the greatest id); clip-text-tiny-proj/:
+                                  CLIPTextModelWithProjection with eos_token_id 98 (first end token; none: position 0)
 Tests/Fixtures/hf/albert-tiny-mlm/  AlbertForMaskedLM (decoder tied to the 16-wide word embeddings); electra-tiny-mlm/:
                                   ElectraForMaskedLM, the generator (embedding_size 16 < hidden 32)
 Tests/Fixtures/hf/camembert-tiny/   CamembertModel (transformers builds it as RobertaModel's subclass): RoBERTa's keys
@@ -70,7 +72,7 @@ import shutil
 import torch
 from huggingface_hub import split_torch_state_dict_into_shards
 from safetensors.torch import save_file
-from transformers import (AlbertForMaskedLM, ElectraForMaskedLM, DeiTConfig, DeiTForImageClassificationWithTeacher, DeiTModel, CLIPVisionConfig, CLIPVisionModel, CLIPVisionModelWithProjection, SwinConfig, SwinForImageClassification, SwinModel, ViTConfig, ViTForImageClassification, ViTModel, ErnieConfig, ErnieModel, GPT2Config, GPT2ForSequenceClassification, GPT2ForTokenClassification, GPT2LMHeadModel, GPT2Model, AlbertConfig, AlbertForSequenceClassification, AlbertModel, BertConfig, BertModel, CamembertConfig, CamembertModel, ElectraForSequenceClassification, DistilBertConfig, DistilBertForSequenceClassification, DistilBertModel,
+from transformers import (AlbertForMaskedLM, ElectraForMaskedLM, DeiTConfig, DeiTForImageClassificationWithTeacher, DeiTModel, CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection, CLIPVisionConfig, CLIPVisionModel, CLIPVisionModelWithProjection, SwinConfig, SwinForImageClassification, SwinModel, ViTConfig, ViTForImageClassification, ViTModel, ErnieConfig, ErnieModel, GPT2Config, GPT2ForSequenceClassification, GPT2ForTokenClassification, GPT2LMHeadModel, GPT2Model, AlbertConfig, AlbertForSequenceClassification, AlbertModel, BertConfig, BertModel, CamembertConfig, CamembertModel, ElectraForSequenceClassification, DistilBertConfig, DistilBertForSequenceClassification, DistilBertModel,
                           ElectraConfig, ElectraModel, RobertaConfig, RobertaForMaskedLM, RobertaForQuestionAnswering, RobertaForSequenceClassification, RobertaModel,
                           XLMRobertaConfig, XLMRobertaForTokenClassification)
 
@@ -157,6 +159,8 @@ def expected(model, name, inputs=PADDED):
         outputs = [out.start_logits, out.end_logits]
     elif getattr(out, "image_embeds", None) is not None:  # CLIPVisionModelWithProjection
         outputs = [out.image_embeds, out.last_hidden_state]
+    elif getattr(out, "text_embeds", None) is not None:  # CLIPTextModelWithProjection
+        outputs = [out.text_embeds, out.last_hidden_state]
     elif hasattr(out, "logits"):
         outputs = [out.logits]
     else:
@@ -361,6 +365,21 @@ for seed, (name, model_class) in enumerate([("clip-vision-tiny", CLIPVisionModel
     randomize_layer_norms(clip, seed)
     clip.save_pretrained(fresh(name))
     expected(clip, name, PIXELS)
+
+# CLIP's text tower, pooled at the end-of-text token: with the legacy eos_token_id 2, the first position
+# of the greatest id (here twice in a row); else the first position of eos_token_id 98 (twice, once
+# only in the padding, and missing: position 0)
+CLIP_TEXT_TINY = dict(vocab_size=99, hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=37, max_position_embeddings=16)
+for seed, (name, model_class, eos, ids) in enumerate([
+        ("clip-text-tiny", CLIPTextModel, 2, [[0, 45, 97, 1, 5, 97, 2, 9, 33, 2], [0, 31, 76, 2, 1, 1, 1, 1, 1, 1]]),
+        ("clip-text-tiny-proj", CLIPTextModelWithProjection, 98,
+         [[0, 45, 98, 1, 5, 98, 2, 9, 33, 2], [0, 31, 76, 2, 98, 98, 98, 98, 98, 98], [0, 31, 76, 2, 5, 6, 7, 8, 9, 10]])], 26):
+    torch.manual_seed(seed)
+    clip_text = model_class(CLIPTextConfig(**CLIP_TEXT_TINY, eos_token_id=eos, projection_dim=16)).eval()
+    randomize_layer_norms(clip_text, seed)
+    clip_text.save_pretrained(fresh(name))
+    expected(clip_text, name, {"input_ids": torch.tensor(ids),
+                               "attention_mask": torch.tensor([[1] * 10] + [[1, 1, 1, 1, 0, 0, 0, 0, 0, 0]] + [[1] * 10] * (len(ids) - 2))})
 
 # The masked-LM heads of the factorised-embedding families: the decoder tied to the narrower word embeddings.
 torch.manual_seed(21)

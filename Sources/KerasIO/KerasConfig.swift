@@ -66,6 +66,7 @@ public enum KerasConfig {
         "AveragePooling2D": pooling,
         "MaxPooling1D": pooling,
         "GlobalAveragePooling2D": [("data_format", .string("channels_last")), ("keepdims", .bool(false))],
+        "GlobalMaxPooling1D": [("data_format", .string("channels_last")), ("keepdims", .bool(false))],
         "Add": [],
         "Average": [],
         "Flatten": [("data_format", .string("channels_last"))],
@@ -104,7 +105,7 @@ public enum KerasConfig {
     private static let recordsBuildShape: Set<String> = [
         "ZeroPadding2D", "Conv2D", "DepthwiseConv2D", "BatchNormalization", "GlobalAveragePooling2D", "Add", "Average", "Multiply",
         "Concatenate", "Cropping2D", "Cropping1D", "EinsumDense", "Permute", "Rescaling", "Conv1D", "Flatten", "Dense",
-        "Embedding", "LayerNormalization", "ZeroPadding1D", "Maximum", "Dot",
+        "Embedding", "LayerNormalization", "ZeroPadding1D", "Maximum", "Dot", "GlobalMaxPooling1D",
     ]
 
     private static let dtypePolicy = JSONValue.object([

@@ -157,7 +157,7 @@ struct SavedModel {
                     if case .array(let target)? = l.layer.configValue("target_shape") { out[i].kerasShape = target.map { $0.int ?? -1 } }
                 case "Embedding":
                     out[i].kerasShape = input.kerasShape + l.layer.outputShape.suffix(1)
-                case "GlobalAveragePooling2D":
+                case "GlobalAveragePooling2D", "GlobalMaxPooling1D":
                     break
                 default:
                     if input.kerasShape.count == l.layer.outputShape.count {

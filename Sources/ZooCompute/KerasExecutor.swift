@@ -22,7 +22,7 @@ public struct KerasExecutor: Sendable {
                                           "Multiply", "Concatenate", "Permute", "Cropping2D", "Rescaling", "Conv1D",
                                           "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D", "Add", "Flatten", "Dense",
                                           "Dropout", "Embedding", "LayerNormalization", "MultiHeadAttention", "MaxPooling1D", "Reshape",
-                                          "Cropping1D", "EinsumDense", "Average", "ZeroPadding1D", "Maximum", "Dot"]
+                                          "Cropping1D", "EinsumDense", "Average", "ZeroPadding1D", "Maximum", "Dot", "GlobalMaxPooling1D"]
 
     /// - Parameters:
     ///   - model: the functional model (layers in an order where inbound layers come first).
@@ -162,6 +162,8 @@ public struct KerasExecutor: Sendable {
         case activation(ActivationKind)
         case pool(max: Bool, size: (Int, Int), strides: (Int, Int), padding: Padding)
         case globalAveragePool(keepDims: Bool)
+        /// The maximum over axis 1 of [N, T, C] → [N, C] (or [N, 1, C]).
+        case globalMaxPool1D(keepDims: Bool)
         case add
         case average
         case flatten
@@ -305,6 +307,9 @@ public struct KerasExecutor: Sendable {
                 try c.channelsLast()
                 let size = try c.pair("pool_size")
                 self = .pool(max: layer.className == "MaxPooling2D", size: size, strides: try c.pair("strides", default: size), padding: try c.padding())
+            case "GlobalMaxPooling1D":
+                try c.channelsLast()
+                self = .globalMaxPool1D(keepDims: try c.bool("keepdims", default: false))
             case "GlobalAveragePooling2D":
                 try c.channelsLast()
                 self = .globalAveragePool(keepDims: try c.bool("keepdims", default: false))
@@ -618,13 +623,26 @@ public struct KerasExecutor: Sendable {
             }
             return y
 
+        case .globalMaxPool1D(let keepDims):
+            let x = source()
+            guard x.shape.count == 3, x.shape[1] > 0 else { throw ZooError(.mismatch, "expected [N, T, C] with T ≥ 1 to pool, found \(shapeText(x.shape))") }
+            let (n, t, c) = (x.shape[0], x.shape[1], x.shape[2])
+            var y = FloatTensor(uninitialized: keepDims ? [n, 1, c] : [n, c])
+            for i in 0..<n {
+                for j in 0..<c {
+                    var m = x.data[i * t * c + j]
+                    for r in 1..<max(t, 1) { let v = x.data[(i * t + r) * c + j]; if v > m || v.isNaN { m = v } }
+                    y.data[i * c + j] = m
+                }
+            }
+            return y
+
         case .add, .average:
             // Keras's Average: the sum in order, then divided by the count
             let others = (1..<step.inbound.count).map { source($0) }
             var a = owned(0)
             for b in others {
-                guard a.shape == b.shape else { throw ZooError(.mismatch, "expected equal shapes to add, found \(shapeText(a.shape)) and \(shapeText(b.shape))") }
-                Elementwise.add(&a.data, b.data)
+                if a.shape == b.shape { Elementwise.add(&a.data, b.data) } else { a = try broadcasting(a, b, "add", +) }
             }
             if case .average = step.op {
                 let n = Float(step.inbound.count)
@@ -757,7 +775,7 @@ public struct KerasExecutor: Sendable {
                         }
                     }
                 } else {
-                    throw ZooError(.mismatch, "expected shapes that broadcast to multiply, found \(shapeText(a.shape)) and \(shapeText(b.shape))")
+                    a = try broadcasting(a, b, "multiply", *)
                 }
             }
             return a
@@ -918,6 +936,30 @@ public struct KerasExecutor: Sendable {
         let k = Dense.dense(value.data, rows: valueRows, kernel: wt[stride], bias: useBias ? wt[stride + 1] : nil, inFeatures: dv, outFeatures: heads * keyDim)
         let v = Dense.dense(value.data, rows: valueRows, kernel: wt[2 * stride], bias: useBias ? wt[2 * stride + 1] : nil, inFeatures: dv, outFeatures: heads * valueDim)
         return (q, k, v)
+    }
+
+    /// `a ∘ b` with Keras's broadcasting of merge layers: equal ranks, each axis equal or 1 in one.
+    private func broadcasting(_ a: FloatTensor, _ b: FloatTensor, _ what: String, _ f: (Float, Float) -> Float) throws -> FloatTensor {
+        guard a.shape.count == b.shape.count, zip(a.shape, b.shape).allSatisfy({ $0 == $1 || $0 == 1 || $1 == 1 }) else {
+            throw ZooError(.mismatch, "expected shapes that broadcast to \(what), found \(shapeText(a.shape)) and \(shapeText(b.shape))")
+        }
+        let shape = zip(a.shape, b.shape).map { max($0, $1) }, rank = shape.count
+        func strides(_ s: [Int]) -> [Int] {
+            var out = [Int](repeating: 0, count: rank), step = 1
+            for d in stride(from: rank - 1, through: 0, by: -1) { out[d] = s[d] == 1 ? 0 : step; step *= s[d] }
+            return out
+        }
+        let (sa, sb) = (strides(a.shape), strides(b.shape))
+        var y = FloatTensor(uninitialized: shape)
+        var index = [Int](repeating: 0, count: rank)
+        for i in 0..<y.count {
+            var (ia, ib) = (0, 0)
+            for d in 0..<rank { ia += index[d] * sa[d]; ib += index[d] * sb[d] }
+            y.data[i] = f(a.data[ia], b.data[ib])
+            var d = rank - 1
+            while d >= 0 { index[d] += 1; if index[d] < shape[d] { break }; index[d] = 0; d -= 1 }
+        }
+        return y
     }
 
     /// Attention under a [N, T, S] mask: each query row is its own batch of one step whose keys

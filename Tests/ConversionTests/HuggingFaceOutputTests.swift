@@ -50,7 +50,7 @@ import ZooGraph
                       ("electra-tiny", "electra", 1), ("electra-tiny-seqcls", "electra", 1),
                       ("albert-tiny", "albert", 2), ("albert-tiny-seqcls", "albert", 1), ("albert-tiny-mlm", "albert", 1), ("electra-tiny-mlm", "electra", 1),
                       ("gpt2-tiny", "gpt2", 1), ("gpt2-tiny-lm", "gpt2", 1), ("gpt2-tiny-lm-bin", "gpt2", 1), ("gpt2-tiny-tokcls", "gpt2", 1),
-                      ("gpt2-tiny-seqcls", "gpt2", 1)])
+                      ("gpt2-tiny-seqcls", "gpt2", 1), ("clip-text-tiny", "clip_text", 2), ("clip-text-tiny-proj", "clip_text", 2)])
     func computesWhatTransformersComputed(_ name: String, _ family: String, _ outputs: Int) throws {
         let converted = try Self.convertAsUser(name)
         let (checkpoint, arch, shapes, options, out) = (converted.checkpoint, converted.arch, converted.shapes, converted.options, converted.out)
@@ -127,6 +127,25 @@ import ZooGraph
             Issue.record("converted without config.json")
         } catch let error as ZooError {
             #expect(error.message.contains("pad_token_id"), "\(error.message)")
+        }
+        #expect(access(out, F_OK) != 0, "a file was left behind")
+    }
+
+    /// CLIP's text tower pools at its end-of-text token, which only config.json names: the
+    /// weights alone are refused, not guessed.
+    @Test func clipTextWithoutItsConfigIsRefused() throws {
+        let checkpoint = try Checkpoint.open("\(Self.hf)/clip-text-tiny/model.safetensors")
+        let arch = try #require(Registry.named("clip_text"))
+        let shapes = try Converter.shapes(of: checkpoint, for: arch)
+        var sized = try #require(arch.infer(shapes).transformer)
+        sized.heads = 4
+        let out = NSTemporaryDirectory() + "zoo-hf-clip-text-bare-\(getpid()).keras"
+        do {
+            _ = try Converter.convert(ConversionRequest(checkpoint: checkpoint.path, output: out, format: .keras), checkpoint: checkpoint,
+                                      architecture: arch, options: ArchitectureOptions(transformer: sized))
+            Issue.record("converted without config.json")
+        } catch let error as ZooError {
+            #expect(error.message.contains("eos_token_id"), "\(error.message)")
         }
         #expect(access(out, F_OK) != 0, "a file was left behind")
     }

@@ -210,3 +210,110 @@ extension GraphBuilder {
                    keras: keras, shape: [s.last ?? 0], layout: .same)
     }
 }
+
+/// Each row's value at CLIP's end-of-text token: the first position of the greatest id (`argmax`
+/// of the ids, as transformers pools a config whose eos_token_id is the legacy 2, the end token
+/// being the vocabulary's last), or the first position of `eos` (0 when a row has none). Inputs:
+/// the token ids [T] and the values [T, D]; output [D].
+///
+/// Keras, with core layers and fixed weights (whole numbers, exact in float32):
+///
+///   argmax: ids → Embedding (id i → i) → v; GlobalMaxPooling1D(keepdims) → M;
+///           Rescaling(−1, +1) → 1 − M; Add → v − M + 1; ReLU → e, 1 where the id is greatest
+///   eos:    ids → Embedding (1 for eos) → e
+///   e → Conv1D(causal, kernel L of −1, bias 2, relu) → relu(2 − Σ_{u≤t} e_u); × e → w, one-hot at the first
+///   eos, none found: w + onehot(0)·(1 − max w) (GlobalMaxPooling1D, Rescaling, Multiply, Add)
+///   → Dot(axes=1) with the values → Reshape [D]
+public struct EndTokenOp: GraphOp, Equatable {
+    /// nil: the greatest id (legacy); else the end-of-text token's id.
+    public var eos: Int?
+    public var vocabulary: Int
+    public var maxLength: Int
+
+    public var opName: String { "end_token" }
+
+    public func torchForward(_ inputs: inout TorchInputs, _ weights: TorchWeights, _ node: Node) throws -> FloatTensor {
+        let (ids, x) = (inputs[0], inputs[1])
+        guard ids.shape.count == 2, x.shape.count == 3, x.shape[0] == ids.shape[0], x.shape[1] == ids.shape[1], ids.shape[1] > 0 else {
+            throw ZooError(.mismatch, "expected token ids [N, T] and values [N, T, D], found \(shapeDescription(ids.shape)) and \(shapeDescription(x.shape))")
+        }
+        let (n, t, d) = (x.shape[0], x.shape[1], x.shape[2])
+        var y = [Float](repeating: 0, count: n * d)
+        for b in 0..<n {
+            let row = Array(ids.data[(b * t)..<((b + 1) * t)])
+            let at: Int
+            if let eos { at = row.firstIndex(of: Float(eos)) ?? 0 } else { at = row.firstIndex(of: row.max()!)! }
+            for j in 0..<d { y[b * d + j] = x.data[(b * t + at) * d + j] }
+        }
+        return FloatTensor(shape: [n, d], data: y)
+    }
+
+    public func constants(of node: Node, in graph: Graph) -> [KerasConstant] {
+        let base = node.kerasName, minusOnes = [Float](repeating: -1, count: maxLength)
+        var out = [KerasConstant(layer: base + "_first", weight: "kernel", shape: [maxLength, 1, 1], values: minusOnes),
+                   KerasConstant(layer: base + "_first", weight: "bias", shape: [1], values: [2])]
+        if let eos {
+            var table = [Float](repeating: 0, count: vocabulary)
+            if (0..<vocabulary).contains(eos) { table[eos] = 1 }
+            out += [KerasConstant(layer: base + "_ends", weight: "embeddings", shape: [vocabulary, 1], values: table),
+                    KerasConstant(layer: base + "_ones", weight: "embeddings", shape: [vocabulary, 1], values: [Float](repeating: 1, count: vocabulary)),
+                    KerasConstant(layer: base + "_start", weight: "kernel", shape: [maxLength, 1, 1], values: minusOnes),
+                    KerasConstant(layer: base + "_start", weight: "bias", shape: [1], values: [2])]
+        } else {
+            out.append(KerasConstant(layer: base + "_ids", weight: "embeddings", shape: [vocabulary, 1], values: (0..<vocabulary).map(Float.init)))
+        }
+        return out
+    }
+
+    public func lower(_ node: Node, _ l: inout KerasLowering) throws {
+        let base = node.kerasName, ids = l.input(node), values = l.input(node, 1), d = node.kerasShape[0]
+        func emit(_ suffix: String, _ className: String, _ config: [(String, JSONValue)], _ inbound: [String], _ shape: [Int],
+                  weights: [(name: String, shape: [Int])] = []) -> String {
+            l.emit(KerasLayer(name: base + suffix, className: className, config: config, inbound: inbound, weights: weights, outputShape: shape))
+            return base + suffix
+        }
+        func embedding(_ suffix: String) -> String {
+            emit(suffix, "Embedding", [("input_dim", .int(vocabulary)), ("output_dim", .int(1))], [ids], [-1, 1], weights: [("embeddings", [vocabulary, 1])])
+        }
+        func firstOf(_ suffix: String, _ input: String) -> String {
+            emit(suffix, "Conv1D", [("filters", .int(1)), ("kernel_size", .array([.int(maxLength)])), ("strides", .array([.int(1)])),
+                                    ("padding", .string("causal")), ("data_format", .string("channels_last")), ("dilation_rate", .array([.int(1)])),
+                                    ("groups", .int(1)), ("activation", .string("relu")), ("use_bias", .bool(true))],
+                 [input], [-1, 1], weights: [("kernel", [maxLength, 1, 1]), ("bias", [1])])
+        }
+        func maxPool(_ suffix: String, _ input: String) -> String {
+            emit(suffix, "GlobalMaxPooling1D", [("data_format", .string("channels_last")), ("keepdims", .bool(true))], [input], [1, 1])
+        }
+        func oneMinus(_ suffix: String, _ input: String) -> String {
+            emit(suffix, "Rescaling", [("scale", .double(-1)), ("offset", .double(1))], [input], [1, 1])
+        }
+        var ends: String
+        if eos != nil {
+            ends = embedding("_ends")
+        } else {
+            let v = embedding("_ids")
+            let shifted = emit("_shifted", "Add", [], [v, oneMinus("_one_minus_max", maxPool("_max", v))], [-1, 1])
+            ends = emit("_greatest", "Activation", [("activation", .string("relu"))], [shifted], [-1, 1])
+        }
+        var weight = emit("_weight", "Multiply", [], [ends, firstOf("_first", ends)], [-1, 1])
+        if eos != nil {
+            // no end token in a row: position 0, as argmax of all zeros gives
+            let start = firstOf("_start", embedding("_ones"))
+            let missing = emit("_missing", "Multiply", [], [start, oneMinus("_none", maxPool("_found", weight))], [-1, 1])
+            weight = emit("_pick", "Add", [], [weight, missing], [-1, 1])
+        }
+        ends = emit("_dot", "Dot", [("axes", .int(1)), ("normalize", .bool(false))], [weight, values], [1, d])
+        l.emit(KerasLayer(name: base, className: "Reshape", config: [("target_shape", .array([.int(d)]))], inbound: [ends], outputShape: [d]),
+               producing: node)
+    }
+}
+
+extension GraphBuilder {
+    /// The values [T, D] at each row's end-of-text token (see `EndTokenOp`).
+    public func endToken(_ x: Value, ids: Value, eos: Int?, vocabulary: Int, maxLength: Int, keras: String? = nil) -> Value {
+        let s = shape(x)
+        if s.count != 2 { fail("\(keras ?? "end_token"): expected values [T, D], found \(shapeDescription(s))") }
+        return add(EndTokenOp(eos: eos, vocabulary: vocabulary, maxLength: maxLength), [ids, x], module: false, torch: nil,
+                   keras: keras, shape: [s.last ?? 0], layout: .same)
+    }
+}
