@@ -272,7 +272,7 @@ public struct KerasExecutor: Sendable {
                 if c.value("equation")?.string == "abcd,de->abce" {
                     let axes = c.value("bias_axes")?.string ?? ""
                     guard ["", "e", "ce", "bce"].contains(axes) else { throw ZooError(.mismatch, "expected bias_axes 'e', 'ce', 'bce' or none, found '\(axes)'") }
-                    guard let shape = c.value("output_shape")?.array?.compactMap(\.int), shape.count == 3, shape.allSatisfy({ $0 > 0 }) else {
+                    guard let shape = c.value("output_shape")?.array?.compactMap(\.int), shape.count == 3, shape.allSatisfy({ $0 > 0 && $0 <= 1 << 24 }) else {
                         throw ZooError(.mismatch, "expected output_shape of three sizes, found \(c.value("output_shape")?.serialized ?? "none")")
                     }
                     self = .einsumLast(units: shape[2], biasAxes: axes.isEmpty ? nil : axes.count)
@@ -339,7 +339,7 @@ public struct KerasExecutor: Sendable {
                 }
                 var outputDim: Int?
                 if let shape = layer.configValue("output_shape"), shape != .null {
-                    guard let size = shape.int ?? (shape.array?.count == 1 ? shape.array?[0].int : nil), size > 0 else {
+                    guard let size = shape.int ?? (shape.array?.count == 1 ? shape.array?[0].int : nil), size > 0, size <= 1 << 24 else {
                         throw ZooError(.mismatch, "expected output_shape to be one positive size, found \(shape.serialized)")
                     }
                     outputDim = size
@@ -377,8 +377,14 @@ public struct KerasExecutor: Sendable {
             guard let v = layer.configValue(key), v != .null else { return nil }
             return v
         }
+        /// Sizes, counts and paddings from a stranger's file: far beyond any model's, and small
+        /// enough that no product or sum of them overflows.
+        func bounded(_ i: Int, _ key: String, _ v: JSONValue) throws -> Int {
+            guard i.magnitude <= 1 << 24 else { throw wrong(key, "an integer of magnitude at most 2^24", v) }
+            return i
+        }
         func int(_ key: String, default d: Int? = nil) throws -> Int {
-            if let v = value(key) { guard let i = v.int else { throw wrong(key, "an integer", v) }; return i }
+            if let v = value(key) { guard let i = v.int else { throw wrong(key, "an integer", v) }; return try bounded(i, key, v) }
             guard let d else { throw ZooError(.format, "expected config '\(key)', found none") }
             return d
         }
@@ -397,27 +403,29 @@ public struct KerasExecutor: Sendable {
                 guard let d else { throw ZooError(.format, "expected config '\(key)', found none") }
                 return d
             }
-            if let i = v.int { return (i, i) }
+            if let i = v.int { let b = try bounded(i, key, v); return (b, b) }
             guard let a = v.array, a.count == 2, let x = a[0].int, let y = a[1].int else { throw wrong(key, "two integers", v) }
-            return (x, y)
+            return (try bounded(x, key, v), try bounded(y, key, v))
         }
         func single(_ key: String, default d: Int? = nil) throws -> Int {
             guard let v = value(key) else {
                 guard let d else { throw ZooError(.format, "expected config '\(key)', found none") }
                 return d
             }
-            if let i = v.int { return i }
+            if let i = v.int { return try bounded(i, key, v) }
             guard let a = v.array, a.count == 1, let x = a[0].int else { throw wrong(key, "one integer", v) }
-            return x
+            return try bounded(x, key, v)
         }
         /// ZeroPadding2D's padding: an int, (h, w), or ((top, bottom), (left, right)).
         func padding2D(_ key: String) throws -> (Int, Int, Int, Int) {
             guard let v = value(key) else { return (1, 1, 1, 1) }
-            if let i = v.int { return (i, i, i, i) }
+            if let i = v.int { let b = try bounded(i, key, v); return (b, b, b, b) }
             if let a = v.array, a.count == 2 {
-                if let h = a[0].int, let w = a[1].int { return (h, h, w, w) }
+                if let h = a[0].int, let w = a[1].int { let (bh, bw) = (try bounded(h, key, v), try bounded(w, key, v)); return (bh, bh, bw, bw) }
                 if let h = a[0].array, let w = a[1].array, h.count == 2, w.count == 2,
-                   let t = h[0].int, let b = h[1].int, let l = w[0].int, let r = w[1].int { return (t, b, l, r) }
+                   let t = h[0].int, let b = h[1].int, let l = w[0].int, let r = w[1].int {
+                    return (try bounded(t, key, v), try bounded(b, key, v), try bounded(l, key, v), try bounded(r, key, v))
+                }
             }
             throw wrong(key, "an integer, two integers or two pairs", v)
         }
@@ -672,7 +680,15 @@ public struct KerasExecutor: Sendable {
         case .reshape(let target):
             var x = owned()
             let perSample = x.shape.dropFirst().reduce(1, *)
-            let known = target.filter { $0 > 0 }.reduce(1, *)
+            // a stranger's target may multiply past Int: anything above the sample's size is wrong anyway
+            var known = 1
+            for d in target where d > 0 {
+                let (p, overflow) = known.multipliedReportingOverflow(by: d)
+                guard !overflow, p <= max(perSample, 1) else {
+                    throw ZooError(.mismatch, "expected \(perSample) values per sample to fit target shape \(shapeText(target)), found they do not")
+                }
+                known = p
+            }
             let resolved = target.map { $0 == -1 ? (known > 0 ? perSample / known : 0) : $0 }
             guard resolved.reduce(1, *) == perSample else {
                 throw ZooError(.mismatch, "expected \(perSample) values per sample to fit target shape \(shapeText(target)), found they do not")

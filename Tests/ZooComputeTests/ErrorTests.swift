@@ -54,6 +54,25 @@ import ZooCore
             .contains("expected config 'activation' to be one of 'linear', 'relu', 'relu6', 'hard_silu', 'hard_sigmoid', 'silu', 'sigmoid', 'tanh', 'gelu', found \"selu\""))
     }
 
+    /// Sizes from a stranger's config that would overflow a sum or a product are refused by name,
+    /// before any arithmetic on them: a padding of 2^62, a Dense of 2^40 units, a Reshape whose
+    /// target multiplies past Int.
+    @Test func hugeConfigSizesAreRefusedNotOverflowed() throws {
+        let input = KerasLayer(name: "x", className: "InputLayer", config: [("batch_shape", .array([.null, .int(4), .int(2)]))],
+                               inbound: [], weights: [], outputShape: [4, 2])
+        func model(_ layer: KerasLayer) -> KerasModel { KerasModel(name: "m", layers: [input, layer], inputs: ["x"], outputs: [layer.name]) }
+        let pad = KerasLayer(name: "p", className: "ZeroPadding1D", config: [("padding", .array([.int(0), .int(1 << 62)]))],
+                             inbound: ["x"], weights: [], outputShape: [-1, 2])
+        #expect(Self.message { _ = try KerasExecutor(model: model(pad), weights: [:]) }.contains("expected config 'padding' to be an integer of magnitude at most 2^24"))
+        let dense = KerasLayer(name: "d", className: "Dense", config: [("units", .int(1 << 40))], inbound: ["x"], weights: [], outputShape: [4, 1 << 40])
+        #expect(Self.message { _ = try KerasExecutor(model: model(dense), weights: [:]) }.contains("expected config 'units' to be an integer of magnitude at most 2^24"))
+        let reshape = KerasLayer(name: "r", className: "Reshape", config: [("target_shape", .array([.int(1 << 40), .int(1 << 40), .int(-1)]))],
+                                 inbound: ["x"], weights: [], outputShape: [-1])
+        let executor = try KerasExecutor(model: model(reshape), weights: [:])
+        #expect(Self.message { _ = try executor.run(["x": Tensor(shape: [1, 4, 2], floats: [Float](repeating: 1, count: 8))]) }
+            .contains("expected 8 values per sample to fit target shape"))
+    }
+
     @Test func tooSmallAnInputForTheKernel() throws {
         let input = KerasLayer(name: "x", className: "InputLayer", config: [("batch_shape", .array([.null, .null, .null, .int(1)]))],
                                inbound: [], weights: [], outputShape: [-1, -1, 1])
