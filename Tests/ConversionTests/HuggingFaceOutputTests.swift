@@ -111,41 +111,24 @@ import ZooGraph
         #expect(report.comparison.firstDivergent?.name == "h_0_attn", "\(report.comparison.firstDivergent?.name ?? "none")")
     }
 
-    /// GPT2ForSequenceClassification takes its logits at the last token that is not padding, and
-    /// only config.json says which token pads: its weights alone are refused, not guessed.
-    @Test func gpt2SequenceClassifierNeedsItsConfig() throws {
-        let checkpoint = try Checkpoint.open("\(Self.hf)/gpt2-tiny-seqcls/model.safetensors")
-        let arch = try #require(Registry.named("gpt2"))
-        let shapes = try Converter.shapes(of: checkpoint, for: arch)
-        #expect(arch.infer(shapes).transformer?.task == .sequenceClassification(labels: 3))
-        let out = NSTemporaryDirectory() + "zoo-hf-gpt2-seqcls-bare-\(getpid()).keras"
-        var sized = try #require(arch.infer(shapes).transformer)
-        sized.heads = 4 // as --heads gives them: the padding token is what is still unknown
-        do {
-            _ = try Converter.convert(ConversionRequest(checkpoint: checkpoint.path, output: out, format: .keras), checkpoint: checkpoint,
-                                      architecture: arch, options: ArchitectureOptions(transformer: sized))
-            Issue.record("converted without config.json")
-        } catch let error as ZooError {
-            #expect(error.message.contains("pad_token_id"), "\(error.message)")
-        }
-        #expect(access(out, F_OK) != 0, "a file was left behind")
-    }
-
-    /// CLIP's text tower pools at its end-of-text token, which only config.json names: the
-    /// weights alone are refused, not guessed.
-    @Test func clipTextWithoutItsConfigIsRefused() throws {
-        let checkpoint = try Checkpoint.open("\(Self.hf)/clip-text-tiny/model.safetensors")
-        let arch = try #require(Registry.named("clip_text"))
+    /// The weights alone of a model whose pooling only config.json can say (GPT-2's classifier:
+    /// the padding token; CLIP's text tower: the end token) are refused, not guessed, and leave
+    /// no file behind; the heads are given as --heads would.
+    @Test(arguments: [("gpt2-tiny-seqcls", "gpt2", "pad_token_id"), ("clip-text-tiny", "clip_text", "eos_token_id")])
+    func aPoolingOnlyConfigNamesIsNotGuessed(_ fixture: String, _ name: String, _ key: String) throws {
+        let checkpoint = try Checkpoint.open("\(Self.hf)/\(fixture)/model.safetensors")
+        let arch = try #require(Registry.named(name))
         let shapes = try Converter.shapes(of: checkpoint, for: arch)
         var sized = try #require(arch.infer(shapes).transformer)
+        if name == "gpt2" { #expect(sized.task == .sequenceClassification(labels: 3)) }
         sized.heads = 4
-        let out = NSTemporaryDirectory() + "zoo-hf-clip-text-bare-\(getpid()).keras"
+        let out = NSTemporaryDirectory() + "zoo-hf-\(fixture)-bare-\(getpid()).keras"
         do {
             _ = try Converter.convert(ConversionRequest(checkpoint: checkpoint.path, output: out, format: .keras), checkpoint: checkpoint,
                                       architecture: arch, options: ArchitectureOptions(transformer: sized))
-            Issue.record("converted without config.json")
+            Issue.record("\(fixture) converted without config.json")
         } catch let error as ZooError {
-            #expect(error.message.contains("eos_token_id"), "\(error.message)")
+            #expect(error.message.contains(key), "\(error.message)")
         }
         #expect(access(out, F_OK) != 0, "a file was left behind")
     }

@@ -275,21 +275,25 @@ public struct WindowAttentionOp: GraphOp, Equatable {
         let src = sources(node)
         let table = weights[src.table]
         let positions = try src.index.map { try Self.checkedIndex(weights[$0], rows: tableRows, name: $0) } ?? Self.standardIndex(window: window)
-        // pad (zeros at the bottom and right), roll by −shift, partition: window-major tokens
-        let rows = batch * windows * n
-        var tokensIn = [Float](repeating: 0, count: rows * c)
-        for b in 0..<batch {
-            for wr in 0..<windowRows {
-                for wc in 0..<windowColumns {
-                    for t in 0..<n {
-                        let (r, col) = ((wr * window + t / window + sh) % ph, (wc * window + t % window + sw) % pw)
-                        guard r < height, col < width else { continue }
-                        let to = ((b * windows + wr * windowColumns + wc) * n + t) * c, from = ((b * height + r) * width + col) * c
-                        for k in 0..<c { tokensIn[to + k] = x.data[from + k] }
+        /// Each window token's place in the map (padded, rolled by −shift: window-major token
+        /// offset, map offset), for the tokens that are not padding.
+        func eachToken(_ body: (_ token: Int, _ pixel: Int) -> Void) {
+            for b in 0..<batch {
+                for wr in 0..<windowRows {
+                    for wc in 0..<windowColumns {
+                        for t in 0..<n {
+                            let (r, col) = ((wr * window + t / window + sh) % ph, (wc * window + t % window + sw) % pw)
+                            guard r < height, col < width else { continue }
+                            body(((b * windows + wr * windowColumns + wc) * n + t) * c, ((b * height + r) * width + col) * c)
+                        }
                     }
                 }
             }
         }
+        // pad (zeros at the bottom and right), roll by −shift, partition: window-major tokens
+        let rows = batch * windows * n
+        var tokensIn = [Float](repeating: 0, count: rows * c)
+        eachToken { to, from in for k in 0..<c { tokensIn[to + k] = x.data[from + k] } }
         // q, k, v side by side per token ([rows, 3C]), from the packed Linear or the three
         var qkv: [Float]
         if projections == nil {
@@ -335,18 +339,7 @@ public struct WindowAttentionOp: GraphOp, Equatable {
         let projected = Dense.linear(context, rows: rows, weight: weights[src.output + ".weight"], bias: weights[src.output + ".bias"], inFeatures: c, outFeatures: c)
         // merge windows, roll back by +shift, crop
         var y = FloatTensor(zeros: [batch, height, width, c])
-        for b in 0..<batch {
-            for wr in 0..<windowRows {
-                for wc in 0..<windowColumns {
-                    for t in 0..<n {
-                        let (r, col) = ((wr * window + t / window + sh) % ph, (wc * window + t % window + sw) % pw)
-                        guard r < height, col < width else { continue }
-                        let from = ((b * windows + wr * windowColumns + wc) * n + t) * c, to = ((b * height + r) * width + col) * c
-                        for k in 0..<c { y.data[to + k] = projected[from + k] }
-                    }
-                }
-            }
-        }
+        eachToken { from, to in for k in 0..<c { y.data[to + k] = projected[from + k] } }
         return y
     }
 
