@@ -34,7 +34,7 @@ enum CLIPText {
             modelTypes: ["clip_text_model"],
             read: { json, fromWeights in
                 var c = try config(fromHuggingFace: json)
-                c.task = try task(fromHuggingFace: json, fromWeights: fromWeights.transformer?.task ?? .encoder)
+                c.task = try CLIPVision.towerTask(fromHuggingFace: json, fromWeights: fromWeights.transformer?.task ?? .encoder, stem: "CLIPText", tower: "text")
                 return ArchitectureOptions(transformer: c)
             }),
         smallOptions: ArchitectureOptions(transformer: {
@@ -80,20 +80,6 @@ enum CLIPText {
         return c
     }
 
-    /// `.sequenceClassification(labels: projection_dim)` stands for the projection of
-    /// CLIPTextModelWithProjection (a Linear without bias on the pooled output).
-    static func task(fromHuggingFace json: JSONValue, fromWeights: EncoderTask) throws -> EncoderTask {
-        guard let named = json["architectures"]?.array?.first?.string else { return fromWeights }
-        switch named {
-        case "CLIPTextModel": return .encoder
-        case "CLIPTextModelWithProjection":
-            if case .sequenceClassification = fromWeights { return fromWeights }
-            return .sequenceClassification(labels: try HuggingFaceFields(json).int("projection_dim", default: 512))
-        default:
-            throw ZooError(.mismatch, "config.json: architectures names '\(shown: named)'; zoo converts CLIPTextModel and CLIPTextModelWithProjection of CLIP's text tower")
-        }
-    }
-
     static func build(_ c: TransformerConfig) throws -> Graph {
         let g = GraphBuilder(name: "clip_text")
         let heads = c.heads > 0 ? c.heads : 1 // unknown heads change no shape; conversion insists on knowing them
@@ -104,20 +90,7 @@ enum CLIPText {
         let word = g.embedding(ids, torch: "embeddings.token_embedding", keras: "token_embedding", count: c.vocabularySize, dimension: d)
         let position = g.embedding(positions, torch: "embeddings.position_embedding", keras: "position_embedding", count: c.maxPositions, dimension: d)
         var x = g.add(word, position, keras: "embeddings_add")
-        for i in 0..<c.layers {
-            let torch = "encoder.layers.\(i)", keras = "layer_\(i)"
-            // CLIPEncoderLayer registers self_attn, layer_norm1, mlp, layer_norm2; CLIPAttention k, v, q, out
-            g.declareModules(["self_attn", "layer_norm1", "mlp", "layer_norm2"].map { "\(torch).\($0)" }
-                             + ["k_proj", "v_proj", "q_proj", "out_proj"].map { "\(torch).self_attn.\($0)" })
-            let projections = AttentionOp.Projections(query: "\(torch).self_attn.q_proj", key: "\(torch).self_attn.k_proj",
-                                                      value: "\(torch).self_attn.v_proj", output: "\(torch).self_attn.out_proj")
-            let normed = g.layerNorm(x, torch: "\(torch).layer_norm1", keras: "\(keras)_layer_norm1", eps: c.layerNormEps)
-            x = g.add(x, g.attention(normed, mask: mask, torch: "\(torch).self_attn", keras: "\(keras)_self_attn", heads: heads,
-                                     projections: projections, causal: true), keras: "\(keras)_attention_add")
-            var y = g.layerNorm(x, torch: "\(torch).layer_norm2", keras: "\(keras)_layer_norm2", eps: c.layerNormEps)
-            y = g.linear(y, torch: "\(torch).mlp.fc1", keras: "\(keras)_mlp_fc1", out: c.intermediateSize, activation: c.activation)
-            x = g.add(x, g.linear(y, torch: "\(torch).mlp.fc2", keras: "\(keras)_mlp_fc2", out: d), keras: "\(keras)_mlp_add")
-        }
+        x = CLIPVision.encoder(g, x, c, heads: heads, mask: mask, causal: true)
         x = g.layerNorm(x, torch: "final_layer_norm", keras: "final_layer_norm", eps: c.layerNormEps)
         let pooled = g.endToken(x, ids: ids, eos: c.padTokenID == 2 ? nil : c.padTokenID, vocabulary: c.vocabularySize,
                                 maxLength: c.maxPositions, keras: "pooler_output")

@@ -35,7 +35,7 @@ enum CLIPVision {
             modelTypes: ["clip_vision_model"],
             read: { json, fromWeights in
                 var c = try config(fromHuggingFace: json)
-                c.task = try task(fromHuggingFace: json, fromWeights: fromWeights.transformer?.task ?? .encoder)
+                c.task = try towerTask(fromHuggingFace: json, fromWeights: fromWeights.transformer?.task ?? .encoder, stem: "CLIPVision", tower: "vision")
                 let size = try HuggingFaceFields(json).int("image_size", default: 224)
                 if let trained = fromWeights.imageSize, trained != size {
                     throw ZooError(.mismatch, "config.json says image_size \(size), but the position table has rows for \(trained)×\(trained) images")
@@ -88,17 +88,39 @@ enum CLIPVision {
         return c
     }
 
-    /// `.sequenceClassification(labels: projection_dim)` stands for the projection of
-    /// CLIPVisionModelWithProjection (a Linear without bias on the pooled output).
-    static func task(fromHuggingFace json: JSONValue, fromWeights: EncoderTask) throws -> EncoderTask {
+    /// `CLIPEncoder`'s layers, shared by both towers: layer_norm1 → self-attention (the text
+    /// tower's causal, under its padding mask) → residual; layer_norm2 → fc1, activation, fc2 → residual.
+    static func encoder(_ g: GraphBuilder, _ input: Value, _ c: TransformerConfig, heads: Int, mask: Value?, causal: Bool) -> Value {
+        var x = input
+        for i in 0..<c.layers {
+            let torch = "encoder.layers.\(i)", keras = "layer_\(i)"
+            // CLIPEncoderLayer registers self_attn, layer_norm1, mlp, layer_norm2; CLIPAttention k, v, q, out
+            g.declareModules(["self_attn", "layer_norm1", "mlp", "layer_norm2"].map { "\(torch).\($0)" }
+                             + ["k_proj", "v_proj", "q_proj", "out_proj"].map { "\(torch).self_attn.\($0)" })
+            let projections = AttentionOp.Projections(query: "\(torch).self_attn.q_proj", key: "\(torch).self_attn.k_proj",
+                                                      value: "\(torch).self_attn.v_proj", output: "\(torch).self_attn.out_proj")
+            let normed = g.layerNorm(x, torch: "\(torch).layer_norm1", keras: "\(keras)_layer_norm1", eps: c.layerNormEps)
+            x = g.add(x, g.attention(normed, mask: mask, torch: "\(torch).self_attn", keras: "\(keras)_self_attn", heads: heads,
+                                     projections: projections, causal: causal), keras: "\(keras)_attention_add")
+            var y = g.layerNorm(x, torch: "\(torch).layer_norm2", keras: "\(keras)_layer_norm2", eps: c.layerNormEps)
+            y = g.linear(y, torch: "\(torch).mlp.fc1", keras: "\(keras)_mlp_fc1", out: c.intermediateSize, activation: c.activation)
+            x = g.add(x, g.linear(y, torch: "\(torch).mlp.fc2", keras: "\(keras)_mlp_fc2", out: c.hiddenSize), keras: "\(keras)_mlp_add")
+        }
+        return x
+    }
+
+    /// The task config.json's `architectures` names for a tower (`stem` "CLIPVision" or
+    /// "CLIPText"); `.sequenceClassification(labels: projection_dim)` stands for the projection of
+    /// the …WithProjection class (a Linear without bias on the pooled output).
+    static func towerTask(fromHuggingFace json: JSONValue, fromWeights: EncoderTask, stem: String, tower: String) throws -> EncoderTask {
         guard let named = json["architectures"]?.array?.first?.string else { return fromWeights }
         switch named {
-        case "CLIPVisionModel": return .encoder
-        case "CLIPVisionModelWithProjection":
+        case "\(stem)Model": return .encoder
+        case "\(stem)ModelWithProjection":
             if case .sequenceClassification = fromWeights { return fromWeights }
             return .sequenceClassification(labels: try HuggingFaceFields(json).int("projection_dim", default: 512))
         default:
-            throw ZooError(.mismatch, "config.json: architectures names '\(shown: named)'; zoo converts CLIPVisionModel and CLIPVisionModelWithProjection of CLIP's vision tower")
+            throw ZooError(.mismatch, "config.json: architectures names '\(shown: named)'; zoo converts \(stem)Model and \(stem)ModelWithProjection of CLIP's \(tower) tower")
         }
     }
 
@@ -116,20 +138,7 @@ enum CLIPVision {
         x = g.positionTable(x, parameter: "embeddings.position_embedding.weight", keras: "position_embedding", squeezed: true)
         let tokens = g.shape(x)[0]
         x = g.layerNorm(x, torch: "pre_layrnorm", keras: "pre_layrnorm", eps: c.layerNormEps)
-        for i in 0..<c.layers {
-            let torch = "encoder.layers.\(i)", keras = "layer_\(i)"
-            // CLIPEncoderLayer registers self_attn, layer_norm1, mlp, layer_norm2; CLIPAttention k, v, q, out
-            g.declareModules(["self_attn", "layer_norm1", "mlp", "layer_norm2"].map { "\(torch).\($0)" }
-                             + ["k_proj", "v_proj", "q_proj", "out_proj"].map { "\(torch).self_attn.\($0)" })
-            let projections = AttentionOp.Projections(query: "\(torch).self_attn.q_proj", key: "\(torch).self_attn.k_proj",
-                                                      value: "\(torch).self_attn.v_proj", output: "\(torch).self_attn.out_proj")
-            let normed = g.layerNorm(x, torch: "\(torch).layer_norm1", keras: "\(keras)_layer_norm1", eps: c.layerNormEps)
-            x = g.add(x, g.attention(normed, mask: nil, torch: "\(torch).self_attn", keras: "\(keras)_self_attn", heads: heads, projections: projections),
-                      keras: "\(keras)_attention_add")
-            var y = g.layerNorm(x, torch: "\(torch).layer_norm2", keras: "\(keras)_layer_norm2", eps: c.layerNormEps)
-            y = g.linear(y, torch: "\(torch).mlp.fc1", keras: "\(keras)_mlp_fc1", out: c.intermediateSize, activation: c.activation)
-            x = g.add(x, g.linear(y, torch: "\(torch).mlp.fc2", keras: "\(keras)_mlp_fc2", out: c.hiddenSize), keras: "\(keras)_mlp_add")
-        }
+        x = encoder(g, x, c, heads: heads, mask: nil, causal: false)
         let first = g.firstToken(x, keras: "class_token_state", maxLength: tokens)
         let pooled = g.layerNorm(first, torch: "post_layernorm", keras: "post_layernorm", eps: c.layerNormEps)
         switch c.task {
